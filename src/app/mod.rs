@@ -1,0 +1,119 @@
+//! The app layer: turns parsed flags into library calls and prints the results. All printing,
+//! colours and progress bars live here.
+
+mod bar;
+mod digest;
+mod memory;
+mod models;
+mod out;
+mod summarize;
+mod translate;
+
+use crate::cli::{Cli, Command};
+use anyhow::{Context as _, Result};
+use babeldesk::config::{Overrides, ProcessEnv, Settings};
+use babeldesk::models::Registry;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// What every command needs: resolved settings, the registry, and how loud to be.
+pub struct Ctx {
+    pub settings: Settings,
+    pub registry: Registry,
+    pub env: ProcessEnv,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Ctx {
+    pub fn progress(&self) -> bar::Bars {
+        bar::Bars::new(self.quiet, self.verbose)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Completions { shell } = cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(shell, &mut cmd, "babeldesk", &mut std::io::stdout());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let flags = Overrides {
+        memory: cli.global.memory.clone(),
+        models_dir: cli.global.models_dir.clone(),
+        device: cli.global.device,
+    };
+    let settings = Settings::load(&cwd, &ProcessEnv, &flags)?;
+    let registry = Registry::load(settings.registry.as_deref())?;
+    let ctx = Ctx {
+        settings,
+        registry,
+        env: ProcessEnv,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    };
+    match cli.command {
+        Command::Digest(args) => digest::run(&ctx, args),
+        Command::Summarize(args) => summarize::run(&ctx, args),
+        Command::Translate(args) => translate::run(&ctx, args),
+        Command::Memory(cmd) => memory::run(&ctx, cmd),
+        Command::Models(cmd) => models::run(&ctx, cmd),
+        Command::Completions { .. } => unreachable!("handled above"),
+    }
+}
+
+/// One line on stderr: the error and its causes.
+pub fn report_error(err: &anyhow::Error) {
+    let chain: Vec<String> = err
+        .chain()
+        .map(|e| e.to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut line = chain.join(": ");
+    line = line.replace('\n', " ");
+    eprintln!("babeldesk: error: {line}");
+}
+
+/// Read an input: a file, or standard input for "-".
+pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
+    use std::io::Read;
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
+        return Ok((buf, "<stdin>".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| babeldesk::Error::io(path, e))?;
+    Ok((bytes, path.display().to_string()))
+}
+
+/// Files to process: files as given, folders expanded to their text files (sorted).
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if p.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| babeldesk::Error::io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.is_file()
+                        && f.extension().is_some_and(|x| {
+                            matches!(x.to_str(), Some("txt" | "md" | "html" | "htm"))
+                        })
+                })
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                anyhow::bail!(
+                    "{}: no .txt, .md or .html files in this folder",
+                    p.display()
+                );
+            }
+            out.extend(files);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}

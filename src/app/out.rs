@@ -1,0 +1,66 @@
+//! Writing results to stdout (or a file): text for people, JSON for scripts. A closed pipe
+//! (`babeldesk … | head`) ends output quietly instead of failing.
+
+use anyhow::{Context, Result};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
+    text_out(&(text + "\n"))
+}
+
+pub fn text_out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+/// Write to `path` atomically, or to stdout when `None`.
+pub fn to(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        None => text_out(text),
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            tmp.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            tmp.persist(p)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            Ok(())
+        }
+    }
+}
+
+/// Bold on a terminal, plain otherwise.
+pub fn bold(s: &str) -> String {
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[1m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,222 @@
+//! `babeldesk summarize`.
+
+use super::{bar::Bars, out, read_input, Ctx};
+use crate::cli::{Format, Method, SummarizeArgs};
+use anyhow::Result;
+use babeldesk::memory::Memory;
+use babeldesk::models::protocol::Generation;
+use babeldesk::models::{resolve, Task};
+use babeldesk::pipeline::{self, summarize::Summary, LoadedModel};
+use babeldesk::progress::{Progress, Unit};
+use babeldesk::text::Document;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Models loaded once per command and shared by all files.
+#[derive(Default)]
+pub struct Loaded {
+    pub embedder: Option<LoadedModel>,
+    pub summarizer: Option<LoadedModel>,
+}
+
+pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
+    let files = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        super::expand_inputs(&args.files)?
+    };
+    if let Some(r) = args.ratio {
+        if !(r > 0.0 && r <= 1.0) {
+            anyhow::bail!("--ratio must be in (0, 1], got {r}");
+        }
+    }
+    let bars = ctx.progress();
+    let memory = if args.no_cache {
+        None
+    } else {
+        Some(Memory::open(&ctx.settings.memory)?)
+    };
+    let mut loaded = Loaded::default();
+    let mut results = Vec::new();
+    if files.len() > 1 {
+        bars.start("summarizing", Some(files.len() as u64), Unit::Items);
+    }
+    for file in &files {
+        let (bytes, name) = read_input(file)?;
+        let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
+        let summary = summarize_doc(ctx, &args, &doc, &mut loaded, memory.as_ref(), &bars)?;
+        if args.format == Format::Text {
+            out::text_out(&render(&summary))?;
+        }
+        results.push(summary);
+        bars.advance(1);
+    }
+    bars.finish();
+    if args.format == Format::Json {
+        out::json(&results)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn render(s: &Summary) -> String {
+    let lang = s.language.as_deref().unwrap_or("?");
+    let cached = if s.cached { ", cached" } else { "" };
+    let mut t = out::bold(&format!(
+        "== {} ({lang}, {}, {}{cached})",
+        s.file, s.method, s.model
+    ));
+    t.push('\n');
+    for sent in &s.sentences {
+        t.push_str(&format!("- {}\n", sent.text));
+    }
+    t.push('\n');
+    t
+}
+
+fn summarize_doc(
+    ctx: &Ctx,
+    args: &SummarizeArgs,
+    doc: &Document,
+    loaded: &mut Loaded,
+    memory: Option<&Memory>,
+    bars: &Bars,
+) -> Result<Summary> {
+    let lang = doc.language.unwrap_or("en");
+    let abstractive = match args.method {
+        Method::Abstractive => true,
+        Method::Extractive => false,
+        Method::Auto => {
+            args.model.model_dir.is_some()
+                || args.model.model.is_some()
+                || summarizer_installed(ctx, lang)
+        }
+    };
+    let key = cache_key(doc, args, abstractive);
+    let model_name = if abstractive {
+        args.model.model.clone().unwrap_or_else(|| "auto".into())
+    } else {
+        "auto".into()
+    };
+    let method = if abstractive {
+        "abstractive"
+    } else {
+        "extractive"
+    };
+    if let Some(mem) = memory {
+        if let Some(json) = mem.cached_summary(&key, &model_name, method, &options(args))? {
+            if let Ok(mut s) = serde_json::from_str::<Summary>(&json) {
+                s.cached = true;
+                s.file = doc.name.clone();
+                return Ok(s);
+            }
+        }
+    }
+    let summary = if abstractive {
+        if loaded.summarizer.is_none() {
+            let entry = pipeline::choose(
+                &ctx.registry,
+                Task::Summarization,
+                args.model.model.as_deref(),
+                args.model.model_dir.as_deref(),
+                &[lang],
+            )?;
+            let generation = Generation {
+                num_beams: args.model.beams,
+                max_length: args.model.max_length,
+                ..Default::default()
+            };
+            let generation = if args.model.beams == Some(1) {
+                Generation {
+                    min_length: Some(0),
+                    no_repeat_ngram_size: Some(0),
+                    ..generation
+                }
+            } else {
+                generation
+            };
+            loaded.summarizer = Some(pipeline::load(
+                &ctx.settings,
+                &ctx.env,
+                &entry,
+                args.model.model_dir.as_deref(),
+                generation,
+                bars,
+            )?);
+        }
+        pipeline::summarize::abstractive(doc, loaded.summarizer.as_mut().expect("loaded above"))?
+    } else {
+        let embedder = embedder(ctx, lang, loaded, bars)?;
+        pipeline::summarize::extractive(doc, embedder, args.sentences, args.ratio)?
+    };
+    if let Some(mem) = memory {
+        mem.store_summary(
+            &key,
+            &model_name,
+            method,
+            &options(args),
+            &serde_json::to_string(&summary)?,
+        )?;
+    }
+    Ok(summary)
+}
+
+/// The sentence-embedding model for `lang`, loaded once; `None` (lexical fallback) when the
+/// registry has none for the language or it is not installed.
+pub fn embedder<'a>(
+    ctx: &Ctx,
+    lang: &str,
+    loaded: &'a mut Loaded,
+    bars: &Bars,
+) -> Result<Option<&'a mut LoadedModel>> {
+    let candidates = ctx.registry.find(Task::Embedding, lang, None);
+    let Some(entry) = candidates.first() else {
+        bars.note(&format!(
+            "no sentence-embedding model covers '{lang}': using the lexical similarity graph"
+        ));
+        return Ok(None);
+    };
+    if loaded
+        .embedder
+        .as_ref()
+        .is_some_and(|m| m.entry.id == entry.id)
+    {
+        return Ok(loaded.embedder.as_mut());
+    }
+    match pipeline::load(
+        &ctx.settings,
+        &ctx.env,
+        entry,
+        None,
+        Generation::default(),
+        bars,
+    ) {
+        Ok(m) => {
+            loaded.embedder = Some(m);
+            Ok(loaded.embedder.as_mut())
+        }
+        Err(babeldesk::Error::ModelMissing { id, .. }) => {
+            bars.say(&format!("note: {id} is not installed (babeldesk models pull {id}); using the lexical similarity graph"));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn summarizer_installed(ctx: &Ctx, lang: &str) -> bool {
+    ctx.registry
+        .find(Task::Summarization, lang, None)
+        .iter()
+        .any(|e| resolve::resolve(e, None, &ctx.settings.models_dir, &ctx.env).is_ok())
+}
+
+fn options(args: &SummarizeArgs) -> String {
+    serde_json::json!({ "sentences": args.sentences, "ratio": args.ratio, "beams": args.model.beams, "max_length": args.model.max_length, "model_dir": args.model.model_dir }).to_string()
+}
+
+fn cache_key(doc: &Document, args: &SummarizeArgs, abstractive: bool) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(doc.text.as_bytes());
+    h.update([args.keep_all as u8, abstractive as u8]);
+    babeldesk::models::store::hex(&h.finalize())
+}

@@ -1,0 +1,273 @@
+//! Where things live and how they are configured.
+//!
+//! A *workspace* is a folder holding `babeldesk.toml` (the repository is one): inside it,
+//! `models/` and `memory/` beside that file are used. Elsewhere the XDG directories are:
+//! `$XDG_DATA_HOME/babeldesk/{models,memory}` and `$XDG_CONFIG_HOME/babeldesk/config.toml`.
+//! Settings are layered: config file, then `BABELDESK_*` environment variables, then flags.
+
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub const WORKSPACE_FILE: &str = "babeldesk.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+impl FromStr for Device {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            _ => Err(Error::InvalidValue {
+                name: "device".into(),
+                message: format!("'{s}' (expected auto, cpu or cuda)"),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Device::Auto => "auto",
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+        })
+    }
+}
+
+/// The config file's keys; every one is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    memory: Option<PathBuf>,
+    models_dir: Option<PathBuf>,
+    device: Option<Device>,
+    registry: Option<PathBuf>,
+}
+
+/// What flags can override.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub memory: Option<PathBuf>,
+    pub models_dir: Option<PathBuf>,
+    pub device: Option<Device>,
+}
+
+/// The resolved settings every command works with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub workspace: Option<PathBuf>,
+    pub config_file: Option<PathBuf>,
+    pub memory: PathBuf,
+    pub models_dir: PathBuf,
+    pub cache_dir: PathBuf,
+    pub device: Device,
+    /// An extra registry file whose entries add to (or replace) the built-in ones.
+    pub registry: Option<PathBuf>,
+}
+
+/// The environment as a lookup function, so tests need not touch the process environment.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl Settings {
+    pub fn load(cwd: &Path, env: &dyn Env, flags: &Overrides) -> Result<Settings> {
+        let workspace = env
+            .var("BABELDESK_WORKSPACE")
+            .map(PathBuf::from)
+            .or_else(|| find_workspace(cwd));
+        let home = env
+            .var("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let xdg = |key: &str, fallback: &str| {
+            env.var(key)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| home.join(fallback))
+                .join("babeldesk")
+        };
+        let (config_file, base) = match &workspace {
+            Some(ws) => (ws.join(WORKSPACE_FILE), ws.clone()),
+            None => {
+                let data = xdg("XDG_DATA_HOME", ".local/share");
+                (xdg("XDG_CONFIG_HOME", ".config").join("config.toml"), data)
+            }
+        };
+        let file = read_config(&config_file)?;
+        let config_dir = config_file.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let rel = |p: PathBuf| {
+            if p.is_relative() {
+                config_dir.join(p)
+            } else {
+                p
+            }
+        };
+
+        let mut s = Settings {
+            memory: base.join("memory").join("babeldesk.sqlite"),
+            models_dir: base.join("models"),
+            cache_dir: xdg("XDG_CACHE_HOME", ".cache"),
+            device: Device::Auto,
+            registry: None,
+            config_file: config_file.is_file().then(|| config_file.clone()),
+            workspace,
+        };
+        if let Some(cfg) = file {
+            if let Some(p) = cfg.memory {
+                s.memory = rel(p);
+            }
+            if let Some(p) = cfg.models_dir {
+                s.models_dir = rel(p);
+            }
+            if let Some(d) = cfg.device {
+                s.device = d;
+            }
+            s.registry = cfg.registry.map(rel);
+        }
+        if let Some(p) = env.var("BABELDESK_MEMORY") {
+            s.memory = PathBuf::from(p);
+        }
+        if let Some(p) = env.var("BABELDESK_MODELS_DIR") {
+            s.models_dir = PathBuf::from(p);
+        }
+        if let Some(d) = env.var("BABELDESK_DEVICE") {
+            s.device = d.parse().map_err(|e: Error| Error::InvalidValue {
+                name: "BABELDESK_DEVICE".into(),
+                message: e.to_string(),
+            })?;
+        }
+        if let Some(p) = env.var("BABELDESK_REGISTRY") {
+            s.registry = Some(PathBuf::from(p));
+        }
+        if let Some(p) = &flags.memory {
+            s.memory = p.clone();
+        }
+        if let Some(p) = &flags.models_dir {
+            s.models_dir = p.clone();
+        }
+        if let Some(d) = flags.device {
+            s.device = d;
+        }
+        Ok(s)
+    }
+}
+
+fn find_workspace(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors()
+        .find(|dir| dir.join(WORKSPACE_FILE).is_file())
+        .map(Path::to_path_buf)
+}
+
+fn read_config(path: &Path) -> Result<Option<FileConfig>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    toml::from_str(&text).map(Some).map_err(|e| Error::Config {
+        path: path.to_path_buf(),
+        message: e.message().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, String>);
+    impl Env for MapEnv {
+        fn var(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+    }
+
+    fn env(pairs: &[(&'static str, &str)]) -> MapEnv {
+        MapEnv(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())
+    }
+
+    #[test]
+    fn outside_a_workspace_uses_xdg_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = env(&[("HOME", "/home/u"), ("XDG_DATA_HOME", "/data")]);
+        let s = Settings::load(dir.path(), &e, &Overrides::default()).unwrap();
+        assert_eq!(s.workspace, None);
+        assert_eq!(s.models_dir, PathBuf::from("/data/babeldesk/models"));
+        assert_eq!(
+            s.memory,
+            PathBuf::from("/data/babeldesk/memory/babeldesk.sqlite")
+        );
+        assert_eq!(s.cache_dir, PathBuf::from("/home/u/.cache/babeldesk"));
+    }
+
+    #[test]
+    fn workspace_file_then_env_then_flags() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(
+            ws.path().join(WORKSPACE_FILE),
+            "device = \"cpu\"\nmemory = \"tm.db\"\n",
+        )
+        .unwrap();
+        let sub = ws.path().join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        let s = Settings::load(&sub, &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(s.workspace.as_deref(), Some(ws.path()));
+        assert_eq!(s.device, Device::Cpu);
+        assert_eq!(s.memory, ws.path().join("tm.db"));
+        assert_eq!(s.models_dir, ws.path().join("models"));
+
+        let e = env(&[
+            ("BABELDESK_DEVICE", "cuda"),
+            ("BABELDESK_MEMORY", "/env.db"),
+        ]);
+        let s = Settings::load(&sub, &e, &Overrides::default()).unwrap();
+        assert_eq!(
+            (s.device, s.memory),
+            (Device::Cuda, PathBuf::from("/env.db"))
+        );
+
+        let flags = Overrides {
+            device: Some(Device::Auto),
+            ..Default::default()
+        };
+        let s = Settings::load(&sub, &e, &flags).unwrap();
+        assert_eq!(s.device, Device::Auto);
+    }
+
+    #[test]
+    fn bad_config_names_the_file() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(ws.path().join(WORKSPACE_FILE), "colour = 1\n").unwrap();
+        let err = Settings::load(ws.path(), &env(&[]), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("babeldesk.toml"), "{err}");
+        let err = Settings::load(
+            ws.path(),
+            &env(&[
+                ("BABELDESK_WORKSPACE", "/nonexistent"),
+                ("BABELDESK_DEVICE", "tpu"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("tpu"), "{err}");
+    }
+}

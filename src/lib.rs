@@ -1,0 +1,17 @@
+//! babeldesk: summarize and translate foreign news with local transformer models, keeping every
+//! aligned sentence pair in a SQLite translation memory.
+//!
+//! Ownership of dependencies: only [`memory`] touches rusqlite, only [`models`] touches
+//! rust-bert/tch (and only inside the `babeldesk-engine` executable), and nothing in this library
+//! prints or draws progress bars: that is the binary's app layer.
+
+pub mod config;
+pub mod error;
+pub mod memory;
+pub mod models;
+pub mod pipeline;
+pub mod progress;
+pub mod summarize;
+pub mod text;
+
+pub use error::{Error, Result};

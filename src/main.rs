@@ -1,0 +1,16 @@
+mod app;
+mod cli;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match app::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            app::report_error(&err);
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! The client side of the engine: starts `babeldesk-engine`, the one executable that links
+//! libtorch, and talks to it over the protocol. Commands that run no model never start it, so
+//! they do not pay libtorch's start-up cost.
+
+use super::protocol::{LoadRequest, Reply, Request, PROTOCOL_VERSION};
+use crate::{Error, Result};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+pub const ENGINE_EXE: &str = "babeldesk-engine";
+
+/// The engine executable: `$BABELDESK_ENGINE`, else the one beside the running executable.
+pub fn engine_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("BABELDESK_ENGINE") {
+        return PathBuf::from(p);
+    }
+    let me = std::env::current_exe().unwrap_or_default();
+    let dir = me.parent().map(PathBuf::from).unwrap_or_default();
+    // `cargo test` builds the binaries one folder above the test executables.
+    [dir.join(ENGINE_EXE), dir.join("..").join(ENGINE_EXE)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join(ENGINE_EXE))
+}
+
+pub struct Engine {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    stderr_tail: Arc<Mutex<Vec<String>>>,
+    pub cuda_devices: i64,
+    pub calls: usize,
+}
+
+impl Engine {
+    pub fn start() -> Result<Engine> {
+        let exe = engine_path();
+        let mut child = Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                Error::Engine(format!(
+                    "cannot start the model engine {}: {e}",
+                    exe.display()
+                ))
+            })?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        // Keep the engine's last stderr lines for the error message if it dies.
+        let stderr_tail = Arc::new(Mutex::new(Vec::new()));
+        let tail = Arc::clone(&stderr_tail);
+        let stderr = child.stderr.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                t.push(line);
+                if t.len() > 20 {
+                    t.remove(0);
+                }
+            }
+        });
+        let mut engine = Engine {
+            child,
+            stdin,
+            stdout,
+            stderr_tail,
+            cuda_devices: 0,
+            calls: 0,
+        };
+        match engine.call(&Request::Hello {
+            version: PROTOCOL_VERSION,
+        })? {
+            Reply::Hello {
+                version,
+                cuda_devices,
+                ..
+            } if version == PROTOCOL_VERSION => {
+                engine.cuda_devices = cuda_devices;
+                Ok(engine)
+            }
+            other => Err(Error::Engine(format!(
+                "engine {} speaks another protocol: {other:?}",
+                exe.display()
+            ))),
+        }
+    }
+
+    pub fn load(&mut self, req: LoadRequest) -> Result<Reply> {
+        self.call(&Request::Load(req))
+    }
+
+    pub fn translate(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
+        self.texts(Request::Translate { texts })
+    }
+
+    pub fn summarize(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
+        self.texts(Request::Summarize { texts })
+    }
+
+    pub fn embed(&mut self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        match self.call(&Request::Embed { texts })? {
+            Reply::Embeddings { vectors } => Ok(vectors),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub fn count_tokens(&mut self, texts: Vec<String>) -> Result<Vec<usize>> {
+        match self.call(&Request::CountTokens { texts })? {
+            Reply::Counts { counts } => Ok(counts),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    fn texts(&mut self, req: Request) -> Result<Vec<String>> {
+        let n = match &req {
+            Request::Translate { texts } | Request::Summarize { texts } => texts.len(),
+            _ => 0,
+        };
+        self.calls += 1;
+        match self.call(&req)? {
+            Reply::Texts { texts } if texts.len() == n => Ok(texts),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One request, one reply. An engine error reply becomes `Error::Engine`; a dead engine is
+    /// reported with its exit status and last stderr lines.
+    pub fn call(&mut self, req: &Request) -> Result<Reply> {
+        let mut line = serde_json::to_string(req).expect("requests serialize");
+        line.push('\n');
+        if self
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| self.stdin.flush())
+            .is_err()
+        {
+            return Err(self.died());
+        }
+        let mut answer = String::new();
+        match self.stdout.read_line(&mut answer) {
+            Ok(0) | Err(_) => return Err(self.died()),
+            Ok(_) => {}
+        }
+        match serde_json::from_str::<Reply>(&answer) {
+            Ok(Reply::Error { message }) => Err(Error::Engine(message)),
+            Ok(reply) => Ok(reply),
+            Err(e) => Err(Error::Engine(format!(
+                "engine sent an unreadable reply ({e}): {}",
+                answer.trim()
+            ))),
+        }
+    }
+
+    fn died(&mut self) -> Error {
+        let status = self
+            .child
+            .wait()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|e| e.to_string());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let tail = self
+            .stderr_tail
+            .lock()
+            .map(|t| t.join(" | "))
+            .unwrap_or_default();
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; it said: {tail}")
+        };
+        Error::Engine(format!(
+            "the model engine stopped unexpectedly ({status}){tail}"
+        ))
+    }
+}
+
+fn unexpected(reply: Reply) -> Error {
+    Error::Engine(format!("unexpected engine reply: {reply:?}"))
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.stdin.write_all(b"{\"op\":\"shutdown\"}\n");
+        let _ = self.stdin.flush();
+        let _ = self.child.wait();
+    }
+}

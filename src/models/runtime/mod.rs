@@ -1,0 +1,162 @@
+//! The engine side: everything that touches rust-bert and tch. These files are compiled into
+//! the `babeldesk-engine` executable only (see src/bin/babeldesk-engine.rs), which serves the
+//! protocol on stdin/stdout, so libtorch is loaded by model commands alone.
+
+mod embed;
+mod generate;
+mod marian;
+
+use babeldesk::config::Device;
+use babeldesk::models::protocol::{LoadRequest, Reply, Request, PROTOCOL_VERSION};
+use babeldesk::models::registry::Task;
+use std::io::{BufRead, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+pub(crate) type EngineResult<T> = std::result::Result<T, String>;
+
+enum Loaded {
+    Translator(generate::Translator),
+    Summarizer(generate::Summarizer),
+    Embedder(embed::Embedder),
+}
+
+/// Serve requests until `shutdown` or end of input. Returns the process exit code.
+pub fn serve(input: impl BufRead, mut output: impl Write) -> i32 {
+    let mut loaded: Option<Loaded> = None;
+    for line in input.lines() {
+        let Ok(line) = line else { return 1 };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match serde_json::from_str::<Request>(&line) {
+            Err(e) => Reply::Error {
+                message: format!("bad request: {e}"),
+            },
+            Ok(Request::Shutdown) => {
+                let _ = writeln!(
+                    output,
+                    "{}",
+                    serde_json::to_string(&Reply::Bye).unwrap_or_default()
+                );
+                return 0;
+            }
+            // tch reports some failures by panicking; a panic must become an error reply,
+            // never a dead engine with a half-done job.
+            Ok(req) => catch_unwind(AssertUnwindSafe(|| handle(req, &mut loaded)))
+                .unwrap_or_else(|p| {
+                    let message = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    Err(format!(
+                        "model failure: {}",
+                        message.lines().next().unwrap_or_default()
+                    ))
+                })
+                .unwrap_or_else(|message| Reply::Error { message }),
+        };
+        let text = serde_json::to_string(&reply).expect("replies serialize");
+        if writeln!(output, "{text}")
+            .and_then(|_| output.flush())
+            .is_err()
+        {
+            return 1;
+        }
+    }
+    0
+}
+
+fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
+    match req {
+        Request::Hello { version } if version != PROTOCOL_VERSION => Err(format!(
+            "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
+        )),
+        Request::Hello { .. } => Ok(Reply::Hello {
+            version: PROTOCOL_VERSION,
+            engine: format!(
+                "babeldesk-engine {} (libtorch via tch)",
+                env!("CARGO_PKG_VERSION")
+            ),
+            cuda_devices: tch::Cuda::device_count(),
+        }),
+        Request::Load(req) => {
+            let started = Instant::now();
+            let device = device(req.device)?;
+            let (model, max_input) = load(&req, device)?;
+            *loaded = Some(model);
+            Ok(Reply::Loaded {
+                device: format!("{device:?}").to_lowercase(),
+                millis: started.elapsed().as_millis() as u64,
+                max_input_tokens: max_input,
+            })
+        }
+        Request::Translate { texts } => match loaded {
+            Some(Loaded::Translator(t)) => Ok(Reply::Texts {
+                texts: t.translate(&texts)?,
+            }),
+            _ => Err("no translation model is loaded".into()),
+        },
+        Request::Summarize { texts } => match loaded {
+            Some(Loaded::Summarizer(s)) => Ok(Reply::Texts {
+                texts: s.summarize(&texts)?,
+            }),
+            _ => Err("no summarization model is loaded".into()),
+        },
+        Request::Embed { texts } => match loaded {
+            Some(Loaded::Embedder(e)) => Ok(Reply::Embeddings {
+                vectors: e.embed(&texts)?,
+            }),
+            _ => Err("no embedding model is loaded".into()),
+        },
+        Request::CountTokens { texts } => {
+            let counts = match loaded {
+                Some(Loaded::Translator(t)) => t.count_tokens(&texts),
+                Some(Loaded::Summarizer(s)) => s.count_tokens(&texts),
+                Some(Loaded::Embedder(e)) => e.count_tokens(&texts)?,
+                None => return Err("no model is loaded".into()),
+            };
+            Ok(Reply::Counts { counts })
+        }
+        Request::Shutdown => Ok(Reply::Bye),
+    }
+}
+
+fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<(Loaded, Option<i64>)> {
+    Ok(match req.task {
+        Task::Translation => {
+            let t = generate::Translator::load(req, device)?;
+            let max = t.max_input_tokens;
+            (Loaded::Translator(t), Some(max))
+        }
+        Task::Summarization => {
+            let s = generate::Summarizer::load(req, device)?;
+            let max = s.max_input_tokens;
+            (Loaded::Summarizer(s), max)
+        }
+        Task::Embedding => {
+            let e = embed::Embedder::load(req, device)?;
+            let max = e.max_tokens as i64;
+            (Loaded::Embedder(e), Some(max))
+        }
+    })
+}
+
+fn device(wanted: Device) -> EngineResult<tch::Device> {
+    match wanted {
+        Device::Cpu => Ok(tch::Device::Cpu),
+        Device::Auto => Ok(tch::Device::cuda_if_available()),
+        Device::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
+        Device::Cuda => Err(
+            "--device cuda: libtorch sees no CUDA device on this machine; use --device cpu or auto"
+                .into(),
+        ),
+    }
+}
+
+/// Read `config.json` of a model folder as JSON.
+pub(crate) fn read_json(path: &std::path::Path) -> EngineResult<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
