@@ -110,8 +110,8 @@ mod tests {
             vec![0.0, 0.0, 1.0], // off-topic
             vec![0.8, 0.0, 0.3],
         ];
-        let got = select(&vs, 3);
-        assert_eq!(got.len(), 3);
+        let got = select(&vs, 2);
+        assert_eq!(got.len(), 2);
         assert!(!(got.contains(&0) && got.contains(&1)), "{got:?}");
         assert!(got.windows(2).all(|w| w[0] < w[1]), "order kept");
         assert!(!got.contains(&3), "{got:?}");

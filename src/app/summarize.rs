@@ -143,7 +143,11 @@ fn summarize_doc(
                 bars,
             )?);
         }
-        pipeline::summarize::abstractive(doc, loaded.summarizer.as_mut().expect("loaded above"))?
+        pipeline::summarize::abstractive(
+            doc,
+            loaded.summarizer.as_mut().expect("loaded above"),
+            bars,
+        )?
     } else {
         let embedder = embedder(ctx, lang, loaded, bars)?;
         pipeline::summarize::extractive(doc, embedder, args.sentences, args.ratio)?

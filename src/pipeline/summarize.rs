@@ -3,6 +3,7 @@
 //! so nothing is silently truncated).
 
 use super::LoadedModel;
+use crate::progress::Progress;
 use crate::text::{Document, Span};
 use crate::{summarize, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -36,9 +37,13 @@ pub struct Summary {
     pub cached: bool,
 }
 
-/// Flattened article sentences with their spans.
+/// Flattened article sentences with their spans; pieces without a letter are not sentences.
 fn article_sentences(doc: &Document) -> Vec<Span> {
-    doc.sentences().into_iter().flatten().collect()
+    doc.sentences()
+        .into_iter()
+        .flatten()
+        .filter(|s| s.of(&doc.text).chars().any(char::is_alphabetic))
+        .collect()
 }
 
 /// Extractive summary; `embedder` is `None` when the language is not covered, and the lexical
@@ -94,7 +99,11 @@ pub fn extractive(
 /// Abstractive summary. Articles longer than the model's input limit are cut at sentence
 /// boundaries into chunks that fit (counted with the model's own tokenizer), each chunk is
 /// summarized, and the joined chunk summaries are summarized again while still too long.
-pub fn abstractive(doc: &Document, model: &mut LoadedModel) -> Result<Summary> {
+pub fn abstractive(
+    doc: &Document,
+    model: &mut LoadedModel,
+    progress: &dyn Progress,
+) -> Result<Summary> {
     let started = Instant::now();
     let spans = article_sentences(doc);
     if spans.is_empty() {
@@ -107,6 +116,10 @@ pub fn abstractive(doc: &Document, model: &mut LoadedModel) -> Result<Summary> {
     let mut pieces: Vec<String> = spans.iter().map(|s| s.of(&doc.text).to_string()).collect();
     let summary = loop {
         let chunks = chunk(model, &pieces, limit)?;
+        progress.note(&format!(
+            "chunks: {} (input limit {limit} tokens)",
+            chunks.len()
+        ));
         let outs = model.engine.summarize(chunks.clone())?;
         if outs.len() == 1 {
             break outs.into_iter().next().unwrap_or_default();

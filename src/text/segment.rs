@@ -8,12 +8,17 @@ use super::Span;
 const ABBREVIATIONS: &[&str] = &[
     // English
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "gen", "col", "lt", "sgt", "gov", "sen",
-    "rep", "rev", "no", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "inc", "ltd", "co", "corp",
-    "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "fig", "p",
-    "pp", "vol", // Russian
+    "rep", "rev", "vs", "etc", "e.g", "i.e", "u.s", "u.k", "u.n", "inc", "ltd", "co", "corp",
+    "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec", "approx",
+    // Russian
     "г", "гг", "т.е", "т.к", "т.д", "т.п", "др", "пр", "им", "ул", "пл", "д", "с", "стр", "млн",
     "млрд", "тыс", "руб", "долл", "коп", "см", "рис", "проф", "акад", "чл", "корр", "ген", "св",
     "обл", "р", "ж.д", "н.э", "в", "вв", "гл", "т", "напр",
+];
+
+/// Abbreviations that only stay abbreviations before a number ("No. 5", "ст. 12").
+const BEFORE_NUMBER: &[&str] = &[
+    "no", "nos", "p", "pp", "vol", "fig", "art", "ст", "п", "ч", "№",
 ];
 
 const CLOSERS: &[char] = &['"', '\'', '»', '”', '’', ')', ']'];
@@ -43,7 +48,7 @@ pub fn sentences(text: &str, span: Span) -> Vec<Span> {
                 Some(k) => {
                     has_space
                         && starts_sentence(chars[k].1)
-                        && !(c == '.' && is_abbreviation(&para[start..pos]))
+                        && !(c == '.' && is_abbreviation(&para[start..pos], chars[k].1))
                 }
             };
             if boundary {
@@ -84,7 +89,7 @@ fn starts_sentence(c: char) -> bool {
 }
 
 /// Is the word right before a dot an abbreviation or an initial ("А. Тозик", "J. Smith")?
-fn is_abbreviation(before: &str) -> bool {
+fn is_abbreviation(before: &str, next: char) -> bool {
     let word = before
         .rsplit(|c: char| c.is_whitespace() || matches!(c, '(' | '"' | '«' | '“'))
         .next()
@@ -93,7 +98,9 @@ fn is_abbreviation(before: &str) -> bool {
     let mut letters = word.chars().filter(|c| c.is_alphabetic());
     let single_capital = matches!((letters.next(), letters.next()), (Some(c), None) if c.is_uppercase())
         && word.chars().count() == 1;
-    single_capital || ABBREVIATIONS.contains(&lower.as_str())
+    single_capital
+        || ABBREVIATIONS.contains(&lower.as_str())
+        || (next.is_ascii_digit() && BEFORE_NUMBER.contains(&lower.as_str()))
 }
 
 #[cfg(test)]
