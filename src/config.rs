@@ -83,6 +83,16 @@ pub trait Env {
 }
 
 pub struct ProcessEnv;
+
+/// A fixed environment, for tests.
+#[cfg(test)]
+pub(crate) struct MapEnv(pub std::collections::HashMap<&'static str, String>);
+#[cfg(test)]
+impl Env for MapEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+}
 impl Env for ProcessEnv {
     fn var(&self, key: &str) -> Option<String> {
         std::env::var(key).ok().filter(|v| !v.is_empty())
@@ -192,14 +202,6 @@ fn read_config(path: &Path) -> Result<Option<FileConfig>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    struct MapEnv(HashMap<&'static str, String>);
-    impl Env for MapEnv {
-        fn var(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-    }
 
     fn env(pairs: &[(&'static str, &str)]) -> MapEnv {
         MapEnv(pairs.iter().map(|(k, v)| (*k, v.to_string())).collect())

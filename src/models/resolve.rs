@@ -110,15 +110,8 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::MapEnv;
     use crate::models::registry::Registry;
-    use std::collections::HashMap;
-
-    struct MapEnv(HashMap<&'static str, String>);
-    impl Env for MapEnv {
-        fn var(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-    }
 
     fn fill(entry: &ModelEntry, dir: &Path) {
         for f in entry.files.iter().chain(&entry.weights[..1]) {
