@@ -428,7 +428,7 @@ fn extractive_summary_of_the_seeds_on_real_minilm() {
             .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(seed))
             .unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
-        let out = sb.run(&[
+        let args = [
             "summarize",
             file.to_str().unwrap(),
             "--method",
@@ -437,7 +437,8 @@ fn extractive_summary_of_the_seeds_on_real_minilm() {
             "3",
             "--format",
             "json",
-        ]);
+        ];
+        let out = sb.run(&args);
         assert!(out.status.success(), "{seed}: {}", stderr(&out));
         let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(json[0]["model"], "all-minilm-l6-v2");
@@ -465,17 +466,7 @@ fn extractive_summary_of_the_seeds_on_real_minilm() {
             }
         }
         // Second run comes from the cache.
-        let again: Value = serde_json::from_str(&stdout(&sb.run(&[
-            "summarize",
-            file.to_str().unwrap(),
-            "--method",
-            "extractive",
-            "--sentences",
-            "3",
-            "--format",
-            "json",
-        ])))
-        .unwrap();
+        let again: Value = serde_json::from_str(&stdout(&sb.run(&args))).unwrap();
         assert_eq!(again[0]["cached"], true);
         assert_eq!(again[0]["sentences"], json[0]["sentences"]);
     }

@@ -92,10 +92,12 @@ fn summarize_doc(
         }
     };
     let key = cache_key(doc, args, abstractive);
+    // The cache key names the model that will run, so installing one later is not hidden by
+    // a summary the fallback made.
     let model_name = if abstractive {
         args.model.model.clone().unwrap_or_else(|| "auto".into())
     } else {
-        "auto".into()
+        installed_embedder(ctx, lang).unwrap_or_else(|| "lexical".into())
     };
     let method = if abstractive {
         "abstractive"
@@ -204,6 +206,14 @@ pub fn embedder<'a>(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn installed_embedder(ctx: &Ctx, lang: &str) -> Option<String> {
+    ctx.registry
+        .find(Task::Embedding, lang, None)
+        .into_iter()
+        .find(|e| resolve::resolve(e, None, &ctx.settings.models_dir, &ctx.env).is_ok())
+        .map(|e| e.id.clone())
 }
 
 fn summarizer_installed(ctx: &Ctx, lang: &str) -> bool {
