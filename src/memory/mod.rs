@@ -2,11 +2,30 @@
 //! Schema changes are append-only migrations in `memory/migrations/`, embedded at compile time
 //! and applied in order, tracked by `PRAGMA user_version`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+mod key;
+mod lookup;
+mod score;
+mod store;
+mod unit;
+
+pub use key::{context_hash, key as normalized_key};
+pub use store::Importer;
+pub use unit::{
+    lang_matches, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query, Status, Unit,
+};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../memory/migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../memory/migrations/0001_init.sql"),
+    include_str!("../../memory/migrations/0002_lookup.sql"),
+];
+
+/// How long a write waits for another process's write to finish, unless told otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -22,6 +41,12 @@ pub enum MemoryError {
         #[source]
         source: std::io::Error,
     },
+    #[error("memory database {} is locked by another process (waited {} s); try again when it is done", path.display(), waited.as_secs_f32())]
+    Locked { path: PathBuf, waited: Duration },
+    #[error("no unit with id {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))]
+    NoSuchUnits(Vec<i64>),
+    #[error("unit {id} would become a copy of unit {other} (same source, target and context)")]
+    Duplicate { id: i64, other: i64 },
     #[error("memory database {} has schema version {found}, newer than this babeldesk knows ({known}); upgrade babeldesk", path.display())]
     TooNew {
         path: PathBuf,
@@ -30,9 +55,27 @@ pub enum MemoryError {
     },
 }
 
+impl MemoryError {
+    fn from_sqlite(path: &Path, source: rusqlite::Error) -> MemoryError {
+        if let rusqlite::Error::SqliteFailure(f, _) = &source {
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) {
+                return MemoryError::Locked {
+                    path: path.to_path_buf(),
+                    waited: Duration::ZERO,
+                };
+            }
+        }
+        MemoryError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 pub struct Memory {
     conn: Connection,
     path: PathBuf,
+    lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -50,6 +93,11 @@ pub struct Stats {
 impl Memory {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Memory, MemoryError> {
+        Memory::open_with(path, DEFAULT_LOCK_TIMEOUT)
+    }
+
+    /// Open, waiting at most `lock_timeout` whenever another process holds the write lock.
+    pub fn open_with(path: &Path, lock_timeout: Duration) -> Result<Memory, MemoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| MemoryError::Folder {
                 path: path.to_path_buf(),
@@ -61,24 +109,52 @@ impl Memory {
             source,
         };
         let conn = Connection::open(path).map_err(wrap)?;
-        // WAL + busy timeout: two babeldesk processes can write the same memory.
-        conn.busy_timeout(Duration::from_secs(10)).map_err(wrap)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(wrap)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(wrap)?;
         let mut mem = Memory {
             conn,
             path: path.to_path_buf(),
+            lock_timeout,
         };
+        // WAL + busy timeout: two babeldesk processes can write the same memory.
+        mem.conn
+            .busy_timeout(lock_timeout)
+            .map_err(|e| mem.err(e))?;
+        mem.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| mem.err(e))?;
+        mem.conn
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(|e| mem.err(e))?;
+        // Concordance search: case-insensitive for every script, which SQL's lower() is not.
+        mem.conn
+            .create_scalar_function(
+                "bd_contains",
+                2,
+                FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+                |ctx| {
+                    let hay = ctx.get_raw(0).as_str().unwrap_or("");
+                    let needle = ctx.get_raw(1).as_str().unwrap_or("");
+                    Ok(hay.to_lowercase().contains(needle))
+                },
+            )
+            .map_err(|e| mem.err(e))?;
         mem.migrate()?;
         Ok(mem)
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     fn err(&self, source: rusqlite::Error) -> MemoryError {
-        MemoryError::Sqlite {
-            path: self.path.clone(),
-            source,
+        (self.errf())(source)
+    }
+
+    /// `err` as an owned closure, for use while the connection is borrowed mutably.
+    fn errf(&self) -> impl Fn(rusqlite::Error) -> MemoryError {
+        let (path, waited) = (self.path.clone(), self.lock_timeout);
+        move |source| match MemoryError::from_sqlite(&path, source) {
+            MemoryError::Locked { path, .. } => MemoryError::Locked { path, waited },
+            e => e,
         }
     }
 
@@ -95,18 +171,26 @@ impl Memory {
                 known,
             });
         }
+        if version == known {
+            return Ok(());
+        }
+        let wrap = self.errf();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&wrap)?;
+        // Another process may have migrated while this one waited for the lock.
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&wrap)?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| MemoryError::Sqlite {
-                path: self.path.clone(),
-                source: e,
-            })?;
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .and_then(|_| tx.commit())
-                .map_err(|e| MemoryError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
+                .map_err(&wrap)?;
+        }
+        tx.commit().map_err(&wrap)?;
+        if version < 2 {
+            self.reindex()?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 pub mod article;
 pub mod lang;
+pub mod langtag;
 pub mod reader;
 pub mod segment;
 

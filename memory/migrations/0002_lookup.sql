@@ -1,0 +1,27 @@
+-- 0002: what lookup and import need.
+--   ident     hash of language pair, source, target and context: a duplicate merges on it
+--   key_hash  hash of source_key: exact lookup without indexing the key text twice
+--   ntok      word tokens in source_key: fuzzy candidates outside the length window are skipped
+--   *_tags    JSON {placeholder: original inline XML} for TMX inline codes (<bpt>, <ph>, …)
+-- Rows written before this migration are filled in by memory::Memory::reindex.
+
+ALTER TABLE units ADD COLUMN ident INTEGER;
+ALTER TABLE units ADD COLUMN key_hash INTEGER;
+ALTER TABLE units ADD COLUMN ntok INTEGER;
+ALTER TABLE units ADD COLUMN source_tags TEXT;
+ALTER TABLE units ADD COLUMN target_tags TEXT;
+
+DROP INDEX units_by_key;
+CREATE UNIQUE INDEX units_ident ON units (ident);
+CREATE INDEX units_key ON units (key_hash);
+CREATE INDEX units_place ON units (document, position);
+
+-- Fuzzy candidates: the word tokens of each key, indexed but not stored twice (contentless).
+CREATE VIRTUAL TABLE units_fts USING fts5 (
+    tokens,
+    content = '',
+    contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+-- Document frequency per token: lookup asks the rarest tokens first.
+CREATE VIRTUAL TABLE units_vocab USING fts5vocab (units_fts, row);

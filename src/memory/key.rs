@@ -1,0 +1,126 @@
+//! The normalized source key, word tokens and stable hashes. Pure functions: no SQL here.
+//!
+//! The key folds what should not stop a segment from being found again:
+//! - whitespace runs (incl. no-break and thin spaces) become one space, ends trimmed;
+//! - quotes (« » „ “ ” " ‘ ’ ‚ ` ′ ″) become `"` or `'`, dashes and hyphens (‐ ‑ ‒ – — ― −) `-`;
+//! - case is lowered, `ё` becomes `е`, combining accents (Russian stress marks) are dropped;
+//! - every run of digits becomes `0`, so "3 млн" and "5 млн" share a key. Such a match still
+//!   scores 99, not 100 ([`super::score`]), so a number is never reused wrongly.
+//!
+//! Word tokens are the runs of letters and digits of the key; punctuation is not a token.
+
+/// The normalized key of a segment (see the module documentation).
+pub fn key(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut space = false;
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}') {
+            space = !out.is_empty();
+            in_number = false;
+            continue;
+        }
+        if ('\u{0300}'..='\u{036F}').contains(&c) {
+            continue;
+        }
+        if c.is_numeric() {
+            if !in_number {
+                if std::mem::take(&mut space) {
+                    out.push(' ');
+                }
+                out.push('0');
+            }
+            in_number = true;
+            continue;
+        }
+        in_number = false;
+        if std::mem::take(&mut space) {
+            out.push(' ');
+        }
+        match c {
+            '«' | '»' | '„' | '“' | '”' | '‟' | '″' | '"' => out.push('"'),
+            '‘' | '’' | '‚' | '‛' | '′' | '`' | '\'' => out.push('\''),
+            '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' => out.push('-'),
+            'ё' | 'Ё' => out.push('е'),
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Word tokens of a key: runs of letters and digits.
+pub fn tokens(key: &str) -> impl Iterator<Item = &str> {
+    key.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+}
+
+/// The digit runs of the original text, to tell "3 млн" from "5 млн" after the key folded them.
+pub fn numbers(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_numeric())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// The punctuation of a key (everything that is neither a token nor a space), in order.
+pub fn punctuation(key: &str) -> String {
+    key.chars()
+        .filter(|c| !c.is_alphanumeric() && *c != ' ')
+        .collect()
+}
+
+/// 64-bit FNV-1a: stable across versions and platforms, which `std`'s hasher is not.
+pub fn hash(parts: &[&str]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h ^= 0xff; // a separator no UTF-8 text contains
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        for b in p.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h as i64
+}
+
+/// The context hash stored for a neighbouring segment: the hash of its key, in hex.
+pub fn context_hash(neighbour: &str) -> String {
+    format!("{:016x}", hash(&[&key(neighbour)]) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_space_quotes_dashes_case_digits() {
+        assert_eq!(
+            key("  «Газпром»\u{a0}— это   3,5 млн  "),
+            "\"газпром\" - это 0,0 млн"
+        );
+        assert_eq!(key("It’s “OK” – 2024"), key("it's \"ok\" - 1999"));
+        assert_eq!(key("Ёлка заво\u{301}д"), "елка завод");
+        assert_eq!(key(""), "");
+        assert_eq!(key(" \t\n"), "");
+    }
+
+    #[test]
+    fn tokens_are_words_and_numbers() {
+        let k = key("Mr. Smith paid $3.50, didn't he?");
+        assert_eq!(
+            tokens(&k).collect::<Vec<_>>(),
+            ["mr", "smith", "paid", "0", "0", "didn", "t", "he"]
+        );
+        assert_eq!(numbers("3.50 и 12"), ["3", "50", "12"]);
+        assert_eq!(punctuation(&k), ".$.,'?");
+    }
+
+    #[test]
+    fn hash_is_stable_and_separates_parts() {
+        assert_eq!(hash(&["a"]), hash(&["a"]));
+        assert_ne!(hash(&["ab", "c"]), hash(&["a", "bc"]));
+        assert_eq!(context_hash("Hello"), context_hash("  hello "));
+        assert_eq!(context_hash("x").len(), 16);
+    }
+}

@@ -1,0 +1,546 @@
+//! Writing and reading units: add, import in one transaction, edit, review, delete, list.
+
+use super::key;
+use super::unit::{
+    lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
+};
+use super::{Memory, MemoryError};
+use rusqlite::types::ToSql;
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+
+pub(super) fn unit_from_row(r: &Row) -> rusqlite::Result<Unit> {
+    let word = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+    let parse_err = |i: usize, e: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+    };
+    Ok(Unit {
+        id: r.get(0)?,
+        source_lang: r.get(1)?,
+        target_lang: r.get(2)?,
+        source: r.get(3)?,
+        target: r.get(4)?,
+        source_key: r.get(5)?,
+        origin: word(6)?.parse().map_err(|e| parse_err(6, e))?,
+        status: word(7)?.parse().map_err(|e| parse_err(7, e))?,
+        model: r.get(8)?,
+        document: r.get(9)?,
+        position: r.get(10)?,
+        prev_hash: r.get(11)?,
+        next_hash: r.get(12)?,
+        source_tags: r.get(13)?,
+        target_tags: r.get(14)?,
+        created_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        use_count: r.get(17)?,
+    })
+}
+
+/// Adds units inside one import transaction; see [`Memory::import`].
+pub struct Importer<'a> {
+    tx: Transaction<'a>,
+    report: ImportReport,
+    path: std::path::PathBuf,
+}
+
+impl Importer<'_> {
+    /// Store a unit unless the same one is there; merged duplicates are counted, not doubled.
+    pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
+        self.report.read += 1;
+        let id = insert(&self.tx, u).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
+        match id {
+            Some(_) => self.report.added += 1,
+            None => self.report.merged += 1,
+        }
+        Ok(id)
+    }
+
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+}
+
+fn insert(tx: &Transaction, u: &NewUnit) -> rusqlite::Result<Option<i64>> {
+    let key = key::key(&u.source);
+    let tokens: Vec<&str> = key::tokens(&key).collect();
+    let sql = format!(
+        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
+         origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
+         created_at, updated_at, use_count) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         coalesce(?18, {NOW}), coalesce(?19, ?18, {NOW}), ?20) ON CONFLICT (ident) DO NOTHING"
+    );
+    let changed = tx.prepare_cached(&sql)?.execute(params![
+        u.ident(),
+        key::hash(&[&key]),
+        tokens.len() as i64,
+        u.source_lang,
+        u.target_lang,
+        u.source,
+        u.target,
+        key,
+        u.origin.as_str(),
+        u.status.as_str(),
+        u.model,
+        u.document,
+        u.position,
+        u.prev_hash,
+        u.next_hash,
+        u.source_tags,
+        u.target_tags,
+        u.created_at,
+        u.updated_at,
+        u.use_count,
+    ])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    let id = tx.last_insert_rowid();
+    tx.prepare_cached("INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)")?
+        .execute(params![id, tokens.join(" ")])?;
+    Ok(Some(id))
+}
+
+impl Memory {
+    /// Store one unit; `None` when the same unit (pair, source, target, context) was there.
+    pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
+        let wrap = self.errf();
+        let tx = self.conn.transaction().map_err(&wrap)?;
+        let id = insert(&tx, u)
+            .and_then(|id| tx.commit().map(|_| id))
+            .map_err(&wrap)?;
+        Ok(id)
+    }
+
+    /// Import many units in one transaction: `fill` adds them; if it fails (a malformed file,
+    /// a killed process) nothing of it is kept.
+    pub fn import<E: From<MemoryError>>(
+        &mut self,
+        fill: impl FnOnce(&mut Importer) -> Result<(), E>,
+    ) -> Result<ImportReport, E> {
+        let errf = self.errf();
+        let path = self.path.clone();
+        let wrap = |e| E::from(errf(e));
+        // Bulk work: a bigger page cache keeps the index B-trees in memory.
+        self.conn
+            .pragma_update(None, "cache_size", -262_144)
+            .map_err(&wrap)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&wrap)?;
+        let mut importer = Importer {
+            tx,
+            report: ImportReport::default(),
+            path: path.clone(),
+        };
+        fill(&mut importer)?;
+        let report = importer.report.clone();
+        importer.tx.commit().map_err(&wrap)?;
+        Ok(report)
+    }
+
+    pub fn get(&self, id: i64) -> Result<Option<Unit>, MemoryError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
+                [id],
+                unit_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The units stored just before and after this one from the same document.
+    pub fn neighbours(&self, unit: &Unit) -> Result<(Option<Unit>, Option<Unit>), MemoryError> {
+        let (Some(doc), Some(pos)) = (&unit.document, unit.position) else {
+            return Ok((None, None));
+        };
+        let at = |p: i64| {
+            self.conn
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM units WHERE document = ?1 AND position = ?2 \
+                         AND source_lang = ?3 AND target_lang = ?4 ORDER BY id DESC LIMIT 1"
+                    ),
+                    params![doc, p, unit.source_lang, unit.target_lang],
+                    unit_from_row,
+                )
+                .optional()
+                .map_err(|e| self.err(e))
+        };
+        Ok((at(pos - 1)?, at(pos + 1)?))
+    }
+
+    pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, MemoryError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT target, origin, status, changed_at FROM unit_history WHERE unit_id = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([id], |r| {
+                let (o, s): (String, String) = (r.get(1)?, r.get(2)?);
+                Ok(HistoryEntry {
+                    target: r.get(0)?,
+                    origin: o.parse().unwrap_or(Origin::Import),
+                    status: s.parse().unwrap_or(Status::Draft),
+                    changed_at: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A person's correction: the target changes, origin becomes `human`, the old target is
+    /// kept in the history.
+    pub fn edit_target(&mut self, id: i64, target: &str) -> Result<Unit, MemoryError> {
+        let old = self.get(id)?.ok_or(MemoryError::NoSuchUnits(vec![id]))?;
+        let mut new = NewUnit::new(&old.source_lang, &old.target_lang, &old.source, target);
+        new.prev_hash = old.prev_hash.clone();
+        new.next_hash = old.next_hash.clone();
+        let wrap = self.errf();
+        let tx = self.conn.transaction().map_err(&wrap)?;
+        let other: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM units WHERE ident = ?1 AND id != ?2",
+                params![new.ident(), id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&wrap)?;
+        if let Some(other) = other {
+            return Err(MemoryError::Duplicate { id, other });
+        }
+        save_history(&tx, &old)
+            .and_then(|_| {
+                tx.execute(
+                    &format!("UPDATE units SET target = ?1, ident = ?2, target_tags = NULL, origin = 'human', updated_at = {NOW} WHERE id = ?3"),
+                    params![target, new.ident(), id],
+                )
+            })
+            .and_then(|_| tx.commit())
+            .map_err(&wrap)?;
+        self.get(id)?.ok_or(MemoryError::NoSuchUnits(vec![id]))
+    }
+
+    /// Approve or reject units: all of them, or none when one id is unknown.
+    pub fn set_status(&mut self, ids: &[i64], status: Status) -> Result<usize, MemoryError> {
+        self.each_unit(ids, |tx, unit| {
+            if unit.status == status {
+                return Ok(());
+            }
+            save_history(tx, unit)?;
+            tx.execute(
+                &format!("UPDATE units SET status = ?1, updated_at = {NOW} WHERE id = ?2"),
+                params![status.as_str(), unit.id],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Delete units (and their history): all of them, or none when one id is unknown.
+    pub fn delete(&mut self, ids: &[i64]) -> Result<usize, MemoryError> {
+        self.each_unit(ids, |tx, unit| {
+            tx.execute("DELETE FROM units_fts WHERE rowid = ?1", [unit.id])?;
+            tx.execute("DELETE FROM units WHERE id = ?1", [unit.id])
+                .map(|_| ())
+        })
+    }
+
+    /// Count one more reuse of each unit.
+    pub fn record_use(&mut self, ids: &[i64]) -> Result<(), MemoryError> {
+        self.each_unit(ids, |tx, unit| {
+            tx.execute(
+                "UPDATE units SET use_count = use_count + 1 WHERE id = ?1",
+                [unit.id],
+            )
+            .map(|_| ())
+        })
+        .map(|_| ())
+    }
+
+    fn each_unit(
+        &mut self,
+        ids: &[i64],
+        mut f: impl FnMut(&Transaction, &Unit) -> rusqlite::Result<()>,
+    ) -> Result<usize, MemoryError> {
+        let wrap = self.errf();
+        let tx = self.conn.transaction().map_err(&wrap)?;
+        let mut missing = Vec::new();
+        for &id in ids {
+            let unit = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
+                    [id],
+                    unit_from_row,
+                )
+                .optional()
+                .map_err(&wrap)?;
+            match unit {
+                Some(u) => f(&tx, &u).map_err(&wrap)?,
+                None => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(MemoryError::NoSuchUnits(missing));
+        }
+        tx.commit().map_err(&wrap)?;
+        Ok(ids.len())
+    }
+
+    /// Units matching a filter, in id order, handed to `each` one at a time (exports stream).
+    pub fn list<E: From<MemoryError>>(
+        &self,
+        filter: &Filter,
+        mut each: impl FnMut(Unit) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.select(filter, None, &mut each)
+    }
+
+    /// Units whose source or target contains `needle`, ignoring case (concordance search).
+    pub fn concordance(&self, needle: &str, filter: &Filter) -> Result<Vec<Unit>, MemoryError> {
+        let mut out = Vec::new();
+        self.select(
+            filter,
+            Some(needle),
+            &mut |u: Unit| -> Result<(), MemoryError> {
+                out.push(u);
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn select<E: From<MemoryError>>(
+        &self,
+        filter: &Filter,
+        needle: Option<&str>,
+        each: &mut dyn FnMut(Unit) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut sql = format!("SELECT {COLUMNS} FROM units WHERE 1");
+        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+        for (column, lang) in [
+            ("source_lang", &filter.source_lang),
+            ("target_lang", &filter.target_lang),
+        ] {
+            if let Some(lang) = lang {
+                args.push(Box::new(lang.clone()));
+                let n = args.len();
+                sql += &format!(" AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%')");
+            }
+        }
+        if let Some(o) = filter.origin {
+            args.push(Box::new(o.as_str()));
+            sql += &format!(" AND origin = ?{}", args.len());
+        }
+        if let Some(s) = filter.status {
+            args.push(Box::new(s.as_str()));
+            sql += &format!(" AND status = ?{}", args.len());
+        }
+        if let Some(since) = &filter.since {
+            args.push(Box::new(since.clone()));
+            sql += &format!(" AND updated_at >= ?{}", args.len());
+        }
+        if let Some(n) = needle {
+            args.push(Box::new(n.to_lowercase()));
+            sql += &format!(
+                " AND (bd_contains(source, ?{0}) OR bd_contains(target, ?{0}))",
+                args.len()
+            );
+        }
+        sql += &format!(
+            " ORDER BY id LIMIT {} OFFSET {}",
+            filter.limit.map_or(-1, |l| l as i64),
+            filter.offset
+        );
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+        let mut rows = st.query(params.as_slice()).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let unit = unit_from_row(row).map_err(|e| self.err(e))?;
+            debug_assert!(filter
+                .source_lang
+                .as_deref()
+                .map_or(true, |l| lang_matches(&unit.source_lang, l)));
+            each(unit)?;
+        }
+        Ok(())
+    }
+
+    /// Fill the lookup columns of rows written before migration 0002.
+    pub(super) fn reindex(&mut self) -> Result<(), MemoryError> {
+        let wrap = self.errf();
+        let tx = self.conn.transaction().map_err(&wrap)?;
+        let old: Vec<Unit> = {
+            let mut st = tx
+                .prepare(&format!("SELECT {COLUMNS} FROM units WHERE ident IS NULL"))
+                .map_err(&wrap)?;
+            let rows = st.query_map([], unit_from_row).map_err(&wrap)?;
+            rows.collect::<Result<_, _>>().map_err(&wrap)?
+        };
+        for u in old {
+            let key = key::key(&u.source);
+            let tokens: Vec<&str> = key::tokens(&key).collect();
+            let mut n = NewUnit::new(&u.source_lang, &u.target_lang, &u.source, &u.target);
+            n.prev_hash = u.prev_hash.clone();
+            n.next_hash = u.next_hash.clone();
+            tx.execute(
+                "UPDATE OR IGNORE units SET ident = ?1, key_hash = ?2, ntok = ?3, source_key = ?4 WHERE id = ?5",
+                params![n.ident(), key::hash(&[&key]), tokens.len() as i64, key, u.id],
+            )
+            .and_then(|_| {
+                tx.execute(
+                    "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
+                    params![u.id, tokens.join(" ")],
+                )
+            })
+            .map_err(&wrap)?;
+        }
+        tx.commit().map_err(&wrap)
+    }
+}
+
+fn save_history(tx: &Transaction, unit: &Unit) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO unit_history (unit_id, target, origin, status) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            unit.id,
+            unit.target,
+            unit.origin.as_str(),
+            unit.status.as_str()
+        ],
+    )
+    .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, Memory) {
+        let dir = tempfile::tempdir().unwrap();
+        let mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+        (dir, mem)
+    }
+
+    #[test]
+    fn edit_keeps_history_and_makes_it_human() {
+        let (_d, mut mem) = open();
+        let mut u = NewUnit::new("ru", "en", "Завод открыт.", "Plant is open.");
+        u.origin = Origin::Mt;
+        let id = mem.add(&u).unwrap().unwrap();
+        let edited = mem.edit_target(id, "The plant is open.").unwrap();
+        assert_eq!(
+            (edited.origin, edited.target.as_str()),
+            (Origin::Human, "The plant is open.")
+        );
+        let h = mem.history(id).unwrap();
+        assert_eq!(
+            (h.len(), h[0].target.as_str(), h[0].origin),
+            (1, "Plant is open.", Origin::Mt)
+        );
+        assert!(matches!(
+            mem.edit_target(99, "x"),
+            Err(MemoryError::NoSuchUnits(_))
+        ));
+    }
+
+    #[test]
+    fn review_is_all_or_nothing() {
+        let (_d, mut mem) = open();
+        let a = mem
+            .add(&NewUnit::new("ru", "en", "а", "a"))
+            .unwrap()
+            .unwrap();
+        let b = mem
+            .add(&NewUnit::new("ru", "en", "б", "b"))
+            .unwrap()
+            .unwrap();
+        let err = mem.set_status(&[a, 77], Status::Approved).unwrap_err();
+        assert_eq!(err.to_string(), "no unit with id 77");
+        assert_eq!(mem.get(a).unwrap().unwrap().status, Status::Draft);
+        mem.set_status(&[a, b], Status::Approved).unwrap();
+        assert_eq!(mem.get(b).unwrap().unwrap().status, Status::Approved);
+        assert!(mem.delete(&[b, 78]).is_err());
+        assert!(mem.get(b).unwrap().is_some());
+        mem.delete(&[b]).unwrap();
+        assert!(mem.get(b).unwrap().is_none());
+        assert_eq!(mem.stats().unwrap().units, 1);
+    }
+
+    #[test]
+    fn failed_import_leaves_nothing() {
+        let (_d, mut mem) = open();
+        let r: Result<_, MemoryError> = mem.import(|imp| {
+            imp.add(&NewUnit::new("ru", "en", "а", "a"))?;
+            Err(MemoryError::NoSuchUnits(vec![0]))
+        });
+        assert!(r.is_err());
+        assert_eq!(mem.stats().unwrap().units, 0);
+        let r = mem
+            .import(|imp| {
+                for _ in 0..2 {
+                    imp.add(&NewUnit::new("ru", "en", "а", "a"))?;
+                }
+                Ok::<_, MemoryError>(())
+            })
+            .unwrap();
+        assert_eq!((r.read, r.added, r.merged), (2, 1, 1));
+    }
+
+    #[test]
+    fn list_filters_and_concordance_fold_case() {
+        let (_d, mut mem) = open();
+        mem.add(&NewUnit::new("ru", "en-GB", "Москва", "Moscow"))
+            .unwrap();
+        mem.add(&NewUnit::new("ru", "fr", "Москва", "Moscou"))
+            .unwrap();
+        let mut u = NewUnit::new("en", "ru", "Paris", "Париж");
+        u.origin = Origin::Human;
+        mem.add(&u).unwrap();
+        let count = |f: &Filter| {
+            let mut n = 0;
+            mem.list(f, |_| Ok::<_, MemoryError>(n += 1)).unwrap();
+            n
+        };
+        let f = |s: Option<&str>, t: Option<&str>| Filter {
+            source_lang: s.map(Into::into),
+            target_lang: t.map(Into::into),
+            ..Filter::default()
+        };
+        assert_eq!(count(&f(Some("ru"), Some("en"))), 1);
+        assert_eq!(count(&f(Some("ru"), None)), 2);
+        assert_eq!(
+            count(&Filter {
+                origin: Some(Origin::Human),
+                ..Filter::default()
+            }),
+            1
+        );
+        assert_eq!(
+            count(&Filter {
+                limit: Some(2),
+                offset: 2,
+                ..Filter::default()
+            }),
+            1
+        );
+        assert_eq!(
+            mem.concordance("МОСК", &Filter::default()).unwrap().len(),
+            2
+        );
+        assert_eq!(
+            mem.concordance("париж", &Filter::default()).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            mem.concordance("%'; DROP TABLE units; --", &Filter::default())
+                .unwrap()
+                .len(),
+            0
+        );
+    }
+}

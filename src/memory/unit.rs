@@ -1,0 +1,243 @@
+//! Translation units: the types callers see. No SQL here.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "'{s}' is not one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Who made the target text.
+    Origin { Mt = "mt", Human = "human", Import = "import" }
+);
+word_enum!(
+    /// Where a person's review left the unit. Rejected units are never reused.
+    Status { Draft = "draft", Approved = "approved", Rejected = "rejected" }
+);
+
+/// A unit to store. Languages are BCP-47 tags (see [`crate::text::langtag`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUnit {
+    pub source_lang: String,
+    pub target_lang: String,
+    pub source: String,
+    pub target: String,
+    pub origin: Origin,
+    pub status: Status,
+    pub model: Option<String>,
+    pub document: Option<String>,
+    pub position: Option<i64>,
+    /// Context hashes of the neighbouring source segments ([`super::key::context_hash`]).
+    pub prev_hash: Option<String>,
+    pub next_hash: Option<String>,
+    /// JSON maps of inline-code placeholders to their original markup (TMX).
+    pub source_tags: Option<String>,
+    pub target_tags: Option<String>,
+    /// Times as `YYYY-MM-DDTHH:MM:SSZ`; now when absent.
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub use_count: i64,
+}
+
+impl NewUnit {
+    pub fn new(source_lang: &str, target_lang: &str, source: &str, target: &str) -> NewUnit {
+        NewUnit {
+            source_lang: source_lang.to_owned(),
+            target_lang: target_lang.to_owned(),
+            source: source.to_owned(),
+            target: target.to_owned(),
+            origin: Origin::Import,
+            status: Status::Draft,
+            model: None,
+            document: None,
+            position: None,
+            prev_hash: None,
+            next_hash: None,
+            source_tags: None,
+            target_tags: None,
+            created_at: None,
+            updated_at: None,
+            use_count: 0,
+        }
+    }
+
+    /// What makes two units the same: pair, source, target and context.
+    pub fn ident(&self) -> i64 {
+        super::key::hash(&[
+            &self.source_lang,
+            &self.target_lang,
+            &self.source,
+            &self.target,
+            self.prev_hash.as_deref().unwrap_or(""),
+            self.next_hash.as_deref().unwrap_or(""),
+        ])
+    }
+}
+
+/// A stored unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unit {
+    pub id: i64,
+    pub source_lang: String,
+    pub target_lang: String,
+    pub source: String,
+    pub target: String,
+    pub source_key: String,
+    pub origin: Origin,
+    pub status: Status,
+    pub model: Option<String>,
+    pub document: Option<String>,
+    pub position: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub next_hash: Option<String>,
+    #[serde(skip)]
+    pub source_tags: Option<String>,
+    #[serde(skip)]
+    pub target_tags: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub use_count: i64,
+}
+
+/// An earlier state of a unit's target, kept when a person edits or reviews it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    pub target: String,
+    pub origin: Origin,
+    pub status: Status,
+    pub changed_at: String,
+}
+
+/// A lookup result: the unit and how well its source matches the query.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Match {
+    pub score: u8,
+    #[serde(flatten)]
+    pub unit: Unit,
+}
+
+/// Which units a listing or export covers.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Source and target language; a primary tag (`en`) also matches its regions (`en-GB`).
+    pub source_lang: Option<String>,
+    pub target_lang: Option<String>,
+    pub origin: Option<Origin>,
+    pub status: Option<Status>,
+    /// Changed at or after this time (`YYYY-MM-DD` or a full timestamp).
+    pub since: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+/// What a lookup asks for.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    pub source: &'a str,
+    pub source_lang: &'a str,
+    pub target_lang: &'a str,
+    pub prev_hash: Option<&'a str>,
+    pub next_hash: Option<&'a str>,
+    pub min_score: u8,
+    pub limit: usize,
+    /// Review commands show rejected units too; reuse never does.
+    pub include_rejected: bool,
+}
+
+impl<'a> Query<'a> {
+    pub fn new(source: &'a str, source_lang: &'a str, target_lang: &'a str) -> Query<'a> {
+        Query {
+            source,
+            source_lang,
+            target_lang,
+            prev_hash: None,
+            next_hash: None,
+            min_score: 75,
+            limit: 5,
+            include_rejected: false,
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// Units read from the input.
+    pub read: u64,
+    pub added: u64,
+    /// Units already in the memory (or earlier in the input): merged, not doubled.
+    pub merged: u64,
+}
+
+/// Does a stored tag belong to the asked language? `en` matches `en`, `en-GB`, `en-US`; a full
+/// tag matches only itself (tags are stored normalized, see [`crate::text::langtag`]).
+pub fn lang_matches(stored: &str, asked: &str) -> bool {
+    stored == asked
+        || (!asked.contains('-')
+            && stored.len() > asked.len()
+            && stored.starts_with(asked)
+            && stored.as_bytes()[asked.len()] == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for o in Origin::ALL {
+            assert_eq!(o.as_str().parse::<Origin>().unwrap(), *o);
+        }
+        assert!("robot".parse::<Status>().unwrap_err().contains("draft"));
+    }
+
+    #[test]
+    fn primary_tag_matches_regions() {
+        assert!(lang_matches("en-GB", "en"));
+        assert!(lang_matches("en", "en"));
+        assert!(!lang_matches("en", "en-GB"));
+        assert!(!lang_matches("eng", "en"));
+    }
+
+    #[test]
+    fn ident_depends_on_context() {
+        let a = NewUnit::new("ru", "en", "Да.", "Yes.");
+        let mut b = a.clone();
+        assert_eq!(a.ident(), b.ident());
+        b.prev_hash = Some("00".into());
+        assert_ne!(a.ident(), b.ident());
+    }
+}
