@@ -52,6 +52,8 @@ pub enum Error {
     Input(String),
     #[error(transparent)]
     Memory(#[from] crate::memory::MemoryError),
+    #[error(transparent)]
+    Exchange(#[from] crate::exchange::ExchangeError),
 }
 
 impl Error {
