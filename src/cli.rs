@@ -75,7 +75,7 @@ pub enum Command {
     Summarize(SummarizeArgs),
     /// Translate a document sentence by sentence (Marian models, e.g. opus-mt-ru-en)
     Translate(TranslateArgs),
-    /// Inspect the translation memory
+    /// Review, search, import and export the translation memory
     #[command(subcommand)]
     Memory(MemoryCommand),
     /// List, fetch, import and verify models
@@ -176,10 +176,158 @@ pub struct TranslateArgs {
     pub format: Format,
 }
 
+#[derive(Debug, Args)]
+pub struct UnitFilter {
+    /// Language pair: SRC-TGT with plain codes (ru-en), or SRC:TGT with regions (en-US:fr-CA);
+    /// a plain code also matches its regions
+    #[arg(long, value_name = "PAIR")]
+    pub lang: Option<String>,
+    /// Only units made this way
+    #[arg(long, value_enum)]
+    pub origin: Option<OriginArg>,
+    /// Only units in this review state
+    #[arg(long, value_enum)]
+    pub status: Option<StatusArg>,
+    /// Only units changed on or after this day (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OriginArg {
+    /// Machine translation
+    Mt,
+    /// Written or corrected by a person
+    Human,
+    /// Imported from a TMX file
+    Import,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Draft,
+    Approved,
+    Rejected,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum MemoryCommand {
+    /// Find units whose source matches a sentence (fuzzy), or that contain a text (--concordance)
+    ///
+    /// Fuzzy scores are 0-101: 101 same text in the same context, 100 same text up to spacing,
+    /// quotes, dashes and case, below that the share of words in common (OmegaT's measure),
+    /// a point less when only numbers or punctuation differ.
+    ///
+    /// Examples:
+    ///   babeldesk memory search "Завод открыли в прошлом году." --from ru --to en
+    ///   babeldesk memory search --concordance "Газпром" --format json
+    Search {
+        /// The sentence (or, with --concordance, the text) to look for
+        query: String,
+        /// Substring search in source and target, ignoring case, instead of fuzzy matching
+        #[arg(long)]
+        concordance: bool,
+        /// Source language of the query (default: any)
+        #[arg(long, value_name = "LANG")]
+        from: Option<String>,
+        /// Target language (default: any)
+        #[arg(long, value_name = "LANG")]
+        to: Option<String>,
+        /// Lowest fuzzy score shown
+        #[arg(long, default_value_t = 75, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
+        min_match: u8,
+        /// Most results shown
+        #[arg(long, default_value_t = 10, value_name = "N")]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List units, oldest first, with filters and paging
+    ///
+    /// Example: babeldesk memory list --lang ru-en --origin mt --status draft --limit 20
+    List {
+        #[command(flatten)]
+        filter: UnitFilter,
+        /// Units per page
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: u64,
+        /// Units to skip (the page start)
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        offset: u64,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show one unit: its texts, where it came from, its context and its history
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Correct a unit's target; the old target is kept in its history and origin becomes human
+    Edit {
+        id: i64,
+        /// The corrected translation
+        #[arg(long, value_name = "TEXT")]
+        target: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Mark units as approved: they win ties in lookups
+    Approve {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Mark units as rejected: they are never reused
+    Reject {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Delete units and their history
+    Delete {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
     /// Units per language pair, origin and status, and the database size
     Stats {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Import TMX files, all in one transaction: a bad file changes nothing
+    ///
+    /// Duplicates (same pair, source, target and context) merge. A malformed file is reported
+    /// as FILE:LINE:COLUMN.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Export units as TMX 1.4b to a file or standard output
+    ///
+    /// Example: babeldesk memory export --lang ru-en --status approved -o approved.tmx
+    Export {
+        /// Write here (format from the extension: .tmx) instead of standard output
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        filter: UnitFilter,
+    },
+    /// Before a job: how much of a document the memory covers, per match band
+    ///
+    /// Bands: 101, 100, 95-99, 85-94, 75-84, 50-74, no match, and repetitions inside the
+    /// document, in segments and words.
+    Analyze {
+        /// Document to analyze ("-" for standard input)
+        file: PathBuf,
+        /// Source language (detected when omitted)
+        #[arg(long, value_name = "LANG")]
+        from: Option<String>,
+        /// Target language
+        #[arg(long, value_name = "LANG", default_value = "en")]
+        to: String,
+        /// Analyze the whole page, junk included
+        #[arg(long)]
+        keep_all: bool,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -54,6 +54,7 @@ struct FileConfig {
     models_dir: Option<PathBuf>,
     device: Option<Device>,
     registry: Option<PathBuf>,
+    lock_timeout: Option<f64>,
 }
 
 /// What flags can override.
@@ -75,6 +76,8 @@ pub struct Settings {
     pub device: Device,
     /// An extra registry file whose entries add to (or replace) the built-in ones.
     pub registry: Option<PathBuf>,
+    /// How long a write to the memory waits while another process writes.
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The environment as a lookup function, so tests need not touch the process environment.
@@ -138,6 +141,7 @@ impl Settings {
             cache_dir: xdg("XDG_CACHE_HOME", ".cache"),
             device: Device::Auto,
             registry: None,
+            lock_timeout: crate::memory::DEFAULT_LOCK_TIMEOUT,
             config_file: config_file.is_file().then(|| config_file.clone()),
             workspace,
         };
@@ -152,6 +156,9 @@ impl Settings {
                 s.device = d;
             }
             s.registry = cfg.registry.map(rel);
+            if let Some(t) = cfg.lock_timeout {
+                s.lock_timeout = seconds("lock_timeout", &t.to_string())?;
+            }
         }
         if let Some(p) = env.var("BABELDESK_MEMORY") {
             s.memory = PathBuf::from(p);
@@ -164,6 +171,9 @@ impl Settings {
                 name: "BABELDESK_DEVICE".into(),
                 message: e.to_string(),
             })?;
+        }
+        if let Some(t) = env.var("BABELDESK_LOCK_TIMEOUT") {
+            s.lock_timeout = seconds("BABELDESK_LOCK_TIMEOUT", &t)?;
         }
         if let Some(p) = env.var("BABELDESK_REGISTRY") {
             s.registry = Some(PathBuf::from(p));
@@ -179,6 +189,19 @@ impl Settings {
         }
         Ok(s)
     }
+}
+
+fn seconds(name: &str, value: &str) -> Result<std::time::Duration> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| Error::InvalidValue {
+            name: name.into(),
+            message: format!("'{value}' is not a number of seconds"),
+        })
 }
 
 fn find_workspace(cwd: &Path) -> Option<PathBuf> {

@@ -1,42 +1,429 @@
-//! `babeldesk memory …`.
+//! `babeldesk memory …`: review, search, import, export and analyze the translation memory.
 
-use super::{out, Ctx};
-use crate::cli::{Format, MemoryCommand};
-use anyhow::Result;
-use babeldesk::memory::Memory;
+use super::{out, read_input, Ctx};
+use crate::cli::{Format, MemoryCommand, OriginArg, StatusArg, UnitFilter};
+use anyhow::{bail, Context as _, Result};
+use babeldesk::exchange;
+use babeldesk::memory::{Filter, Match, Origin, Query, Status, Unit};
+use babeldesk::pipeline::analyze;
+use babeldesk::text::{langtag, Document};
+use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
     match cmd {
         MemoryCommand::Path => out::text_out(&format!("{}\n", ctx.settings.memory.display()))?,
-        MemoryCommand::Stats { format } => {
-            let stats = Memory::open(&ctx.settings.memory)?.stats()?;
+        MemoryCommand::Stats { format } => stats(ctx, format)?,
+        MemoryCommand::Search {
+            query,
+            concordance,
+            from,
+            to,
+            min_match,
+            limit,
+            format,
+        } => {
+            let mem = ctx.memory()?;
+            let from = from.map(|l| lang("--from", &l)).transpose()?;
+            let to = to.map(|l| lang("--to", &l)).transpose()?;
+            let found: Vec<Match> = if concordance {
+                let filter = Filter {
+                    source_lang: from,
+                    target_lang: to,
+                    limit: Some(limit as u64),
+                    ..Filter::default()
+                };
+                mem.concordance(&query, &filter)?
+                    .into_iter()
+                    .map(|unit| Match { score: 0, unit })
+                    .collect()
+            } else {
+                let mut q = Query::new(
+                    &query,
+                    from.as_deref().unwrap_or(""),
+                    to.as_deref().unwrap_or(""),
+                );
+                q.min_score = min_match;
+                q.limit = limit;
+                q.include_rejected = true;
+                mem.lookup(&q)?
+            };
             if format == Format::Json {
-                out::json(&stats)?;
+                #[derive(serde::Serialize)]
+                struct Hit<'a> {
+                    score: Option<u8>,
+                    #[serde(flatten)]
+                    unit: &'a Unit,
+                }
+                let hits: Vec<Hit> = found
+                    .iter()
+                    .map(|m| Hit {
+                        score: (!concordance).then_some(m.score),
+                        unit: &m.unit,
+                    })
+                    .collect();
+                out::json(&hits)?;
+            } else if found.is_empty() {
+                eprintln!("no match");
+            } else {
+                let rows: Vec<(Option<u8>, &Unit)> = found
+                    .iter()
+                    .map(|m| ((!concordance).then_some(m.score), &m.unit))
+                    .collect();
+                out::text_out(&table(&rows))?;
+            }
+        }
+        MemoryCommand::List {
+            filter,
+            limit,
+            offset,
+            format,
+        } => {
+            let mem = ctx.memory()?;
+            let mut f = filter_from(&filter)?;
+            f.limit = Some(limit);
+            f.offset = offset;
+            let mut units = Vec::new();
+            mem.list(&f, |u| {
+                units.push(u);
+                Ok::<_, babeldesk::Error>(())
+            })?;
+            if format == Format::Json {
+                out::json(&units)?;
+            } else if units.is_empty() {
+                eprintln!("no units");
+            } else {
+                let rows: Vec<(Option<u8>, &Unit)> = units.iter().map(|u| (None, u)).collect();
+                out::text_out(&table(&rows))?;
+            }
+        }
+        MemoryCommand::Show { id, format } => show(ctx, id, format)?,
+        MemoryCommand::Edit { id, target, format } => {
+            if target.trim().is_empty() {
+                bail!("--target is empty; to drop a unit use `babeldesk memory delete {id}`");
+            }
+            let unit = ctx.memory()?.edit_target(id, &target)?;
+            if format == Format::Json {
+                out::json(&unit)?;
+            } else {
+                out::text_out(&table(&[(None, &unit)]))?;
+            }
+        }
+        MemoryCommand::Approve { ids } => review(ctx, &ids, Some(Status::Approved))?,
+        MemoryCommand::Reject { ids } => review(ctx, &ids, Some(Status::Rejected))?,
+        MemoryCommand::Delete { ids } => review(ctx, &ids, None)?,
+        MemoryCommand::Import { files, format } => {
+            let mut mem = ctx.memory()?;
+            let bars = ctx.progress();
+            let summary = exchange::import_files(&mut mem, &files, &bars)?;
+            if format == Format::Json {
+                out::json(&summary)?;
+            } else {
+                out::text_out(&format!(
+                    "imported {} file{}: {} units read, {} added, {} merged with existing units, {} entries skipped\n",
+                    summary.files,
+                    if summary.files == 1 { "" } else { "s" },
+                    summary.units.read,
+                    summary.units.added,
+                    summary.units.merged,
+                    summary.skipped
+                ))?;
+            }
+        }
+        MemoryCommand::Export { output, filter } => export(ctx, output.as_deref(), &filter)?,
+        MemoryCommand::Analyze {
+            file,
+            from,
+            to,
+            keep_all,
+            format,
+        } => {
+            let to = lang("--to", &to)?;
+            let from = from.map(|l| lang("--from", &l)).transpose()?;
+            let (bytes, name) = read_input(&file)?;
+            let doc = Document::from_bytes(bytes, &name, keep_all)?;
+            let Some(from) = from.or_else(|| doc.language.map(str::to_string)) else {
+                bail!("{name}: cannot tell the document's language; say it with --from");
+            };
+            let report = analyze::analyze(&doc, &from, &to, &ctx.memory()?)?;
+            if format == Format::Json {
+                out::json(&report)?;
             } else {
                 let mut t = format!(
-                    "memory   {}\nsize     {}\nschema   v{}\nunits    {}\nsummaries {}\n",
-                    stats.path.display(),
-                    out::human_bytes(stats.bytes),
-                    stats.schema_version,
-                    stats.units,
-                    stats.summaries
+                    "{}  {} → {}  {} segments, {} words\n{:<12} {:>8} {:>8} {:>6}\n",
+                    out::bold(&report.file),
+                    report.from,
+                    report.to,
+                    report.segments,
+                    report.words,
+                    "band",
+                    "segments",
+                    "words",
+                    "words%"
                 );
-                for (title, rows) in [
-                    ("by pair", &stats.by_pair),
-                    ("by origin", &stats.by_origin),
-                    ("by status", &stats.by_status),
-                ] {
-                    if !rows.is_empty() {
-                        t.push_str(&format!("{title}:\n"));
-                        for (k, n) in rows {
-                            t.push_str(&format!("  {k:<12} {n:>8}\n"));
-                        }
-                    }
+                for b in &report.bands {
+                    let share = 100.0 * b.words as f64 / report.words.max(1) as f64;
+                    t += &format!(
+                        "{:<12} {:>8} {:>8} {:>5.1}%\n",
+                        b.band, b.segments, b.words, share
+                    );
                 }
                 out::text_out(&t)?;
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn stats(ctx: &Ctx, format: Format) -> Result<()> {
+    let stats = ctx.memory()?.stats()?;
+    if format == Format::Json {
+        return out::json(&stats);
+    }
+    let mut t = format!(
+        "memory    {}\nsize      {}\nschema    v{}\nunits     {}\nsummaries {}\n",
+        stats.path.display(),
+        out::human_bytes(stats.bytes),
+        stats.schema_version,
+        stats.units,
+        stats.summaries
+    );
+    for (title, rows) in [
+        ("by pair", &stats.by_pair),
+        ("by origin", &stats.by_origin),
+        ("by status", &stats.by_status),
+    ] {
+        if !rows.is_empty() {
+            t.push_str(&format!("{title}:\n"));
+            for (k, n) in rows {
+                t.push_str(&format!("  {k:<12} {n:>8}\n"));
+            }
+        }
+    }
+    out::text_out(&t)
+}
+
+fn show(ctx: &Ctx, id: i64, format: Format) -> Result<()> {
+    let mem = ctx.memory()?;
+    let Some(unit) = mem.get(id)? else {
+        bail!("no unit with id {id}");
+    };
+    let (previous, next) = mem.neighbours(&unit)?;
+    let history = mem.history(id)?;
+    if format == Format::Json {
+        return out::json(&serde_json::json!({
+            "unit": unit,
+            "context": { "previous": previous, "next": next },
+            "history": history,
+        }));
+    }
+    let mut t = format!(
+        "{} {}  {} → {}  {}{}  {}  used {}×\n",
+        out::bold("unit"),
+        unit.id,
+        unit.source_lang,
+        unit.target_lang,
+        unit.origin,
+        unit.model
+            .as_deref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default(),
+        paint_status(unit.status),
+        unit.use_count
+    );
+    t += &format!(
+        "created   {}\nupdated   {}\n",
+        unit.created_at, unit.updated_at
+    );
+    if let Some(doc) = &unit.document {
+        t += &format!(
+            "document  {doc}{}\n",
+            unit.position.map(|p| format!(" #{p}")).unwrap_or_default()
+        );
+    }
+    t += &format!("source    {}\ntarget    {}\n", unit.source, unit.target);
+    let ctx_line = |label: &str, u: &Option<Unit>, hash: &Option<String>| match (u, hash) {
+        (Some(u), _) => format!("{label}  {}\n", u.source),
+        (None, Some(h)) => format!("{label}  (segment hash {h})\n"),
+        (None, None) => String::new(),
+    };
+    t += &ctx_line("previous", &previous, &unit.prev_hash);
+    t += &ctx_line("next    ", &next, &unit.next_hash);
+    if !history.is_empty() {
+        t += "history:\n";
+        for h in &history {
+            t += &format!(
+                "  {}  {:<6} {:<8} {}\n",
+                h.changed_at, h.origin, h.status, h.target
+            );
+        }
+    }
+    out::text_out(&t)
+}
+
+fn review(ctx: &Ctx, ids: &[i64], status: Option<Status>) -> Result<()> {
+    let mut mem = ctx.memory()?;
+    let (n, verb) = match status {
+        Some(s) => (mem.set_status(ids, s)?, s.as_str()),
+        None => (mem.delete(ids)?, "deleted"),
+    };
+    out::text_out(&format!(
+        "{verb} {n} unit{}\n",
+        if n == 1 { "" } else { "s" }
+    ))
+}
+
+fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
+    let mem = ctx.memory()?;
+    let filter = filter_from(filter)?;
+    let path = output.unwrap_or(Path::new("-"));
+    let format = exchange::for_path(path)?;
+    let n = match output {
+        None => {
+            let stdout = std::io::stdout().lock();
+            exchange::export(&mem, &filter, format, Box::new(stdout), path)?
+        }
+        Some(p) => {
+            // Written beside the target and renamed: a failed export leaves no half file.
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            let file = tmp
+                .reopen()
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            let n = exchange::export(&mem, &filter, format, Box::new(file), p)?;
+            tmp.persist(p)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            n
+        }
+    };
+    if let Some(p) = output {
+        if !ctx.quiet {
+            eprintln!("exported {n} units to {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn lang(flag: &str, tag: &str) -> Result<String> {
+    langtag::normalize(tag).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
+
+fn filter_from(f: &UnitFilter) -> Result<Filter> {
+    let (source_lang, target_lang) = match &f.lang {
+        None => (None, None),
+        Some(p) => {
+            let (a, b) = match p.split_once(':') {
+                Some(ab) => ab,
+                None => match p.split('-').collect::<Vec<_>>()[..] {
+                    [a, b] => (a, b),
+                    _ => bail!("--lang '{p}' is not a pair: write SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA)"),
+                },
+            };
+            (Some(lang("--lang", a)?), Some(lang("--lang", b)?))
+        }
+    };
+    if let Some(s) = &f.since {
+        let b = s.as_bytes();
+        let ok = b.len() >= 10
+            && b[..10].iter().enumerate().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    *c == b'-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if !ok {
+            bail!("--since '{s}' is not a date: write YYYY-MM-DD");
+        }
+    }
+    Ok(Filter {
+        source_lang,
+        target_lang,
+        origin: f.origin.map(|o| match o {
+            OriginArg::Mt => Origin::Mt,
+            OriginArg::Human => Origin::Human,
+            OriginArg::Import => Origin::Import,
+        }),
+        status: f.status.map(|s| match s {
+            StatusArg::Draft => Status::Draft,
+            StatusArg::Approved => Status::Approved,
+            StatusArg::Rejected => Status::Rejected,
+        }),
+        since: f.since.clone(),
+        limit: None,
+        offset: 0,
+    })
+}
+
+fn paint_status(s: Status) -> String {
+    let code = match s {
+        Status::Approved => "32",
+        Status::Draft => "33",
+        Status::Rejected => "31",
+    };
+    out::paint(s.as_str(), code)
+}
+
+/// Units as aligned rows: id, score (search), pair, origin, status, source, and the target
+/// on the next line under the source.
+fn table(rows: &[(Option<u8>, &Unit)]) -> String {
+    let scores = rows.iter().any(|(s, _)| s.is_some());
+    let id_w = rows
+        .iter()
+        .map(|(_, u)| u.id.to_string().len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let pair = |u: &Unit| format!("{}→{}", u.source_lang, u.target_lang);
+    let pair_w = rows
+        .iter()
+        .map(|(_, u)| pair(u).chars().count())
+        .max()
+        .unwrap_or(5);
+    let mut t = format!("{:>id_w$} ", "id");
+    if scores {
+        t += "score ";
+    }
+    t += &format!(
+        "{:<pair_w$} {:<6} {:<8} source / target\n",
+        "pair", "origin", "status"
+    );
+    let indent = id_w + 1 + if scores { 6 } else { 0 } + pair_w + 1 + 7 + 9;
+    for (score, u) in rows {
+        t += &format!("{:>id_w$} ", u.id);
+        if let Some(s) = score {
+            let code = match s {
+                100.. => "32",
+                85..=99 => "33",
+                _ => "0",
+            };
+            t += &format!("{} ", out::paint(&format!("{s:>5}"), code));
+        } else if scores {
+            t += "      ";
+        }
+        t += &format!(
+            "{:<pair_w$} {:<6} {} {}\n{:indent$}{} {}\n",
+            pair(u),
+            u.origin.as_str(),
+            pad(&paint_status(u.status), u.status.as_str().len(), 8),
+            one_line(&u.source),
+            "",
+            out::paint("→", "2"),
+            one_line(&u.target)
+        );
+    }
+    t
+}
+
+/// Pad a possibly coloured string whose visible width is `shown` to `width`.
+fn pad(s: &str, shown: usize, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(shown)))
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -29,6 +29,14 @@ impl Ctx {
     pub fn progress(&self) -> bar::Bars {
         bar::Bars::new(self.quiet, self.verbose)
     }
+
+    /// The memory database, opened with the configured lock timeout.
+    pub fn memory(&self) -> Result<babeldesk::memory::Memory> {
+        Ok(babeldesk::memory::Memory::open_with(
+            &self.settings.memory,
+            self.settings.lock_timeout,
+        )?)
+    }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {

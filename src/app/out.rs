@@ -43,8 +43,13 @@ pub fn to(path: Option<&Path>, text: &str) -> Result<()> {
 
 /// Bold on a terminal, plain otherwise.
 pub fn bold(s: &str) -> String {
+    paint(s, "1")
+}
+
+/// `s` in an ANSI style (`"32"` green…) when standard output is a terminal and NO_COLOR is unset.
+pub fn paint(s: &str, code: &str) -> String {
     if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        format!("\x1b[1m{s}\x1b[0m")
+        format!("\x1b[{code}m{s}\x1b[0m")
     } else {
         s.to_string()
     }

@@ -34,7 +34,7 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
     let memory = if args.no_cache {
         None
     } else {
-        Some(Memory::open(&ctx.settings.memory)?)
+        Some(ctx.memory()?)
     };
     let mut loaded = Loaded::default();
     let mut results = Vec::new();

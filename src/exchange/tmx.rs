@@ -193,6 +193,12 @@ impl TmxReader {
                 self.stack.pop();
             }
             Event::Text(t) => {
+                if self.stack.is_empty() && t.iter().any(|b| !b.is_ascii_whitespace()) {
+                    return fail(
+                        self,
+                        "not a TMX file: text outside the <tmx> element".into(),
+                    );
+                }
                 let raw = std::str::from_utf8(&t)
                     .map_err(|_| self.error_at(at, "text is not valid UTF-8"))?;
                 if let Some(Inline { raw: r, .. }) =

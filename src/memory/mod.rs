@@ -213,7 +213,7 @@ impl Memory {
             bytes: one("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")? as u64,
             schema_version: one("PRAGMA user_version")?,
             units: one("SELECT count(*) FROM units")?,
-            by_pair: grouped("SELECT source_lang || '-' || target_lang, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
+            by_pair: grouped("SELECT CASE WHEN instr(source_lang || target_lang, '-') THEN source_lang || ':' || target_lang ELSE source_lang || '-' || target_lang END, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
             by_origin: grouped("SELECT origin, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
             by_status: grouped("SELECT status, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
             summaries: one("SELECT count(*) FROM summaries")?,

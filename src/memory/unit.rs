@@ -204,8 +204,10 @@ pub struct ImportReport {
 
 /// Does a stored tag belong to the asked language? `en` matches `en`, `en-GB`, `en-US`; a full
 /// tag matches only itself (tags are stored normalized, see [`crate::text::langtag`]).
+/// An empty `asked` matches every language.
 pub fn lang_matches(stored: &str, asked: &str) -> bool {
-    stored == asked
+    asked.is_empty()
+        || stored == asked
         || (!asked.contains('-')
             && stored.len() > asked.len()
             && stored.starts_with(asked)

@@ -1,6 +1,7 @@
 //! The jobs behind the commands, as library calls: pick and load models, read documents,
 //! summarize, translate. Nothing here prints; results come back as data.
 
+pub mod analyze;
 pub mod summarize;
 pub mod translate;
 

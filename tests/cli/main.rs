@@ -1,6 +1,8 @@
 //! The integration harness: runs the real `babeldesk` binary (and through it the real
 //! `babeldesk-engine` with rust-bert) in a sandbox of temporary folders.
 
+mod memory;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
