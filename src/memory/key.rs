@@ -15,6 +15,18 @@ pub fn key(text: &str) -> String {
     let mut space = false;
     let mut in_number = false;
     for c in text.chars() {
+        // Most characters are plain letters: skip the Unicode tables for them.
+        if c.is_ascii_alphabetic() || ('\u{0400}'..='\u{045F}').contains(&c) {
+            in_number = false;
+            if std::mem::take(&mut space) {
+                out.push(' ');
+            }
+            match c {
+                'ё' | 'Ё' => out.push('е'),
+                _ => push_lower(&mut out, c),
+            }
+            continue;
+        }
         if c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}') {
             space = !out.is_empty();
             in_number = false;
@@ -23,7 +35,7 @@ pub fn key(text: &str) -> String {
         if ('\u{0300}'..='\u{036F}').contains(&c) {
             continue;
         }
-        if c.is_numeric() {
+        if c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric()) {
             if !in_number {
                 if std::mem::take(&mut space) {
                     out.push(' ');
@@ -42,15 +54,37 @@ pub fn key(text: &str) -> String {
             '‘' | '’' | '‚' | '‛' | '′' | '`' | '\'' => out.push('\''),
             '‐' | '‑' | '‒' | '–' | '—' | '―' | '−' => out.push('-'),
             'ё' | 'Ё' => out.push('е'),
-            _ => out.extend(c.to_lowercase()),
+            _ => push_lower(&mut out, c),
         }
     }
     out
 }
 
+/// Lower case with fast paths for ASCII and Cyrillic (most of what a TM holds here).
+fn push_lower(out: &mut String, c: char) {
+    match c {
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        '\u{0410}'..='\u{042F}' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        '\u{0400}'..='\u{040F}' => out.push(char::from_u32(c as u32 + 0x50).unwrap_or(c)),
+        _ if c.is_ascii() || ('\u{0430}'..='\u{045F}').contains(&c) => out.push(c),
+        _ => out.extend(c.to_lowercase()),
+    }
+}
+
+/// A letter or digit; fast for ASCII and basic Cyrillic.
+pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if ('\u{0400}'..='\u{045F}').contains(&c) {
+        true
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
 /// Word tokens of a key: runs of letters and digits.
 pub fn tokens(key: &str) -> impl Iterator<Item = &str> {
-    key.split(|c: char| !c.is_alphanumeric())
+    key.split(|c: char| !is_word_char(c))
         .filter(|t| !t.is_empty())
 }
 
@@ -64,7 +98,7 @@ pub fn numbers(text: &str) -> Vec<&str> {
 /// The punctuation of a key (everything that is neither a token nor a space), in order.
 pub fn punctuation(key: &str) -> String {
     key.chars()
-        .filter(|c| !c.is_alphanumeric() && *c != ' ')
+        .filter(|c| !is_word_char(*c) && *c != ' ')
         .collect()
 }
 

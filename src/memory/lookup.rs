@@ -11,8 +11,8 @@ use super::score::{self, Prepared};
 use super::store::{unit_from_row, COLUMNS};
 use super::unit::{lang_matches, Match, Query, Status, Unit};
 use super::{Memory, MemoryError};
-use rusqlite::params;
-use std::collections::HashSet;
+use rusqlite::OptionalExtension;
+use std::collections::{HashMap, HashSet};
 
 impl Memory {
     /// Ranked matches for one segment: best score first, approved before drafts on ties.
@@ -20,7 +20,7 @@ impl Memory {
         let query = Prepared::new(q.source);
         let mut seen = HashSet::new();
         let mut found = Vec::new();
-        let mut consider = |unit: Unit, found: &mut Vec<Match>| {
+        let consider = |unit: Unit, seen: &mut HashSet<i64>, found: &mut Vec<Match>| {
             if !seen.insert(unit.id)
                 || !lang_matches(&unit.source_lang, q.source_lang)
                 || !lang_matches(&unit.target_lang, q.target_lang)
@@ -51,24 +51,36 @@ impl Memory {
             .query_map([key::hash(&[&query.key])], unit_from_row)
             .map_err(|e| self.err(e))?;
         for unit in rows {
-            consider(unit.map_err(|e| self.err(e))?, &mut found);
+            consider(unit.map_err(|e| self.err(e))?, &mut seen, &mut found);
         }
 
         if q.min_score < 100 {
-            if let Some((fts, lo, hi)) = self.candidate_query(&query.key, q.min_score)? {
-                let mut st = self
-                    .conn
-                    .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM units WHERE id IN \
-                         (SELECT rowid FROM units_fts WHERE units_fts MATCH ?1) \
-                         AND ntok BETWEEN ?2 AND ?3"
-                    ))
+            // Score on the key alone; read whole rows only for the units that pass.
+            let mut light = self
+                .conn
+                .prepare_cached("SELECT source, source_key, ntok FROM units WHERE id = ?1")
+                .map_err(|e| self.err(e))?;
+            let n = query.tokens.len();
+            let min = q.min_score.max(1) as usize;
+            let (lo, hi) = ((n * min).div_ceil(100), n * 100 / min);
+            let mut passed = Vec::new();
+            for id in self.fuzzy_candidates(&query.key, q.min_score)? {
+                if seen.contains(&id) {
+                    continue;
+                }
+                let (source, key, ntok): (String, String, usize) = light
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                     .map_err(|e| self.err(e))?;
-                let rows = st
-                    .query_map(params![fts, lo, hi], unit_from_row)
-                    .map_err(|e| self.err(e))?;
-                for unit in rows {
-                    consider(unit.map_err(|e| self.err(e))?, &mut found);
+                if (lo..=hi).contains(&ntok)
+                    && score::score(&query, &Prepared::with_key(&source, key), q.min_score)
+                        .is_some()
+                {
+                    passed.push(id);
+                }
+            }
+            for id in passed {
+                if let Some(unit) = self.get(id)? {
+                    consider(unit, &mut seen, &mut found);
                 }
             }
         }
@@ -85,53 +97,65 @@ impl Memory {
         Ok(found)
     }
 
-    /// The FTS5 query over the rarest tokens and the token-count window, or `None` when the
-    /// query has no word tokens or none of its rare tokens is in the index.
-    fn candidate_query(
-        &self,
-        key: &str,
-        min: u8,
-    ) -> Result<Option<(String, i64, i64)>, MemoryError> {
+    /// Units that can score at least `min` against `key`, found through the token index.
+    ///
+    /// With `n` query tokens a match misses at most `n − t` of them. So it holds one of the
+    /// `n − t + 1` rarest (the prefix), and at least `e + 1` of the `n − t + 1 + e` rarest:
+    /// counting hits over a few more tokens than the prefix drops most look-alikes before
+    /// any row is read.
+    fn fuzzy_candidates(&self, key: &str, min: u8) -> Result<Vec<i64>, MemoryError> {
+        const EXTRA: usize = 2;
         let tokens: Vec<&str> = key::tokens(key).collect();
         let n = tokens.len();
         if n == 0 {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        let min = min.max(1);
-        let prefix = (n + 1 - score::shared_tokens_needed(n, min)).min(n);
-        let mut st = self
+        let missing = n - score::shared_tokens_needed(n, min.max(1));
+        let mut df_st = self
             .conn
-            .prepare_cached("SELECT doc FROM units_vocab WHERE term = ?1")
+            .prepare_cached("SELECT df FROM token_df WHERE term = ?1")
             .map_err(|e| self.err(e))?;
         let mut by_rarity = Vec::with_capacity(n);
         for t in &tokens {
-            let df: i64 = st
+            let df: i64 = df_st
                 .query_row([t], |r| r.get(0))
-                .or_else(|e| match e {
-                    rusqlite::Error::QueryReturnedNoRows => Ok(0),
-                    e => Err(e),
-                })
-                .map_err(|e| self.err(e))?;
+                .optional()
+                .map_err(|e| self.err(e))?
+                .unwrap_or(0);
             by_rarity.push((df, *t));
         }
-        by_rarity.sort();
-        let mut rare: Vec<&str> = by_rarity[..prefix]
-            .iter()
-            .filter(|(df, _)| *df > 0)
-            .map(|(_, t)| *t)
-            .collect();
-        rare.dedup();
-        if rare.is_empty() {
-            return Ok(None);
+        by_rarity.sort_unstable();
+        let window = (missing + 1 + EXTRA).min(n);
+        let must = (window - missing) as u32;
+        // Occurrences of each distinct token inside the window.
+        let mut weights: Vec<(&str, i64, u32)> = Vec::new();
+        for &(df, t) in &by_rarity[..window] {
+            match weights.last_mut() {
+                Some(last) if last.0 == t => last.2 += 1,
+                _ => weights.push((t, df, 1)),
+            }
         }
-        let fts = rare
-            .iter()
-            .map(|t| format!("\"{t}\""))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        let lo = (n * min as usize).div_ceil(100) as i64;
-        let hi = (n * 100 / min as usize) as i64;
-        Ok(Some((fts, lo, hi)))
+        let mut fts = self
+            .conn
+            .prepare_cached("SELECT rowid FROM units_fts WHERE units_fts MATCH ?1")
+            .map_err(|e| self.err(e))?;
+        let mut hits: HashMap<i64, u32> = HashMap::new();
+        for (t, df, weight) in weights {
+            if df == 0 {
+                continue;
+            }
+            let mut rows = fts.query([format!("\"{t}\"")]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                *hits.entry(r.get(0).map_err(|e| self.err(e))?).or_default() += weight;
+            }
+        }
+        let mut ids: Vec<i64> = hits
+            .into_iter()
+            .filter(|&(_, h)| h >= must)
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
     }
 }
 
@@ -267,5 +291,44 @@ mod tests {
             .count();
         assert!(brute > 5);
         assert_eq!(got, brute);
+    }
+}
+
+#[cfg(test)]
+mod df_tests {
+    use crate::memory::{Memory, NewUnit, Query};
+
+    #[test]
+    fn token_counts_follow_adds_imports_and_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+        let df = |mem: &Memory, t: &str| -> i64 {
+            mem.conn
+                .query_row(
+                    "SELECT coalesce((SELECT df FROM token_df WHERE term = ?1), 0)",
+                    [t],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let a = mem
+            .add(&NewUnit::new("ru", "en", "Кошка и кошка спят.", "x"))
+            .unwrap()
+            .unwrap();
+        mem.import(|imp| {
+            imp.add(&NewUnit::new("ru", "en", "Кошка ест.", "y"))?;
+            imp.add(&NewUnit::new("ru", "en", "Кошка ест.", "y"))
+                .map(|_| ())
+        })
+        .unwrap();
+        assert_eq!(
+            (df(&mem, "кошка"), df(&mem, "ест"), df(&mem, "спят")),
+            (2, 1, 1)
+        );
+        mem.delete(&[a]).unwrap();
+        assert_eq!((df(&mem, "кошка"), df(&mem, "спят")), (1, 0));
+        let mut q = Query::new("Кошка ест рыбу.", "ru", "en");
+        q.min_score = 50;
+        assert_eq!(mem.lookup(&q).unwrap()[0].score, 66);
     }
 }

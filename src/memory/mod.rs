@@ -9,6 +9,7 @@ mod store;
 mod unit;
 
 pub use key::{context_hash, key as normalized_key};
+pub use score::{score as match_score, Prepared};
 pub use store::Importer;
 pub use unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query, Status, Unit,

@@ -7,6 +7,7 @@ use super::unit::{
 use super::{Memory, MemoryError};
 use rusqlite::types::ToSql;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
+use std::collections::HashMap;
 
 pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
 
@@ -44,15 +45,28 @@ pub struct Importer<'a> {
     tx: Transaction<'a>,
     report: ImportReport,
     path: std::path::PathBuf,
+    /// Token counts of the units added, written to `token_df` once at the end.
+    df: HashMap<String, i64>,
 }
 
 impl Importer<'_> {
     /// Store a unit unless the same one is there; merged duplicates are counted, not doubled.
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
         self.report.read += 1;
-        let id = insert(&self.tx, u).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
+        let key = key::key(&u.source);
+        let id = insert(&self.tx, u, &key).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
         match id {
-            Some(_) => self.report.added += 1,
+            Some(_) => {
+                self.report.added += 1;
+                for t in distinct_tokens(&key) {
+                    match self.df.get_mut(t) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.df.insert(t.to_owned(), 1);
+                        }
+                    }
+                }
+            }
             None => self.report.merged += 1,
         }
         Ok(id)
@@ -63,8 +77,29 @@ impl Importer<'_> {
     }
 }
 
-fn insert(tx: &Transaction, u: &NewUnit) -> rusqlite::Result<Option<i64>> {
-    let key = key::key(&u.source);
+fn distinct_tokens(key: &str) -> Vec<&str> {
+    let mut t: Vec<&str> = key::tokens(key).collect();
+    t.sort_unstable();
+    t.dedup();
+    t
+}
+
+/// Add `delta` to the document frequency of each token.
+fn update_df<'a>(
+    tx: &Transaction,
+    counts: impl IntoIterator<Item = (&'a str, i64)>,
+) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(
+        "INSERT INTO token_df (term, df) VALUES (?1, ?2) \
+         ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+    )?;
+    for (term, delta) in counts {
+        st.execute(params![term, delta])?;
+    }
+    Ok(())
+}
+
+fn insert(tx: &Transaction, u: &NewUnit, key: &str) -> rusqlite::Result<Option<i64>> {
     let tokens: Vec<&str> = key::tokens(&key).collect();
     let sql = format!(
         "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
@@ -109,8 +144,14 @@ impl Memory {
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
         let wrap = self.errf();
         let tx = self.conn.transaction().map_err(&wrap)?;
-        let id = insert(&tx, u)
-            .and_then(|id| tx.commit().map(|_| id))
+        let key = key::key(&u.source);
+        let id = insert(&tx, u, &key)
+            .and_then(|id| {
+                if id.is_some() {
+                    update_df(&tx, distinct_tokens(&key).into_iter().map(|t| (t, 1)))?;
+                }
+                tx.commit().map(|_| id)
+            })
             .map_err(&wrap)?;
         Ok(id)
     }
@@ -136,21 +177,30 @@ impl Memory {
             tx,
             report: ImportReport::default(),
             path: path.clone(),
+            df: HashMap::new(),
         };
         fill(&mut importer)?;
         let report = importer.report.clone();
+        update_df(
+            &importer.tx,
+            importer.df.iter().map(|(t, n)| (t.as_str(), *n)),
+        )
+        .map_err(wrap)?;
+        if report.added >= 10_000 {
+            // One merged index segment: each token lookup then reads one b-tree, not dozens.
+            importer
+                .tx
+                .execute("INSERT INTO units_fts (units_fts) VALUES ('optimize')", [])
+                .map_err(wrap)?;
+        }
         importer.tx.commit().map_err(&wrap)?;
         Ok(report)
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Unit>, MemoryError> {
         self.conn
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
-                [id],
-                unit_from_row,
-            )
-            .optional()
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM units WHERE id = ?1"))
+            .and_then(|mut st| st.query_row([id], unit_from_row).optional())
             .map_err(|e| self.err(e))
     }
 
@@ -244,6 +294,12 @@ impl Memory {
     /// Delete units (and their history): all of them, or none when one id is unknown.
     pub fn delete(&mut self, ids: &[i64]) -> Result<usize, MemoryError> {
         self.each_unit(ids, |tx, unit| {
+            update_df(
+                tx,
+                distinct_tokens(&unit.source_key)
+                    .into_iter()
+                    .map(|t| (t, -1)),
+            )?;
             tx.execute("DELETE FROM units_fts WHERE rowid = ?1", [unit.id])?;
             tx.execute("DELETE FROM units WHERE id = ?1", [unit.id])
                 .map(|_| ())
@@ -396,6 +452,9 @@ impl Memory {
                     "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
                     params![u.id, tokens.join(" ")],
                 )
+            })
+            .and_then(|_| {
+                update_df(&tx, distinct_tokens(&key).into_iter().map(|t| (t, 1)))
             })
             .map_err(&wrap)?;
         }
