@@ -14,7 +14,7 @@ ALTER TABLE units ADD COLUMN target_tags TEXT;
 DROP INDEX units_by_key;
 CREATE UNIQUE INDEX units_ident ON units (ident);
 CREATE INDEX units_key ON units (key_hash);
-CREATE INDEX units_place ON units (document, position);
+CREATE INDEX units_place ON units (document, position) WHERE document IS NOT NULL;
 
 -- Fuzzy candidates: the word tokens of each key, indexed but not stored twice (contentless).
 -- The text is already tokenized and lower-cased by memory::key, so the 'ascii' tokenizer

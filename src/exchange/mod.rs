@@ -3,7 +3,7 @@
 
 pub mod tmx;
 
-use crate::memory::{Filter, ImportReport, Memory, NewUnit, Unit};
+use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged, Unit};
 use crate::progress::{Progress, Unit as ProgressUnit};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ pub trait TmWriter {
     fn finish(self: Box<Self>) -> Result<(), ExchangeError>;
 }
 
-pub trait TmFormat {
+pub trait TmFormat: Sync {
     fn name(&self) -> &'static str;
     /// File name extensions, lower case, without the dot.
     fn extensions(&self) -> &'static [&'static str];
@@ -65,42 +65,77 @@ pub struct ImportSummary {
     pub skipped: u64,
 }
 
+/// What the parsing thread hands the writing thread.
+enum Parsed {
+    Units(Vec<Staged>, u64),
+    FileDone { skipped: u64 },
+}
+
 /// Import files into the memory in one transaction: a malformed file, an interrupted process
-/// or a full disk leaves the memory exactly as it was.
+/// or a full disk leaves the memory exactly as it was. One thread parses and stages units
+/// (keys, hashes, tokens) while this one writes them.
 pub fn import_files(
     memory: &mut Memory,
     paths: &[PathBuf],
     progress: &dyn Progress,
 ) -> Result<ImportSummary, crate::Error> {
-    let mut readers = Vec::with_capacity(paths.len());
+    let mut formats = Vec::with_capacity(paths.len());
     let mut total = 0;
     for path in paths {
-        let format = for_path(path)?;
+        formats.push(for_path(path)?);
         total += std::fs::metadata(path)
             .map_err(|e| crate::Error::io(path, e))?
             .len();
-        readers.push(format.reader(path)?);
     }
     progress.start("importing", Some(total), ProgressUnit::Bytes);
     let mut skipped = 0;
-    let report = memory.import(|importer| {
-        let mut done = 0;
-        for reader in &mut readers {
-            let mut last = 0;
-            while let Some(unit) = reader.next_unit()? {
-                importer.add(&unit)?;
-                let now = reader.bytes_read();
-                if now - last >= 1 << 16 {
-                    progress.advance(now - last);
-                    last = now;
+    let report = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Result<Parsed, ExchangeError>>(64);
+        scope.spawn(move || {
+            for (path, format) in paths.iter().zip(formats) {
+                let result = (|| {
+                    let mut reader = format.reader(path)?;
+                    let mut batch = Vec::with_capacity(256);
+                    let mut sent = 0;
+                    while let Some(unit) = reader.next_unit()? {
+                        batch.push(Staged::new(unit));
+                        if batch.len() == 256 {
+                            let now = reader.bytes_read();
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(256));
+                            if send.send(Ok(Parsed::Units(full, now - sent))).is_err() {
+                                return Ok(());
+                            }
+                            sent = now;
+                        }
+                    }
+                    let now = reader.bytes_read();
+                    let _ = send.send(Ok(Parsed::Units(batch, now - sent)));
+                    let _ = send.send(Ok(Parsed::FileDone {
+                        skipped: reader.skipped(),
+                    }));
+                    Ok(())
+                })();
+                if let Err(e) = result {
+                    let _ = send.send(Err(e));
+                    return;
                 }
             }
-            progress.advance(reader.bytes_read() - last);
-            done += 1;
-            skipped += reader.skipped();
-        }
-        debug_assert_eq!(done, paths.len());
-        Ok::<_, crate::Error>(())
+        });
+        memory.import(|importer| {
+            // Dropping `receive` on an early return stops the parser at its next send.
+            for parsed in receive {
+                match parsed? {
+                    Parsed::Units(units, bytes) => {
+                        for unit in units {
+                            importer.add_staged(unit)?;
+                        }
+                        progress.advance(bytes);
+                    }
+                    Parsed::FileDone { skipped: s, .. } => skipped += s,
+                }
+            }
+            Ok::<_, crate::Error>(())
+        })
     })?;
     progress.finish();
     Ok(ImportSummary {

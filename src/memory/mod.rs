@@ -10,7 +10,7 @@ mod unit;
 
 pub use key::{context_hash, key as normalized_key};
 pub use score::{score as match_score, Prepared};
-pub use store::Importer;
+pub use store::{Importer, Staged};
 pub use unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query, Status, Unit,
 };
@@ -124,6 +124,11 @@ impl Memory {
             .map_err(|e| mem.err(e))?;
         mem.conn
             .pragma_update(None, "foreign_keys", true)
+            .map_err(|e| mem.err(e))?;
+        // In WAL mode NORMAL never corrupts the database; a power cut may lose the last
+        // commits, not damage earlier ones. FULL would fsync every single stored unit.
+        mem.conn
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| mem.err(e))?;
         // Concordance search: case-insensitive for every script, which SQL's lower() is not.
         mem.conn

@@ -40,6 +40,39 @@ pub(super) fn unit_from_row(r: &Row) -> rusqlite::Result<Unit> {
     })
 }
 
+/// A unit with everything the database needs computed: key, hashes, tokens. Pure work, so
+/// an import stages units on one thread while another writes them.
+pub struct Staged {
+    unit: NewUnit,
+    key: String,
+    ident: i64,
+    key_hash: i64,
+    ntok: i64,
+    /// Distinct tokens, sorted.
+    distinct: Vec<String>,
+    /// The tokens in order, space-separated, as the FTS index gets them.
+    fts: String,
+}
+
+impl Staged {
+    pub fn new(unit: NewUnit) -> Staged {
+        let key = key::key(&unit.source);
+        let tokens: Vec<&str> = key::tokens(&key).collect();
+        let mut distinct: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        Staged {
+            ident: unit.ident(),
+            key_hash: key::hash(&[&key]),
+            ntok: tokens.len() as i64,
+            fts: tokens.join(" "),
+            distinct,
+            key,
+            unit,
+        }
+    }
+}
+
 /// Adds units inside one import transaction; see [`Memory::import`].
 pub struct Importer<'a> {
     tx: Transaction<'a>,
@@ -52,19 +85,17 @@ pub struct Importer<'a> {
 impl Importer<'_> {
     /// Store a unit unless the same one is there; merged duplicates are counted, not doubled.
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
+        self.add_staged(Staged::new(u.clone()))
+    }
+
+    pub fn add_staged(&mut self, s: Staged) -> Result<Option<i64>, MemoryError> {
         self.report.read += 1;
-        let key = key::key(&u.source);
-        let id = insert(&self.tx, u, &key).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
+        let id = insert(&self.tx, &s).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
         match id {
             Some(_) => {
                 self.report.added += 1;
-                for t in distinct_tokens(&key) {
-                    match self.df.get_mut(t) {
-                        Some(n) => *n += 1,
-                        None => {
-                            self.df.insert(t.to_owned(), 1);
-                        }
-                    }
+                for t in s.distinct {
+                    *self.df.entry(t).or_default() += 1;
                 }
             }
             None => self.report.merged += 1,
@@ -99,24 +130,26 @@ fn update_df<'a>(
     Ok(())
 }
 
-fn insert(tx: &Transaction, u: &NewUnit, key: &str) -> rusqlite::Result<Option<i64>> {
-    let tokens: Vec<&str> = key::tokens(&key).collect();
-    let sql = format!(
-        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
-         origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
-         created_at, updated_at, use_count) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         coalesce(?18, {NOW}), coalesce(?19, ?18, {NOW}), ?20) ON CONFLICT (ident) DO NOTHING"
+fn insert(tx: &Transaction, s: &Staged) -> rusqlite::Result<Option<i64>> {
+    const SQL: &str = concat!(
+        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, ",
+        "origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, ",
+        "created_at, updated_at, use_count) ",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ",
+        "coalesce(?18, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ",
+        "coalesce(?19, ?18, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?20) ",
+        "ON CONFLICT (ident) DO NOTHING"
     );
-    let changed = tx.prepare_cached(&sql)?.execute(params![
-        u.ident(),
-        key::hash(&[&key]),
-        tokens.len() as i64,
+    let u = &s.unit;
+    let changed = tx.prepare_cached(SQL)?.execute(params![
+        s.ident,
+        s.key_hash,
+        s.ntok,
         u.source_lang,
         u.target_lang,
         u.source,
         u.target,
-        key,
+        s.key,
         u.origin.as_str(),
         u.status.as_str(),
         u.model,
@@ -135,7 +168,7 @@ fn insert(tx: &Transaction, u: &NewUnit, key: &str) -> rusqlite::Result<Option<i
     }
     let id = tx.last_insert_rowid();
     tx.prepare_cached("INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)")?
-        .execute(params![id, tokens.join(" ")])?;
+        .execute(params![id, s.fts])?;
     Ok(Some(id))
 }
 
@@ -144,11 +177,11 @@ impl Memory {
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
         let wrap = self.errf();
         let tx = self.conn.transaction().map_err(&wrap)?;
-        let key = key::key(&u.source);
-        let id = insert(&tx, u, &key)
+        let staged = Staged::new(u.clone());
+        let id = insert(&tx, &staged)
             .and_then(|id| {
                 if id.is_some() {
-                    update_df(&tx, distinct_tokens(&key).into_iter().map(|t| (t, 1)))?;
+                    update_df(&tx, staged.distinct.iter().map(|t| (t.as_str(), 1)))?;
                 }
                 tx.commit().map(|_| id)
             })
@@ -173,6 +206,15 @@ impl Memory {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(&wrap)?;
+        // FTS5 flushes its in-memory token hash every 1 MB by default and merges the small
+        // segments as it goes; a bulk import flushes rarely and merges once at the end.
+        for (option, value) in [("hashsize", 64 << 20), ("automerge", 0)] {
+            tx.execute(
+                "INSERT INTO units_fts (units_fts, rank) VALUES (?1, ?2)",
+                params![option, value],
+            )
+            .map_err(wrap)?;
+        }
         let mut importer = Importer {
             tx,
             report: ImportReport::default(),
@@ -186,13 +228,23 @@ impl Memory {
             importer.df.iter().map(|(t, n)| (t.as_str(), *n)),
         )
         .map_err(wrap)?;
-        if report.added >= 10_000 {
-            // One merged index segment: each token lookup then reads one b-tree, not dozens.
-            importer
-                .tx
-                .execute("INSERT INTO units_fts (units_fts) VALUES ('optimize')", [])
-                .map_err(wrap)?;
-        }
+        // One merged index segment after a big import: each token lookup then reads one
+        // b-tree, not dozens. Small imports leave merging to FTS5's automerge, back on.
+        let merge = if report.added >= 10_000 {
+            "INSERT INTO units_fts (units_fts) VALUES ('optimize')"
+        } else {
+            "INSERT INTO units_fts (units_fts, rank) VALUES ('merge', 500)"
+        };
+        importer
+            .tx
+            .execute(merge, [])
+            .and_then(|_| {
+                importer.tx.execute(
+                    "INSERT INTO units_fts (units_fts, rank) VALUES ('automerge', 4)",
+                    [],
+                )
+            })
+            .map_err(wrap)?;
         importer.tx.commit().map_err(&wrap)?;
         Ok(report)
     }
