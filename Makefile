@@ -12,7 +12,7 @@ export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: run test build models bench clean fixtures
+.PHONY: run test build models bench bench-deps bench-tm clean fixtures
 
 run: build models
 	$(BIN) digest $(INPUT)
@@ -38,6 +38,18 @@ models/all-minilm-l6-v2/model.safetensors: | build
 # Regenerate the tiny test models (needs: $(PY) -m pip install transformers==4.46.3 sentencepiece protobuf).
 fixtures:
 	$(PY) tests/fixtures/make_models.py ../shared/data/parallel/ru-en
+
+# Benchmarks compare with Python peers in the same run; their packages go into the venv.
+bench-deps: $(VENV)/.torch-installed
+	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4
+
+# TM: import, exact/fuzzy lookup, recall vs brute force; translate-toolkit at 100k units.
+# Fewer sizes: make bench-tm TM_SIZES=100000
+TM_SIZES ?= 100000,1000000
+bench-tm: bench-deps
+	$(CARGO) bench --locked --bench tm -- --sizes $(TM_SIZES)
+
+bench: bench-tm
 
 clean:
 	$(CARGO) clean

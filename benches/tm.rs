@@ -323,6 +323,17 @@ fn bench_size(
         }
     };
     let (p50, p99) = (percentile(&fuzzy, 0.5), percentile(&fuzzy, 0.99));
+    if let Some(v) = &peer {
+        // The peer only parses the TMX into memory; babeldesk parses, indexes and commits.
+        let peer_rate =
+            v["units"].as_f64().unwrap_or(f64::NAN) / v["build_s"].as_f64().unwrap_or(f64::NAN);
+        rows.push((
+            label("TMX load, units/s (peer: parse only)"),
+            format!("{per_s:.0}"),
+            cell(peer_rate, 0),
+            ratio(per_s, peer_rate),
+        ));
+    }
     rows.push((
         label("fuzzy lookup p50, ms"),
         cell(p50, 2),
@@ -353,7 +364,12 @@ fn ratio(peer: f64, ours: f64) -> String {
     if peer.is_nan() || ours <= 0.0 {
         "-".into()
     } else {
-        format!("{:.0}×", peer / ours)
+        let r = peer / ours;
+        if r < 10.0 {
+            format!("{r:.1}×")
+        } else {
+            format!("{r:.0}×")
+        }
     }
 }
 
