@@ -85,10 +85,23 @@ pub struct Stats {
     pub bytes: u64,
     pub schema_version: i64,
     pub units: i64,
+    /// Counts, largest first; in JSON an object (`{"ru-en": 120, …}`).
+    #[serde(serialize_with = "counts_as_object")]
     pub by_pair: Vec<(String, i64)>,
+    #[serde(serialize_with = "counts_as_object")]
     pub by_origin: Vec<(String, i64)>,
+    #[serde(serialize_with = "counts_as_object")]
     pub by_status: Vec<(String, i64)>,
     pub summaries: i64,
+}
+
+fn counts_as_object<S: serde::Serializer>(v: &[(String, i64)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(v.len()))?;
+    for (k, n) in v {
+        map.serialize_entry(k, n)?;
+    }
+    map.end()
 }
 
 impl Memory {
