@@ -73,7 +73,17 @@ pub enum Command {
     /// Page junk around the article (headline lists, credits, copyright lines) is removed first
     /// unless --keep-all is given. Summaries are cached in the memory database.
     Summarize(SummarizeArgs),
-    /// Translate a document sentence by sentence (Marian models, e.g. opus-mt-ru-en)
+    /// Translate a document segment by segment, through the translation memory
+    ///
+    /// Each sentence is looked up in the memory first: exact matches (100, or 101 in the same
+    /// context) are reused, fuzzy ones are shown beside the translation (used with
+    /// --use-fuzzy); the rest go to the Marian model (opus-mt-ru-en for Russian), and the new
+    /// pairs are stored. Translating the same document again uses no model at all.
+    ///
+    /// Examples:
+    ///   babeldesk translate report-ru.txt -o report-en.txt
+    ///   babeldesk translate report-ru.txt --dry-run
+    ///   cat report.txt | babeldesk translate --from ru --format json
     Translate(TranslateArgs),
     /// Review, search, import and export the translation memory
     #[command(subcommand)]
@@ -170,10 +180,35 @@ pub struct TranslateArgs {
     /// Translate the whole page, junk included
     #[arg(long)]
     pub keep_all: bool,
+    /// Lowest fuzzy memory match shown beside a segment (0-100)
+    #[arg(long, default_value_t = 75, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_match: u8,
+    /// Use fuzzy memory matches (≥ --min-match) as translations instead of the model's
+    #[arg(long)]
+    pub use_fuzzy: bool,
+    /// Neither read nor write the translation memory
+    #[arg(long, conflicts_with = "use_fuzzy")]
+    pub no_memory: bool,
+    /// Only say how much the memory covers (match bands); translate nothing
+    #[arg(long, conflicts_with = "no_memory")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub model: ModelArgs,
     #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    pub format: TranslateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum TranslateFormat {
+    /// The translated document, paragraphs kept
+    #[default]
+    Text,
+    /// Segments with byte offsets, origin, score, memory unit and model
+    Json,
+    /// The bilingual result as TMX 1.4b
+    Tmx,
+    /// Source and translation, segment by segment, for reading
+    Bilingual,
 }
 
 #[derive(Debug, Args)]

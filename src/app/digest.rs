@@ -56,7 +56,16 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
             });
             match model {
                 Ok(m) => {
-                    let t = pipeline::translate::translate(&doc, lang, "en", m, &bars)?;
+                    let mut memory = ctx.memory()?;
+                    let t = pipeline::translate::translate(
+                        &doc,
+                        lang,
+                        "en",
+                        Some(&mut memory),
+                        m,
+                        &Default::default(),
+                        &bars,
+                    )?;
                     let english = Document::from_bytes(t.text.clone().into_bytes(), &name, true)?;
                     let emb = embedder(ctx, "en", &mut loaded, &bars)?;
                     item.summary =
@@ -79,7 +88,11 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
             if let Some(tr) = &item.translation {
                 t.push_str(&format!(
                     "{}\n{}\n\n",
-                    out::bold(&format!("-- translation ({} → en, {})", tr.from, tr.model)),
+                    out::bold(&format!(
+                        "-- translation ({} → en, {})",
+                        tr.from,
+                        tr.model.as_deref().unwrap_or("translation memory")
+                    )),
                     tr.text
                 ));
             }

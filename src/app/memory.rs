@@ -146,33 +146,37 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
                 bail!("{name}: cannot tell the document's language; say it with --from");
             };
             let report = analyze::analyze(&doc, &from, &to, &ctx.memory()?)?;
-            if format == Format::Json {
-                out::json(&report)?;
-            } else {
-                let mut t = format!(
-                    "{}  {} → {}  {} segments, {} words\n{:<12} {:>8} {:>8} {:>6}\n",
-                    out::bold(&report.file),
-                    report.from,
-                    report.to,
-                    report.segments,
-                    report.words,
-                    "band",
-                    "segments",
-                    "words",
-                    "words%"
-                );
-                for b in &report.bands {
-                    let share = 100.0 * b.words as f64 / report.words.max(1) as f64;
-                    t += &format!(
-                        "{:<12} {:>8} {:>8} {:>5.1}%\n",
-                        b.band, b.segments, b.words, share
-                    );
-                }
-                out::text_out(&t)?;
-            }
+            print_analysis(&report, format == Format::Json)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The match-band report, as a table or JSON.
+pub fn print_analysis(report: &analyze::Analysis, json: bool) -> Result<()> {
+    if json {
+        return out::json(report);
+    }
+    let mut t = format!(
+        "{}  {} → {}  {} segments, {} words\n{:<12} {:>8} {:>8} {:>6}\n",
+        out::bold(&report.file),
+        report.from,
+        report.to,
+        report.segments,
+        report.words,
+        "band",
+        "segments",
+        "words",
+        "words%"
+    );
+    for b in &report.bands {
+        let share = 100.0 * b.words as f64 / report.words.max(1) as f64;
+        t += &format!(
+            "{:<12} {:>8} {:>8} {:>5.1}%\n",
+            b.band, b.segments, b.words, share
+        );
+    }
+    out::text_out(&t)
 }
 
 fn stats(ctx: &Ctx, format: Format) -> Result<()> {

@@ -1,13 +1,16 @@
 //! `babeldesk translate`.
 
 use super::{out, read_input, Ctx};
-use crate::cli::{Format, TranslateArgs};
+use crate::cli::{TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
+use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
+use babeldesk::memory::{Origin, Status, Unit};
 use babeldesk::models::protocol::Generation;
 use babeldesk::models::Task;
-use babeldesk::pipeline;
+use babeldesk::pipeline::{self, translate::Translation, LazyModel};
+use babeldesk::progress::Progress;
 use babeldesk::text::Document;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// A BCP-47 primary language subtag we accept: 2-3 letters, optionally a region.
@@ -36,7 +39,13 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     if from == to {
         bail!("{name}: the document is already in '{to}'");
     }
+    if args.dry_run {
+        let report = pipeline::analyze::analyze(&doc, &from, &to, &ctx.memory()?)?;
+        return super::memory::print_analysis(&report, args.format == TranslateFormat::Json)
+            .map(|_| ExitCode::SUCCESS);
+    }
     let bars = ctx.progress();
+    // The model is chosen now (a bad --model fails early) but started only if needed.
     let entry = pipeline::choose(
         &ctx.registry,
         Task::Translation,
@@ -49,19 +58,123 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         max_length: args.model.max_length,
         ..Default::default()
     };
-    let mut model = pipeline::load(
-        &ctx.settings,
-        &ctx.env,
-        &entry,
-        args.model.model_dir.as_deref(),
-        generation,
+    let mut models = LazyModel::new(|| {
+        pipeline::load(
+            &ctx.settings,
+            &ctx.env,
+            &entry,
+            args.model.model_dir.as_deref(),
+            generation.clone(),
+            &bars,
+        )
+    });
+    let mut memory = if args.no_memory {
+        None
+    } else {
+        Some(ctx.memory()?)
+    };
+    let options = pipeline::translate::Options {
+        min_match: args.min_match,
+        use_fuzzy: args.use_fuzzy,
+    };
+    let result = pipeline::translate::translate(
+        &doc,
+        &from,
+        &to,
+        memory.as_mut(),
+        &mut models,
+        &options,
         &bars,
     )?;
-    let result = pipeline::translate::translate(&doc, &from, &to, &mut model, &bars)?;
+    bars.note(&format!(
+        "{} segments: {} from memory, {} translated, {} stored; {} model calls",
+        result.segments.len(),
+        result.from_memory,
+        result.translated,
+        result.stored,
+        result.model_calls
+    ));
     let text = match args.format {
-        Format::Text => format!("{}\n", result.text),
-        Format::Json => serde_json::to_string_pretty(&result)? + "\n",
+        TranslateFormat::Text => format!("{}\n", result.text),
+        TranslateFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        TranslateFormat::Bilingual => bilingual(&result),
+        TranslateFormat::Tmx => tmx(&result, args.output.as_deref())?,
     };
     out::to(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Source and target, segment by segment; a blank line between paragraphs.
+fn bilingual(t: &Translation) -> String {
+    let mut out = String::new();
+    for (pi, para) in t.paragraphs.iter().enumerate() {
+        if pi > 0 {
+            out.push('\n');
+        }
+        for &k in para {
+            let s = &t.segments[k];
+            let tag = match s.score {
+                Some(score) => format!("{} {score}", s.origin),
+                None => s.origin.to_string(),
+            };
+            out += &format!(
+                "{:>4} {}  {}\n     {}  {}\n",
+                k + 1,
+                t.from,
+                s.source,
+                t.to,
+                s.target
+            );
+            out += &format!("     [{tag}]\n");
+            if let Some(f) = &s.fuzzy {
+                out += &format!(
+                    "     [memory had {} for unit {}: {}]\n",
+                    f.score, f.unit_id, f.target
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The bilingual result as TMX: one unit per distinct segment.
+fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
+    let mut buf = Vec::new();
+    {
+        let path = output.unwrap_or(Path::new("-"));
+        let mut w = Box::new(TmxWriter::new(Box::new(&mut buf), path)?);
+        let mut seen = std::collections::HashSet::new();
+        for s in &t.segments {
+            if !seen.insert(s.source.as_str()) {
+                continue;
+            }
+            let unit = Unit {
+                id: s.unit_id.unwrap_or(0),
+                source_lang: t.from.clone(),
+                target_lang: t.to.clone(),
+                source: s.source.clone(),
+                target: s.target.clone(),
+                source_key: String::new(),
+                origin: if s.origin == "mt" {
+                    Origin::Mt
+                } else {
+                    Origin::Import
+                },
+                status: Status::Draft,
+                model: s.model.clone(),
+                document: Some(t.file.clone()),
+                position: None,
+                prev_hash: None,
+                next_hash: None,
+                source_tags: None,
+                target_tags: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+                use_count: 0,
+            };
+            w.unit(&unit)?;
+        }
+        w.finish()?;
+    }
+    Ok(String::from_utf8(buf)?)
 }

@@ -600,12 +600,15 @@ impl<'a> TmxWriter<'a> {
 impl TmWriter for TmxWriter<'_> {
     fn unit(&mut self, u: &Unit) -> Result<(), ExchangeError> {
         let esc = |s: &str| quick_xml::escape::escape(xml_chars(s)).into_owned();
-        let mut t = format!(
-            "    <tu srclang=\"{}\" creationdate=\"{}\" changedate=\"{}\"",
-            esc(&u.source_lang),
-            to_tmx_date(&u.created_at),
-            to_tmx_date(&u.updated_at)
-        );
+        let mut t = format!("    <tu srclang=\"{}\"", esc(&u.source_lang));
+        for (name, date) in [
+            ("creationdate", &u.created_at),
+            ("changedate", &u.updated_at),
+        ] {
+            if !date.is_empty() {
+                t += &format!(" {name}=\"{}\"", to_tmx_date(date));
+            }
+        }
         if u.use_count > 0 {
             t += &format!(" usagecount=\"{}\"", u.use_count);
         }

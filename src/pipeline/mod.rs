@@ -23,6 +23,42 @@ pub struct LoadedModel {
     pub load_millis: u64,
 }
 
+impl translate::ModelSource for LoadedModel {
+    fn get(&mut self) -> Result<&mut LoadedModel> {
+        Ok(self)
+    }
+    fn loaded(&mut self) -> Option<&mut LoadedModel> {
+        Some(self)
+    }
+}
+
+/// A model started only when first needed (a document the memory covers needs none).
+pub struct LazyModel<'a> {
+    load: Box<dyn FnMut() -> Result<LoadedModel> + 'a>,
+    model: Option<LoadedModel>,
+}
+
+impl<'a> LazyModel<'a> {
+    pub fn new(load: impl FnMut() -> Result<LoadedModel> + 'a) -> LazyModel<'a> {
+        LazyModel {
+            load: Box::new(load),
+            model: None,
+        }
+    }
+}
+
+impl translate::ModelSource for LazyModel<'_> {
+    fn get(&mut self) -> Result<&mut LoadedModel> {
+        if self.model.is_none() {
+            self.model = Some((self.load)()?);
+        }
+        Ok(self.model.as_mut().expect("loaded above"))
+    }
+    fn loaded(&mut self) -> Option<&mut LoadedModel> {
+        self.model.as_mut()
+    }
+}
+
 /// Which registry entry a command uses: `--model ID`, else the entry describing `--model-dir`,
 /// else the registry's model for the task and languages.
 pub fn choose(

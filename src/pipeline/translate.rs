@@ -1,8 +1,15 @@
-//! Translating a document sentence by sentence with a Marian model, keeping each segment's byte
-//! range so the output is reassembled paragraph by paragraph. (The translation memory joins
-//! this pipeline next.)
+//! Translating a document segment by segment through the translation memory and a Marian
+//! model. Every segment keeps its byte range, so the output is reassembled with the original
+//! paragraphs and spacing.
+//!
+//! For each distinct segment: the memory is asked first (with the neighbouring segments as
+//! context); 101 and 100 matches are reused as they are, fuzzy ones (≥ `min_match`) are
+//! reported, and used only with `use_fuzzy`. The rest go to the model, in batches sorted by
+//! length; the model is not even started when the memory has everything. New pairs are stored
+//! with origin `mt`, the model id, the document, the position and the context.
 
 use super::LoadedModel;
+use crate::memory::{context_hash, Memory, NewUnit, Origin, Query};
 use crate::progress::{Progress, Unit};
 use crate::text::{Document, Span};
 use crate::Result;
@@ -11,14 +18,51 @@ use std::collections::HashMap;
 
 const BATCH: usize = 16;
 
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lowest fuzzy score reported (and used with `use_fuzzy`).
+    pub min_match: u8,
+    pub use_fuzzy: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_match: 75,
+            use_fuzzy: false,
+        }
+    }
+}
+
+/// A fuzzy match the memory had for a segment, shown beside the translation.
+#[derive(Debug, Clone, Serialize)]
+pub struct FuzzyMatch {
+    pub score: u8,
+    pub unit_id: i64,
+    pub source: String,
+    pub target: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Segment {
     pub source: String,
     pub target: String,
+    /// Byte offsets of `source` in the input.
     pub start: usize,
     pub end: usize,
+    /// `memory` (reused from the translation memory) or `mt` (translated now).
     pub origin: &'static str,
-    pub model: String,
+    /// The memory's score for a reused unit (101, 100, or fuzzy with --use-fuzzy).
+    pub score: Option<u8>,
+    /// The memory unit reused or stored (none with --no-memory).
+    pub unit_id: Option<i64>,
+    /// The model that made the target, when known.
+    pub model: Option<String>,
+    /// Pieces the model got when the segment was over its input limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_into: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fuzzy: Option<FuzzyMatch>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,68 +70,317 @@ pub struct Translation {
     pub file: String,
     pub from: String,
     pub to: String,
-    pub model: String,
+    /// The model used for new translations (none when everything came from memory).
+    pub model: Option<String>,
     pub segments: Vec<Segment>,
-    /// The translated article, one paragraph per line pair.
+    /// Segment indices per paragraph, to lay the output out.
+    #[serde(skip)]
+    pub paragraphs: Vec<Vec<usize>>,
+    /// The translated article, paragraphs separated by blank lines.
     pub text: String,
-    /// Model calls made (batches).
+    /// Translation batches sent to the model (0 when the memory had everything).
     pub model_calls: usize,
+    pub from_memory: usize,
+    pub translated: usize,
+    pub stored: usize,
+}
+
+/// Where translations come from when the memory has none: a model loaded on first need.
+pub trait ModelSource {
+    fn get(&mut self) -> Result<&mut LoadedModel>;
+    fn loaded(&mut self) -> Option<&mut LoadedModel>;
 }
 
 pub fn translate(
     doc: &Document,
     from: &str,
     to: &str,
-    model: &mut LoadedModel,
+    mut memory: Option<&mut Memory>,
+    models: &mut dyn ModelSource,
+    options: &Options,
     progress: &dyn Progress,
 ) -> Result<Translation> {
     let paragraphs = doc.sentences();
     let spans: Vec<Span> = paragraphs.iter().flatten().copied().collect();
-    // Repeated sentences are translated once.
-    let mut unique: Vec<&str> = Vec::new();
+    let texts: Vec<&str> = spans.iter().map(|s| s.of(&doc.text)).collect();
+    let context = |i: usize| {
+        (
+            i.checked_sub(1).map(|p| context_hash(texts[p])),
+            texts.get(i + 1).map(|n| context_hash(n)),
+        )
+    };
+    // Repeated segments are looked up and translated once, at their first place.
+    let mut first: Vec<usize> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    for s in &spans {
-        let t = s.of(&doc.text);
-        index.entry(t).or_insert_with(|| {
-            unique.push(t);
-            unique.len() - 1
-        });
+    let of_segment: Vec<usize> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            *index.entry(t).or_insert_with(|| {
+                first.push(i);
+                first.len() - 1
+            })
+        })
+        .collect();
+
+    struct Found {
+        target: String,
+        origin: &'static str,
+        score: Option<u8>,
+        unit_id: Option<i64>,
+        model: Option<String>,
+        split_into: Option<usize>,
+        fuzzy: Option<FuzzyMatch>,
     }
-    // Similar lengths in a batch waste less padding.
-    let mut order: Vec<usize> = (0..unique.len()).collect();
-    order.sort_by_key(|&i| unique[i].len());
-    let mut targets = vec![String::new(); unique.len()];
-    progress.start("translating", Some(unique.len() as u64), Unit::Items);
-    let calls_before = model.engine.calls;
+    let mut found: Vec<Option<Found>> = (0..first.len()).map(|_| None).collect();
+    let mut hints: Vec<Option<FuzzyMatch>> = vec![None; first.len()];
+    if let Some(mem) = memory.as_deref_mut() {
+        let mut reused = Vec::new();
+        for (u, &i) in first.iter().enumerate() {
+            let (prev, next) = context(i);
+            let mut q = Query::new(texts[i], from, to);
+            q.prev_hash = prev.as_deref();
+            q.next_hash = next.as_deref();
+            q.min_score = options.min_match;
+            q.limit = 1;
+            let Some(best) = mem.lookup(&q)?.into_iter().next() else {
+                continue;
+            };
+            if best.score >= 100 || options.use_fuzzy {
+                reused.push(best.unit.id);
+                found[u] = Some(Found {
+                    target: best.unit.target,
+                    origin: "memory",
+                    score: Some(best.score),
+                    unit_id: Some(best.unit.id),
+                    model: best.unit.model,
+                    split_into: None,
+                    fuzzy: None,
+                });
+            } else {
+                hints[u] = Some(FuzzyMatch {
+                    score: best.score,
+                    unit_id: best.unit.id,
+                    source: best.unit.source,
+                    target: best.unit.target,
+                });
+            }
+        }
+        mem.record_use(&reused)?;
+    }
+
+    let misses: Vec<usize> = (0..first.len()).filter(|&u| found[u].is_none()).collect();
+    let mut model_id = None;
+    let mut stored = 0;
+    if !misses.is_empty() {
+        let model = models.get()?;
+        model_id = Some(model.entry.id.clone());
+        let miss_texts: Vec<&str> = misses.iter().map(|&u| texts[first[u]]).collect();
+        let pieces = split_long(model, &miss_texts)?;
+        let targets = translate_pieces(model, &pieces, progress)?;
+        let mut units = Vec::new();
+        for (k, &u) in misses.iter().enumerate() {
+            let i = first[u];
+            let (prev, next) = context(i);
+            let target = targets[k].clone();
+            if memory.is_some() && !target.trim().is_empty() {
+                let mut unit = NewUnit::new(from, to, texts[i], &target);
+                unit.origin = Origin::Mt;
+                unit.model = model_id.clone();
+                unit.document = Some(doc.name.clone());
+                unit.position = Some(i as i64);
+                unit.prev_hash = prev;
+                unit.next_hash = next;
+                units.push((u, unit));
+            }
+            found[u] = Some(Found {
+                target,
+                origin: "mt",
+                score: None,
+                unit_id: None,
+                model: model_id.clone(),
+                split_into: (pieces[k].len() > 1).then_some(pieces[k].len()),
+                fuzzy: hints[u].take(),
+            });
+        }
+        if let Some(mem) = memory.as_deref_mut() {
+            let mut ids = Vec::new();
+            let report = mem.import(|imp| {
+                for (_, unit) in &units {
+                    ids.push(imp.add(unit)?);
+                }
+                Ok::<_, crate::Error>(())
+            })?;
+            stored = report.added as usize;
+            for ((u, _), id) in units.iter().zip(ids) {
+                if let Some(f) = found[*u].as_mut() {
+                    f.unit_id = id;
+                }
+            }
+        }
+    }
+
+    let found: Vec<Found> = found
+        .into_iter()
+        .map(|f| f.expect("every segment is found or translated"))
+        .collect();
+    let segments: Vec<Segment> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let f = &found[of_segment[i]];
+            Segment {
+                source: texts[i].to_string(),
+                target: f.target.clone(),
+                start: s.start,
+                end: s.end,
+                origin: f.origin,
+                score: f.score,
+                unit_id: f.unit_id,
+                model: f.model.clone(),
+                split_into: f.split_into,
+                fuzzy: f.fuzzy.clone(),
+            }
+        })
+        .collect();
+    let mut layout = Vec::new();
+    let mut k = 0;
+    for para in &paragraphs {
+        layout.push((k..k + para.len()).collect::<Vec<_>>());
+        k += para.len();
+    }
+    let text = reassemble(doc, &paragraphs, &segments);
+    let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
+    Ok(Translation {
+        file: doc.name.clone(),
+        from: from.to_string(),
+        to: to.to_string(),
+        model: model_id,
+        from_memory: segments.iter().filter(|s| s.origin == "memory").count(),
+        translated: misses.len(),
+        stored,
+        segments,
+        paragraphs: layout,
+        text,
+        model_calls,
+    })
+}
+
+/// Each text as the pieces the model gets: itself, or, when it is over the model's input
+/// limit, clauses (split after , ; : and dashes) grouped to fit; words as a last resort.
+/// Nothing is ever cut off.
+fn split_long(model: &mut LoadedModel, texts: &[&str]) -> Result<Vec<Vec<String>>> {
+    let limit = model.max_input_tokens.unwrap_or(512).max(8) as usize;
+    let budget = limit.saturating_sub(4).max(4);
+    let counts = model
+        .engine
+        .count_tokens(texts.iter().map(|t| t.to_string()).collect())?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (text, &n) in texts.iter().zip(&counts) {
+        if n <= budget {
+            out.push(vec![text.to_string()]);
+            continue;
+        }
+        let clauses = clauses(text);
+        let clause_counts = model
+            .engine
+            .count_tokens(clauses.iter().map(|c| c.to_string()).collect())?;
+        let mut pieces: Vec<String> = Vec::new();
+        let (mut cur, mut cur_n) = (String::new(), 0);
+        for (c, &cn) in clauses.iter().zip(&clause_counts) {
+            let parts: Vec<String> = if cn > budget {
+                // A clause still too long: equal word slices that fit.
+                let words: Vec<&str> = c.split_whitespace().collect();
+                let per = (words.len() * budget / cn).max(1);
+                words.chunks(per).map(|w| w.join(" ")).collect()
+            } else {
+                vec![c.to_string()]
+            };
+            let each = if cn > budget { budget } else { cn };
+            for p in parts {
+                if cur_n + each > budget && !cur.is_empty() {
+                    pieces.push(std::mem::take(&mut cur));
+                    cur_n = 0;
+                }
+                if !cur.is_empty() {
+                    cur.push(' ');
+                }
+                cur.push_str(&p);
+                cur_n += each;
+            }
+        }
+        if !cur.is_empty() {
+            pieces.push(cur);
+        }
+        out.push(pieces);
+    }
+    Ok(out)
+}
+
+/// A sentence cut after clause punctuation, each clause trimmed.
+fn clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        let cut = matches!(c, ',' | ';' | ':')
+            || (matches!(c, '—' | '–') && text[end..].starts_with(' '));
+        if cut && text[end..].starts_with(' ') {
+            out.push(text[start..end].trim());
+            start = end;
+        }
+    }
+    out.push(text[start..].trim());
+    out.retain(|c| !c.is_empty());
+    out
+}
+
+/// Translate every piece, shortest first in batches, and join each text's pieces again.
+fn translate_pieces(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+) -> Result<Vec<String>> {
+    let flat: Vec<(usize, &str)> = pieces
+        .iter()
+        .enumerate()
+        .flat_map(|(k, ps)| ps.iter().map(move |p| (k, p.as_str())))
+        .collect();
+    let mut order: Vec<usize> = (0..flat.len()).collect();
+    order.sort_by_key(|&i| flat[i].1.len());
+    let words: usize = flat.iter().map(|(_, p)| p.split_whitespace().count()).sum();
+    progress.start(
+        &format!("translating {} segments, {words} words", pieces.len()),
+        Some(flat.len() as u64),
+        Unit::Items,
+    );
+    let mut outs = vec![String::new(); flat.len()];
     for batch in order.chunks(BATCH) {
-        let texts = batch.iter().map(|&i| unique[i].to_string()).collect();
+        let texts = batch.iter().map(|&i| flat[i].1.to_string()).collect();
         for (&i, out) in batch.iter().zip(model.engine.translate(texts)?) {
-            targets[i] = out;
+            outs[i] = out;
         }
         progress.advance(batch.len() as u64);
     }
     progress.finish();
-    let segments: Vec<Segment> = spans
-        .iter()
-        .map(|s| {
-            let source = s.of(&doc.text);
-            Segment {
-                source: source.to_string(),
-                target: targets[index[source]].clone(),
-                start: s.start,
-                end: s.end,
-                origin: "mt",
-                model: model.entry.id.clone(),
-            }
-        })
-        .collect();
+    let mut joined = vec![String::new(); pieces.len()];
+    for ((k, _), out) in flat.iter().zip(outs) {
+        if !joined[*k].is_empty() {
+            joined[*k].push(' ');
+        }
+        joined[*k].push_str(out.trim());
+    }
+    Ok(joined)
+}
+
+/// The translated paragraphs, with the original spacing between sentences.
+fn reassemble(doc: &Document, paragraphs: &[Vec<Span>], segments: &[Segment]) -> String {
     let mut text = String::new();
     let mut k = 0;
     for (pi, para) in paragraphs.iter().enumerate() {
         if pi > 0 {
             text.push_str("\n\n");
         }
-        // Keep the spacing between sentences as it was in the original paragraph.
         for (si, span) in para.iter().enumerate() {
             if si > 0 {
                 let gap = &doc.text[para[si - 1].end..span.start];
@@ -97,13 +390,19 @@ pub fn translate(
             k += 1;
         }
     }
-    Ok(Translation {
-        file: doc.name.clone(),
-        from: from.to_string(),
-        to: to.to_string(),
-        model: model.entry.id.clone(),
-        segments,
-        text,
-        model_calls: model.engine.calls - calls_before,
-    })
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_cut_after_punctuation_and_dashes() {
+        assert_eq!(
+            clauses("Один, два; три: четыре — пять-шесть"),
+            ["Один,", "два;", "три:", "четыре —", "пять-шесть"]
+        );
+        assert_eq!(clauses("a,b"), ["a,b"]);
+    }
 }

@@ -1,0 +1,200 @@
+//! `translate` through the translation memory, on the tiny fixture Marian model.
+
+use super::*;
+
+const DOC: &str = "Завод открыли в прошлом году на севере страны. Работы начнутся весной.\n\nГубернатор сказал, что  это важно.   Работы начнутся весной.\n\nСегодня в Москве идёт снег.\n";
+
+fn translate(sb: &Sandbox, extra: &[&str], input: &str) -> (Value, Output) {
+    let model = fixture("tiny-marian-ru-en");
+    let mut args = vec![
+        "translate",
+        "--model-dir",
+        model.to_str().unwrap(),
+        "--beams",
+        "1",
+        "--max-length",
+        "12",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = sb.run_stdin(&args, input.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    (serde_json::from_str(&stdout(&out)).unwrap(), out)
+}
+
+fn units(sb: &Sandbox) -> i64 {
+    let out = sb.run(&["memory", "stats", "--format", "json"]);
+    serde_json::from_str::<Value>(&stdout(&out)).unwrap()["units"]
+        .as_i64()
+        .unwrap()
+}
+
+#[test]
+fn a_document_goes_through_the_memory_and_the_second_run_needs_no_model() {
+    let sb = Sandbox::new();
+    let (first, _) = translate(&sb, &[], DOC);
+    let segs = first["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 5);
+    for s in segs {
+        let (a, b) = (
+            s["start"].as_u64().unwrap() as usize,
+            s["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(&DOC[a..b], s["source"].as_str().unwrap());
+        for field in [
+            "source", "target", "start", "end", "origin", "score", "unit_id", "model",
+        ] {
+            assert!(s.get(field).is_some(), "{field} missing in {s}");
+        }
+        assert_eq!(s["origin"], "mt");
+        assert_eq!(s["model"], "tiny-marian-ru-en");
+        assert!(s["unit_id"].as_i64().is_some());
+    }
+    // The repeated sentence is translated once and stored once.
+    assert_eq!(segs[1]["target"], segs[3]["target"]);
+    assert_eq!(segs[1]["unit_id"], segs[3]["unit_id"]);
+    assert_eq!(units(&sb), 4);
+    assert!(first["model_calls"].as_u64().unwrap() >= 1);
+    // Paragraphs are kept.
+    assert_eq!(first["text"].as_str().unwrap().matches("\n\n").count(), 2);
+    let stored = sb.run(&["memory", "list", "--origin", "mt", "--format", "json"]);
+    let stored: Value = serde_json::from_str(&stdout(&stored)).unwrap();
+    assert_eq!(stored[0]["document"], "<stdin>");
+    assert_eq!(stored[0]["model"], "tiny-marian-ru-en");
+    assert!(stored[0]["next_hash"].is_string());
+
+    let (second, _) = translate(&sb, &[], DOC);
+    assert_eq!(
+        second["model_calls"], 0,
+        "the second run must not call the model"
+    );
+    assert_eq!(second["model"], Value::Null);
+    assert_eq!(second["text"], first["text"]);
+    for s in second["segments"].as_array().unwrap() {
+        assert_eq!(s["origin"], "memory");
+        assert_eq!(s["score"], 101, "same text, same context: {s}");
+        assert_eq!(
+            s["model"], "tiny-marian-ru-en",
+            "the unit remembers its model"
+        );
+    }
+    assert_eq!(units(&sb), 4);
+    let used = sb.run(&["memory", "show", "1", "--format", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&used)).unwrap()["unit"]["use_count"],
+        1
+    );
+
+    // The same sentence in another context is a 100, still no model.
+    let (moved, _) = translate(&sb, &[], "Сегодня в Москве идёт снег.\n");
+    assert_eq!(moved["segments"][0]["score"], 100);
+    assert_eq!(moved["model_calls"], 0);
+
+    // The match-band report sees it all.
+    let dry = sb.run_stdin(
+        &["translate", "--dry-run", "--format", "json"],
+        DOC.as_bytes(),
+    );
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let bands: Value = serde_json::from_str(&stdout(&dry)).unwrap();
+    assert_eq!(bands["bands"][0]["band"], "101");
+    assert_eq!(bands["bands"][0]["segments"], 4);
+    assert_eq!(bands["bands"][7]["segments"], 1, "one repetition");
+}
+
+#[test]
+fn fuzzy_matches_are_shown_and_used_only_when_asked() {
+    let sb = Sandbox::new();
+    translate(&sb, &[], "Завод открыли в прошлом году на севере страны.\n");
+    let changed = "Завод открыли в позапрошлом году на севере страны.\n";
+    let (shown, _) = translate(&sb, &[], changed);
+    let seg = &shown["segments"][0];
+    assert_eq!(seg["origin"], "mt");
+    assert_eq!(seg["fuzzy"]["score"], 87);
+    let (used, _) = translate(
+        &sb,
+        &["--use-fuzzy"],
+        "Завод открыли в позазапрошлом году на севере страны.\n",
+    );
+    assert_eq!(used["segments"][0]["origin"], "memory");
+    assert_eq!(used["segments"][0]["score"], 87);
+    assert_eq!(used["model_calls"], 0);
+}
+
+#[test]
+fn no_memory_reads_and_writes_nothing() {
+    let sb = Sandbox::new();
+    let (out, _) = translate(&sb, &["--no-memory"], DOC);
+    assert_eq!(units(&sb), 0);
+    assert!(out["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["origin"] == "mt" && s["unit_id"].is_null()));
+}
+
+#[test]
+fn a_segment_over_the_model_limit_is_split_not_cut() {
+    let sb = Sandbox::new();
+    // The fixture model takes 64 tokens; this sentence has far more.
+    let long = format!(
+        "{}и это всё.\n",
+        (0..14)
+            .map(|i| format!("в районе номер {i} построят новую школу, "))
+            .collect::<String>()
+    );
+    let (out, _) = translate(&sb, &[], &long);
+    let seg = &out["segments"][0];
+    assert!(seg["split_into"].as_u64().unwrap() >= 2, "{seg}");
+    assert!(!seg["target"].as_str().unwrap().is_empty());
+    assert_eq!(seg["end"].as_u64().unwrap() as usize, long.trim_end().len());
+}
+
+#[test]
+fn tmx_and_bilingual_outputs() {
+    let sb = Sandbox::new();
+    let model = fixture("tiny-marian-ru-en");
+    let m = model.to_str().unwrap();
+    let tmx = sb.path("doc.tmx");
+    let out = sb.run_stdin(
+        &[
+            "translate",
+            "--model-dir",
+            m,
+            "--beams",
+            "1",
+            "--max-length",
+            "12",
+            "--no-memory",
+            "--format",
+            "tmx",
+            "-o",
+            tmx.to_str().unwrap(),
+        ],
+        DOC.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let imported = sb.run(&[
+        "memory",
+        "import",
+        tmx.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&imported)).unwrap()["added"],
+        4
+    );
+    let out = sb.run_stdin(
+        &["translate", "--model-dir", m, "--format", "bilingual"],
+        DOC.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ru  Сегодня в Москве идёт снег.") && text.contains("[memory 100]"),
+        "{text}"
+    );
+}
