@@ -94,6 +94,15 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         result.stored,
         result.model_calls
     ));
+    for o in &result.other_language {
+        bars.say(&format!(
+            "note: paragraph {} looks like '{}', not '{}'; it was translated as '{}'",
+            o.paragraph + 1,
+            o.language,
+            result.from,
+            result.from
+        ));
+    }
     let text = match args.format {
         TranslateFormat::Text => format!("{}\n", result.text),
         TranslateFormat::Json => serde_json::to_string_pretty(&result)? + "\n",

@@ -84,8 +84,8 @@ pub fn extractive(
             .into_iter()
             .map(|i| SummarySentence {
                 text: texts[i].to_string(),
-                start: Some(spans[i].start),
-                end: Some(spans[i].end),
+                start: Some(doc.input_range(spans[i]).0),
+                end: Some(doc.input_range(spans[i]).1),
             })
             .collect(),
         timings: Timings {

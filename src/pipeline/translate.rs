@@ -83,6 +83,16 @@ pub struct Translation {
     pub from_memory: usize,
     pub translated: usize,
     pub stored: usize,
+    /// Article paragraphs that look like another language than `from` (they are translated
+    /// as `from` all the same; check them).
+    pub other_language: Vec<OtherLanguage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherLanguage {
+    /// Index of the paragraph in the article (0-based).
+    pub paragraph: usize,
+    pub language: &'static str,
 }
 
 /// Where translations come from when the memory has none: a model loaded on first need.
@@ -229,11 +239,12 @@ pub fn translate(
         .enumerate()
         .map(|(i, s)| {
             let f = &found[of_segment[i]];
+            let (start, end) = doc.input_range(*s);
             Segment {
                 source: texts[i].to_string(),
                 target: f.target.clone(),
-                start: s.start,
-                end: s.end,
+                start,
+                end,
                 origin: f.origin,
                 score: f.score,
                 unit_id: f.unit_id,
@@ -263,6 +274,15 @@ pub fn translate(
         paragraphs: layout,
         text,
         model_calls,
+        other_language: doc
+            .foreign_paragraphs
+            .iter()
+            .filter(|(_, l)| *l != from)
+            .map(|&(paragraph, language)| OtherLanguage {
+                paragraph,
+                language,
+            })
+            .collect(),
     })
 }
 

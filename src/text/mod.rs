@@ -2,6 +2,7 @@
 //! sentences and the language, every piece keeping its byte range in the original text.
 
 pub mod article;
+pub mod html;
 pub mod lang;
 pub mod langtag;
 pub mod reader;
@@ -20,19 +21,60 @@ impl Span {
     }
 }
 
+/// How positions in `Document::text` map back to the input bytes.
+#[derive(Debug, Clone)]
+enum InputMap {
+    /// Plain text: the same bytes, after a byte order mark of this length.
+    Shift(usize),
+    /// A web page: the input range of each text byte.
+    Html {
+        starts: Vec<usize>,
+        ends: Vec<usize>,
+    },
+}
+
 /// A document read for work: checked text, its language, and the paragraphs that make up the
-/// article (all of them with `keep_all`).
+/// article (all of them with `keep_all`). Web pages are reduced to their text first.
 #[derive(Debug, Clone)]
 pub struct Document {
     pub name: String,
     pub text: String,
     pub language: Option<&'static str>,
     pub paragraphs: Vec<Span>,
+    /// Article paragraphs in another language than the document's (index, language).
+    pub foreign_paragraphs: Vec<(usize, &'static str)>,
+    map: InputMap,
 }
 
 impl Document {
     pub fn from_bytes(bytes: Vec<u8>, name: &str, keep_all: bool) -> crate::Result<Document> {
-        let text = reader::decode(bytes, name)?;
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        let decoded = reader::decode(bytes, name)?;
+        let html_name = [".html", ".htm", ".xhtml"]
+            .iter()
+            .any(|e| name.to_ascii_lowercase().ends_with(e));
+        let (text, map) = if html_name || html::looks_like_html(&decoded) {
+            let e = html::extract(&decoded);
+            if e.text.trim().is_empty() {
+                return Err(crate::Error::Input(format!(
+                    "{name}: the web page has no text outside scripts, navigation and markup"
+                )));
+            }
+            let shift = |v: Vec<usize>| v.into_iter().map(|p| p + bom).collect();
+            (
+                e.text,
+                InputMap::Html {
+                    starts: shift(e.starts),
+                    ends: shift(e.ends),
+                },
+            )
+        } else {
+            (decoded, InputMap::Shift(bom))
+        };
         let all = reader::paragraphs(&text);
         let paragraphs = if keep_all {
             all
@@ -51,12 +93,37 @@ impl Document {
             .collect::<Vec<_>>()
             .join("\n");
         let language = lang::detect(&body);
+        let foreign_paragraphs = paragraphs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let l = lang::detect(p.of(&text))?;
+                (Some(l) != language && p.of(&text).split_whitespace().count() >= 4)
+                    .then_some((i, l))
+            })
+            .collect();
         Ok(Document {
             name: name.to_string(),
             text,
             language,
             paragraphs,
+            foreign_paragraphs,
+            map,
         })
+    }
+
+    /// The input bytes a span of `text` came from (they differ for web pages and after a BOM).
+    pub fn input_range(&self, span: Span) -> (usize, usize) {
+        match &self.map {
+            InputMap::Shift(n) => (span.start + n, span.end + n),
+            InputMap::Html { starts, ends } if span.end > span.start => {
+                (starts[span.start], ends[span.end - 1])
+            }
+            InputMap::Html { starts, .. } => {
+                let at = starts.get(span.start).copied().unwrap_or(0);
+                (at, at)
+            }
+        }
     }
 
     /// Sentences of the article, paragraph by paragraph.

@@ -198,3 +198,54 @@ fn tmx_and_bilingual_outputs() {
         "{text}"
     );
 }
+
+#[test]
+fn web_pages_are_read_without_their_furniture_and_offsets_point_into_the_page() {
+    let sb = Sandbox::new();
+    let page = "<!DOCTYPE html><html><head><title>Новости</title><script>var a = 'Реклама.';</script></head><body>\n<nav><a href=\"/\">Главная</a> | <a href=\"/news\">Новости</a></nav>\n<article>\n<p>Завод открыли в прошлом году на севере страны. Работы начнутся весной.</p>\n<p>Губернатор сказал, что это&nbsp;важно для всего региона и его жителей.</p>\n<p>The plant is said to employ many people from the surrounding towns today.</p>\n</article>\n<footer>© 2024 Все права защищены</footer></body></html>\n";
+    std::fs::write(sb.path("page.html"), page).unwrap();
+    let model = fixture("tiny-marian-ru-en");
+    let out = sb.run(&[
+        "translate",
+        "page.html",
+        "--model-dir",
+        model.to_str().unwrap(),
+        "--beams",
+        "1",
+        "--max-length",
+        "8",
+        "--format",
+        "json",
+        "--keep-all",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let segs = json["segments"].as_array().unwrap();
+    let sources: Vec<&str> = segs.iter().map(|s| s["source"].as_str().unwrap()).collect();
+    assert_eq!(sources[0], "Завод открыли в прошлом году на севере страны.");
+    assert!(
+        sources
+            .iter()
+            .all(|s| !s.contains("Главная") && !s.contains("Реклама") && !s.contains('<')),
+        "{sources:?}"
+    );
+    let first = &segs[0];
+    let (a, b) = (
+        first["start"].as_u64().unwrap() as usize,
+        first["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&page[a..b], sources[0], "offsets point into the page");
+    let nbsp = segs
+        .iter()
+        .find(|s| s["source"].as_str().unwrap().contains("важно"))
+        .unwrap();
+    let (a, b) = (
+        nbsp["start"].as_u64().unwrap() as usize,
+        nbsp["end"].as_u64().unwrap() as usize,
+    );
+    assert!(page[a..b].contains("это&nbsp;важно"));
+    assert_eq!(
+        json["other_language"][0]["language"], "en",
+        "the English paragraph is flagged"
+    );
+}
