@@ -134,3 +134,57 @@ impl Document {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod seed_gold {
+    use super::*;
+    use sha2::Digest;
+
+    /// The Russian seed: the article's sentences, exactly, and nothing of the page junk.
+    #[test]
+    fn russian_seed_article_sentences() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seeds");
+        let Some(seed) = std::fs::read_dir(&dir).ok().and_then(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path())).find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("003_"))
+            })
+        }) else {
+            eprintln!(
+                "skipped: {} is missing (the client's sample articles)",
+                dir.display()
+            );
+            return;
+        };
+        let gold: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/segment/seed-003.json"))
+                .unwrap();
+        let bytes = std::fs::read(&seed).unwrap();
+        let sha = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(
+            gold["sha256"],
+            sha.as_str(),
+            "the seed changed; redo the gold by hand"
+        );
+        let doc = Document::from_bytes(bytes, "003", false).unwrap();
+        assert_eq!(doc.language, Some("ru"));
+        let got: Vec<(usize, usize)> = doc
+            .sentences()
+            .into_iter()
+            .flatten()
+            .map(|s| doc.input_range(s))
+            .collect();
+        let want: Vec<(usize, usize)> = gold["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_u64().unwrap() as usize,
+                    r[1].as_u64().unwrap() as usize,
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+}

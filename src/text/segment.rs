@@ -13,7 +13,8 @@ const ABBREVIATIONS: &[&str] = &[
     // Russian
     "г", "гг", "т.е", "т.к", "т.д", "т.п", "др", "пр", "им", "ул", "пл", "д", "с", "стр", "млн",
     "млрд", "тыс", "руб", "долл", "коп", "см", "рис", "проф", "акад", "чл", "корр", "ген", "св",
-    "обл", "р", "ж.д", "н.э", "в", "вв", "гл", "т", "напр",
+    "обл", "р", "ж.д", "н.э", "в", "вв", "гл", "т", "напр", "янв", "февр", "апр", "авг", "сент",
+    "окт", "нояб", "дек", "и.о", "зам",
 ];
 
 /// Abbreviations that only stay abbreviations before a number ("No. 5", "ст. 12").
@@ -49,6 +50,7 @@ pub fn sentences(text: &str, span: Span) -> Vec<Span> {
                     has_space
                         && starts_sentence(chars[k].1)
                         && !(c == '.' && is_abbreviation(&para[start..pos], chars[k].1))
+                        && !speech_attribution(&chars[k..])
                 }
             };
             if boundary {
@@ -77,6 +79,16 @@ fn push(out: &mut Vec<Span>, para: &str, base: usize, start: usize, end: usize) 
             end: base + start + lead + trimmed.len(),
         });
     }
+}
+
+/// «Мы готовы!» — сказал он: a dash and a lower-case word after quoted speech continue the
+/// sentence.
+fn speech_attribution(rest: &[(usize, char)]) -> bool {
+    matches!(rest.first(), Some((_, '—' | '–')))
+        && rest[1..]
+            .iter()
+            .find(|(_, c)| !c.is_whitespace())
+            .is_some_and(|(_, c)| c.is_lowercase())
 }
 
 fn starts_sentence(c: char) -> bool {
@@ -164,5 +176,47 @@ mod tests {
             got,
             [Span { start: 4, end: 8 }, Span { start: 10, end: 14 }]
         );
+    }
+}
+
+#[cfg(test)]
+mod gold {
+    use super::*;
+
+    /// Paragraphs of gold sentences: lines, blank lines between paragraphs, `#` comments.
+    fn check(gold: &str) {
+        let paragraphs: Vec<Vec<&str>> = gold
+            .split("\n\n")
+            .map(|p| {
+                p.lines()
+                    .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|p| !p.is_empty())
+            .collect();
+        for sentences in paragraphs {
+            let text = sentences.join(" ");
+            let got: Vec<&str> = super::sentences(
+                &text,
+                Span {
+                    start: 0,
+                    end: text.len(),
+                },
+            )
+            .iter()
+            .map(|s| s.of(&text))
+            .collect();
+            assert_eq!(got, sentences);
+        }
+    }
+
+    #[test]
+    fn russian_gold() {
+        check(include_str!("../../tests/fixtures/segment/ru.txt"));
+    }
+
+    #[test]
+    fn english_gold() {
+        check(include_str!("../../tests/fixtures/segment/en.txt"));
     }
 }
