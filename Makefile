@@ -12,7 +12,7 @@ export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: run test build models bench bench-deps bench-tm clean fixtures
+.PHONY: run test build models bench bench-deps bench-tm bench-translate clean fixtures
 
 run: build models
 	$(BIN) digest $(INPUT)
@@ -41,7 +41,7 @@ fixtures:
 
 # Benchmarks compare with Python peers in the same run; their packages go into the venv.
 bench-deps: $(VENV)/.torch-installed
-	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4
+	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4 transformers==4.46.3 sentencepiece protobuf
 
 # TM: import, exact/fuzzy lookup, recall vs brute force; translate-toolkit at 100k units.
 # Fewer sizes: make bench-tm TM_SIZES=100000
@@ -49,7 +49,14 @@ TM_SIZES ?= 100000,1000000
 bench-tm: bench-deps
 	$(CARGO) bench --locked --bench tm -- --sizes $(TM_SIZES)
 
-bench: bench-tm
+# Translate: the whole command vs transformers' MarianMTModel on an opus-mt-ru-en-shaped model.
+# Fewer sentences: make bench-translate TR_SENTENCES=200 TR_BEAM_SENTENCES=50
+TR_SENTENCES ?= 1000
+TR_BEAM_SENTENCES ?= 250
+bench-translate: bench-deps
+	$(CARGO) bench --locked --bench translate -- --sentences $(TR_SENTENCES) --beam-sentences $(TR_BEAM_SENTENCES)
+
+bench: bench-tm bench-translate
 
 clean:
 	$(CARGO) clean

@@ -114,6 +114,9 @@ pub struct ModelArgs {
     /// Longest output in tokens (capped at the model's limit)
     #[arg(long, value_name = "TOKENS")]
     pub max_length: Option<i64>,
+    /// Shortest output in tokens (benchmarks set it to --max-length to fix the work done)
+    #[arg(long, value_name = "TOKENS")]
+    pub min_length: Option<i64>,
 }
 
 #[derive(Debug, Args)]

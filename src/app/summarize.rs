@@ -125,11 +125,12 @@ fn summarize_doc(
             let generation = Generation {
                 num_beams: args.model.beams,
                 max_length: args.model.max_length,
+                min_length: args.model.min_length,
                 ..Default::default()
             };
             let generation = if args.model.beams == Some(1) {
                 Generation {
-                    min_length: Some(0),
+                    min_length: generation.min_length.or(Some(0)),
                     no_repeat_ngram_size: Some(0),
                     ..generation
                 }

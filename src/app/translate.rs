@@ -56,6 +56,7 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     let generation = Generation {
         num_beams: args.model.beams,
         max_length: args.model.max_length,
+        min_length: args.model.min_length,
         ..Default::default()
     };
     let mut models = LazyModel::new(|| {
