@@ -5,6 +5,8 @@ pub trait Progress: Sync {
     /// A new task starts; `total` is in `unit`s when known.
     fn start(&self, _label: &str, _total: Option<u64>, _unit: Unit) {}
     fn advance(&self, _delta: u64) {}
+    /// Replace the running task's label (e.g. with a rate the bar cannot compute itself).
+    fn relabel(&self, _label: &str) {}
     fn finish(&self) {}
     /// A one-line note for `-v` output.
     fn note(&self, _message: &str) {}

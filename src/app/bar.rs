@@ -69,6 +69,12 @@ impl Progress for Bars {
         }
     }
 
+    fn relabel(&self, label: &str) {
+        if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
+            bar.set_message(label.to_string());
+        }
+    }
+
     fn finish(&self) {
         if let Some(bar) = self.bar.lock().ok().and_then(|mut b| b.take()) {
             bar.finish_and_clear();

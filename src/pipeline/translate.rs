@@ -375,12 +375,17 @@ fn translate_pieces(
         Unit::Items,
     );
     let mut outs = vec![String::new(); flat.len()];
+    let started = std::time::Instant::now();
+    let mut words_done = 0;
     for batch in order.chunks(BATCH) {
         let texts = batch.iter().map(|&i| flat[i].1.to_string()).collect();
         for (&i, out) in batch.iter().zip(model.engine.translate(texts)?) {
             outs[i] = out;
+            words_done += flat[i].1.split_whitespace().count();
         }
         progress.advance(batch.len() as u64);
+        let rate = words_done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        progress.relabel(&format!("translating, {rate:.0} words/s"));
     }
     progress.finish();
     let mut joined = vec![String::new(); pieces.len()];
