@@ -154,6 +154,20 @@ pub struct SummarizeArgs {
     /// Share of the article's sentences in an extractive summary (0-1)
     #[arg(long, value_name = "R")]
     pub ratio: Option<f32>,
+    /// Longest summary in words (extractive: sentences that fit; abstractive: generation
+    /// length, then cut at the last sentence that fits)
+    #[arg(long, value_name = "N")]
+    pub max_words: Option<usize>,
+    /// Shortest summary in words
+    #[arg(long, value_name = "N")]
+    pub min_words: Option<usize>,
+    /// Summarize in this language: an article in another one is translated first, through
+    /// the translation memory and the Marian model for the pair (e.g. --to en for Russian news)
+    #[arg(long, value_name = "LANG")]
+    pub to: Option<String>,
+    /// The translation model folder for --to (default: the registry's model for the pair)
+    #[arg(long, value_name = "DIR", requires = "to")]
+    pub translate_model_dir: Option<PathBuf>,
     /// Summarize the whole page, junk included
     #[arg(long)]
     pub keep_all: bool,

@@ -25,6 +25,57 @@ fn normalized(v: &[f32]) -> Vec<f32> {
 
 /// Indices of up to `n` sentences, in document order.
 pub fn select(vectors: &[Vec<f32>], n: usize) -> Vec<usize> {
+    let mut chosen = rank(vectors, n);
+    chosen.sort_unstable();
+    chosen
+}
+
+/// Sentences for a summary within word limits, in document order: up to `n` sentences in MMR
+/// order, skipping those that would pass `max_words` (the first one is always taken), and
+/// going on past `n` while under `min_words`.
+pub fn select_words(
+    vectors: &[Vec<f32>],
+    words: &[usize],
+    n: usize,
+    max_words: Option<usize>,
+    min_words: Option<usize>,
+) -> Vec<usize> {
+    let mut chosen = Vec::new();
+    let mut total = 0;
+    for i in rank(vectors, vectors.len()) {
+        let under_min = min_words.is_some_and(|m| total < m);
+        if chosen.len() >= n && !under_min {
+            break;
+        }
+        if max_words.is_some_and(|m| total + words[i] > m) && !chosen.is_empty() {
+            continue;
+        }
+        chosen.push(i);
+        total += words[i];
+    }
+    chosen.sort_unstable();
+    chosen
+}
+
+/// Cut a generated summary to at most `max_words` words, at the last sentence end that fits
+/// (or at a word boundary when no sentence fits).
+pub fn trim_to_words(text: &str, max_words: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() <= max_words {
+        return words.join(" ");
+    }
+    let kept = &words[..max_words];
+    match kept
+        .iter()
+        .rposition(|w| w.ends_with(['.', '!', '?', '…']) || w.ends_with(".\"") || w.ends_with(".»"))
+    {
+        Some(last) => kept[..=last].join(" "),
+        None => kept.join(" "),
+    }
+}
+
+/// Up to `n` sentence indices in MMR order (most central first, near-duplicates never).
+fn rank(vectors: &[Vec<f32>], n: usize) -> Vec<usize> {
     if vectors.is_empty() || n == 0 {
         return Vec::new();
     }
@@ -56,7 +107,6 @@ pub fn select(vectors: &[Vec<f32>], n: usize) -> Vec<usize> {
             None => break,
         }
     }
-    chosen.sort_unstable();
     chosen
 }
 
@@ -100,6 +150,29 @@ pub fn budget(total: usize, sentences: Option<usize>, ratio: Option<f32>) -> usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_limits_pick_and_trim() {
+        let vs = vec![
+            vec![1.0, 0.0],
+            vec![0.9, 0.1],
+            vec![0.8, 0.3],
+            vec![0.0, 1.0],
+        ];
+        let words = [10, 30, 5, 8];
+        let picked = select_words(&vs, &words, usize::MAX, Some(20), None);
+        assert!(!picked.is_empty() && !picked.contains(&1), "{picked:?}");
+        assert!(picked.iter().map(|&i| words[i]).sum::<usize>() <= 20);
+        assert!(picked.windows(2).all(|w| w[0] < w[1]), "document order");
+        // At least 40 words even though one sentence was asked for.
+        assert_eq!(select_words(&vs, &words, 1, None, Some(40)).len(), 2);
+        assert_eq!(
+            trim_to_words("One two. Three four five. Six", 5),
+            "One two. Three four five."
+        );
+        assert_eq!(trim_to_words("one two three", 2), "one two");
+        assert_eq!(trim_to_words("  short  text ", 9), "short text");
+    }
 
     #[test]
     fn mmr_prefers_central_and_skips_duplicates() {

@@ -8,6 +8,7 @@ use crate::cli::{DigestArgs, Format};
 use anyhow::Result;
 use babeldesk::models::protocol::Generation;
 use babeldesk::models::Task;
+use babeldesk::pipeline::summarize::Length;
 use babeldesk::pipeline::{self, summarize::Summary, translate::Translation};
 use babeldesk::progress::{Progress, Unit};
 use babeldesk::text::Document;
@@ -68,20 +69,27 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
                     )?;
                     let english = Document::from_bytes(t.text.clone().into_bytes(), &name, true)?;
                     let emb = embedder(ctx, "en", &mut loaded, &bars)?;
-                    item.summary =
-                        pipeline::summarize::extractive(&english, emb, Some(args.sentences), None)?;
+                    item.summary = pipeline::summarize::extractive(
+                        &english,
+                        emb,
+                        Length::sentences(args.sentences),
+                    )?;
                     item.translation = Some(t);
                 }
                 Err(why) => {
                     item.note = Some(format!("not translated: {why}"));
                     let emb = embedder(ctx, lang, &mut loaded, &bars)?;
-                    item.summary =
-                        pipeline::summarize::extractive(&doc, emb, Some(args.sentences), None)?;
+                    item.summary = pipeline::summarize::extractive(
+                        &doc,
+                        emb,
+                        Length::sentences(args.sentences),
+                    )?;
                 }
             }
         } else {
             let emb = embedder(ctx, lang, &mut loaded, &bars)?;
-            item.summary = pipeline::summarize::extractive(&doc, emb, Some(args.sentences), None)?;
+            item.summary =
+                pipeline::summarize::extractive(&doc, emb, Length::sentences(args.sentences))?;
         }
         if args.format == Format::Text {
             let mut t = render(&item.summary);
@@ -123,5 +131,6 @@ fn placeholder() -> Summary {
             total_ms: 0,
         },
         cached: false,
+        translated_from: None,
     }
 }

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 pub struct Loaded {
     pub embedder: Option<LoadedModel>,
     pub summarizer: Option<LoadedModel>,
+    pub translator: Option<LoadedModel>,
 }
 
 pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
@@ -30,6 +31,16 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
             anyhow::bail!("--ratio must be in (0, 1], got {r}");
         }
     }
+    if let (Some(min), Some(max)) = (args.min_words, args.max_words) {
+        if min > max {
+            anyhow::bail!("--min-words {min} is more than --max-words {max}");
+        }
+    }
+    let to = args
+        .to
+        .as_deref()
+        .map(|t| super::translate::check_lang("--to", t))
+        .transpose()?;
     let bars = ctx.progress();
     let memory = if args.no_cache {
         None
@@ -44,7 +55,20 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
     for file in &files {
         let (bytes, name) = read_input(file)?;
         let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
-        let summary = summarize_doc(ctx, &args, &doc, &mut loaded, memory.as_ref(), &bars)?;
+        let summary = match (&to, doc.language) {
+            (Some(to), Some(from)) if from != to => {
+                let english = translated(ctx, &args, &doc, from, to, &mut loaded, &bars)?;
+                let mut s =
+                    summarize_doc(ctx, &args, &english, &mut loaded, memory.as_ref(), &bars)?;
+                s.translated_from = Some(from.to_string());
+                s.language = Some(to.clone());
+                for sentence in &mut s.sentences {
+                    (sentence.start, sentence.end) = (None, None);
+                }
+                s
+            }
+            _ => summarize_doc(ctx, &args, &doc, &mut loaded, memory.as_ref(), &bars)?,
+        };
         if args.format == Format::Text {
             out::text_out(&render(&summary))?;
         }
@@ -122,10 +146,14 @@ fn summarize_doc(
                 args.model.model_dir.as_deref(),
                 &[lang],
             )?;
+            // Words to tokens: BPE spends about 1.3 tokens on an English word; allow 2.
             let generation = Generation {
                 num_beams: args.model.beams,
-                max_length: args.model.max_length,
-                min_length: args.model.min_length,
+                max_length: args
+                    .model
+                    .max_length
+                    .or(args.max_words.map(|w| w as i64 * 2 + 8)),
+                min_length: args.model.min_length.or(args.min_words.map(|w| w as i64)),
                 ..Default::default()
             };
             let generation = if args.model.beams == Some(1) {
@@ -146,14 +174,20 @@ fn summarize_doc(
                 bars,
             )?);
         }
-        pipeline::summarize::abstractive(
+        let mut s = pipeline::summarize::abstractive(
             doc,
             loaded.summarizer.as_mut().expect("loaded above"),
             bars,
-        )?
+        )?;
+        if let Some(max) = args.max_words {
+            for sentence in &mut s.sentences {
+                sentence.text = babeldesk::summarize::trim_to_words(&sentence.text, max);
+            }
+        }
+        s
     } else {
         let embedder = embedder(ctx, lang, loaded, bars)?;
-        pipeline::summarize::extractive(doc, embedder, args.sentences, args.ratio)?
+        pipeline::summarize::extractive(doc, embedder, length(args))?
     };
     if let Some(mem) = memory {
         mem.store_summary(
@@ -165,6 +199,63 @@ fn summarize_doc(
         )?;
     }
     Ok(summary)
+}
+
+/// The article translated into `to` through the memory and the pair's Marian model (loaded
+/// once per command, and only when the memory lacks a sentence).
+fn translated(
+    ctx: &Ctx,
+    args: &SummarizeArgs,
+    doc: &Document,
+    from: &str,
+    to: &str,
+    loaded: &mut Loaded,
+    bars: &Bars,
+) -> Result<Document> {
+    let entry = pipeline::choose(
+        &ctx.registry,
+        Task::Translation,
+        None,
+        args.translate_model_dir.as_deref(),
+        &[from, to],
+    )?;
+    let mut memory = ctx.memory()?;
+    let options = pipeline::translate::Options::default();
+    let t = match loaded.translator.as_mut() {
+        Some(model) => {
+            pipeline::translate::translate(doc, from, to, Some(&mut memory), model, &options, bars)?
+        }
+        None => {
+            let mut lazy = pipeline::LazyModel::new(|| {
+                pipeline::load(
+                    &ctx.settings,
+                    &ctx.env,
+                    &entry,
+                    args.translate_model_dir.as_deref(),
+                    Generation::default(),
+                    bars,
+                )
+            });
+            let t = pipeline::translate::translate(
+                doc,
+                from,
+                to,
+                Some(&mut memory),
+                &mut lazy,
+                &options,
+                bars,
+            )?;
+            loaded.translator = lazy.into_loaded();
+            t
+        }
+    };
+    bars.note(&format!(
+        "{}: translated {from} → {to} first ({} of {} segments from memory)",
+        doc.name,
+        t.from_memory,
+        t.segments.len()
+    ));
+    Ok(Document::from_bytes(t.text.into_bytes(), &doc.name, true)?)
 }
 
 /// The sentence-embedding model for `lang`, loaded once; `None` (lexical fallback) when the
@@ -225,7 +316,16 @@ fn summarizer_installed(ctx: &Ctx, lang: &str) -> bool {
 }
 
 fn options(args: &SummarizeArgs) -> String {
-    serde_json::json!({ "sentences": args.sentences, "ratio": args.ratio, "beams": args.model.beams, "max_length": args.model.max_length, "model_dir": args.model.model_dir }).to_string()
+    serde_json::json!({ "sentences": args.sentences, "ratio": args.ratio, "beams": args.model.beams, "max_length": args.model.max_length, "min_length": args.model.min_length, "max_words": args.max_words, "min_words": args.min_words, "to": args.to, "model_dir": args.model.model_dir }).to_string()
+}
+
+fn length(args: &SummarizeArgs) -> pipeline::summarize::Length {
+    pipeline::summarize::Length {
+        sentences: args.sentences,
+        ratio: args.ratio,
+        max_words: args.max_words,
+        min_words: args.min_words,
+    }
 }
 
 fn cache_key(doc: &Document, args: &SummarizeArgs, abstractive: bool) -> String {

@@ -45,6 +45,11 @@ impl<'a> LazyModel<'a> {
             model: None,
         }
     }
+
+    /// The model, if it was needed, to keep for the next document.
+    pub fn into_loaded(self) -> Option<LoadedModel> {
+        self.model
+    }
 }
 
 impl translate::ModelSource for LazyModel<'_> {

@@ -35,6 +35,10 @@ pub struct Summary {
     pub timings: Timings,
     #[serde(default)]
     pub cached: bool,
+    /// The article's own language when it was translated first (`--to`); offsets then refer
+    /// to nothing in the input and are left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub translated_from: Option<String>,
 }
 
 /// Flattened article sentences with their spans; pieces without a letter are not sentences.
@@ -48,11 +52,28 @@ fn article_sentences(doc: &Document) -> Vec<Span> {
 
 /// Extractive summary; `embedder` is `None` when the language is not covered, and the lexical
 /// similarity vectors are used instead.
+/// How long a summary may be.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Length {
+    pub sentences: Option<usize>,
+    pub ratio: Option<f32>,
+    pub max_words: Option<usize>,
+    pub min_words: Option<usize>,
+}
+
+impl Length {
+    pub fn sentences(n: usize) -> Length {
+        Length {
+            sentences: Some(n),
+            ..Length::default()
+        }
+    }
+}
+
 pub fn extractive(
     doc: &Document,
     embedder: Option<&mut LoadedModel>,
-    sentences: Option<usize>,
-    ratio: Option<f32>,
+    length: Length,
 ) -> Result<Summary> {
     let started = Instant::now();
     let spans = article_sentences(doc);
@@ -73,8 +94,17 @@ pub fn extractive(
         None => (summarize::lexical_vectors(&texts), "lexical".to_string()),
     };
     let model_ms = model_started.elapsed().as_millis() as u64;
-    let n = summarize::budget(spans.len(), sentences, ratio);
-    let picked = summarize::select(&vectors, n);
+    let n = match length {
+        Length {
+            sentences: None,
+            ratio: None,
+            max_words: Some(_),
+            ..
+        } => usize::MAX,
+        _ => summarize::budget(spans.len(), length.sentences, length.ratio),
+    };
+    let words: Vec<usize> = texts.iter().map(|t| t.split_whitespace().count()).collect();
+    let picked = summarize::select_words(&vectors, &words, n, length.max_words, length.min_words);
     Ok(Summary {
         file: doc.name.clone(),
         language: doc.language.map(str::to_string),
@@ -93,6 +123,7 @@ pub fn extractive(
             total_ms: started.elapsed().as_millis() as u64,
         },
         cached: false,
+        translated_from: None,
     })
 }
 
@@ -146,6 +177,7 @@ pub fn abstractive(
             total_ms: started.elapsed().as_millis() as u64,
         },
         cached: false,
+        translated_from: None,
     })
 }
 

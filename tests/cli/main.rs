@@ -2,6 +2,7 @@
 //! `babeldesk-engine` with rust-bert) in a sandbox of temporary folders.
 
 mod memory;
+mod summarize;
 mod translate;
 
 use serde_json::Value;
