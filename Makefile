@@ -12,7 +12,7 @@ export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: run test build models bench bench-deps bench-tm bench-translate clean fixtures
+.PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed clean fixtures
 
 run: build models
 	$(BIN) digest $(INPUT)
@@ -41,7 +41,7 @@ fixtures:
 
 # Benchmarks compare with Python peers in the same run; their packages go into the venv.
 bench-deps: $(VENV)/.torch-installed
-	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4 transformers==4.46.3 sentencepiece protobuf
+	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1
 
 # TM: import, exact/fuzzy lookup, recall vs brute force; translate-toolkit at 100k units.
 # Fewer sizes: make bench-tm TM_SIZES=100000
@@ -56,7 +56,11 @@ TR_BEAM_SENTENCES ?= 250
 bench-translate: bench-deps
 	$(CARGO) bench --locked --bench translate -- --sentences $(TR_SENTENCES) --beam-sentences $(TR_BEAM_SENTENCES)
 
-bench: bench-tm bench-translate
+# Summarize (extractive): MiniLM embeddings vs sentence-transformers, same weights and batch.
+bench-embed: bench-deps models
+	$(CARGO) bench --locked --bench embed
+
+bench: bench-tm bench-translate bench-embed
 
 clean:
 	$(CARGO) clean
