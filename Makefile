@@ -12,7 +12,7 @@ export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed clean fixtures
+.PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize clean fixtures
 
 run: build models
 	$(BIN) digest $(INPUT)
@@ -60,7 +60,11 @@ bench-translate: bench-deps
 bench-embed: bench-deps models
 	$(CARGO) bench --locked --bench embed
 
-bench: bench-tm bench-translate bench-embed
+# Summarize (abstractive): the whole command vs the transformers pipeline, distilbart's shape.
+bench-summarize: bench-deps
+	$(CARGO) bench --locked --bench summarize
+
+bench: bench-tm bench-translate bench-embed bench-summarize
 
 clean:
 	$(CARGO) clean

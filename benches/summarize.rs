@@ -1,0 +1,136 @@
+//! Abstractive summary benchmark: the whole `babeldesk summarize --method abstractive` command
+//! against the Python transformers summarization pipeline, on a random BART of exactly
+//! distilbart-cnn-12-6's shape, the same articles (12 news sentences each, one chunk), beam 4,
+//! a fixed output length, model loading included on both sides; seconds per article.
+//!
+//!   cargo bench --bench summarize -- [--articles 4] [--tokens 60]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+fn arg(name: &str, default: usize) -> usize {
+    let argv: Vec<String> = std::env::args().collect();
+    argv.iter()
+        .position(|a| a == name)
+        .and_then(|i| argv.get(i + 1))
+        .map_or(default, |v| v.parse().expect("a number"))
+}
+
+fn main() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let data = repo.join("../shared/data/parallel/ru-en/newstest2012.en");
+    if !data.is_file() {
+        println!(
+            "skipped: {} is missing (the client's sample data)",
+            data.display()
+        );
+        return;
+    }
+    let (n, tokens) = (arg("--articles", 4), arg("--tokens", 60));
+    let python = repo.join(".venv/bin/python");
+    let model = repo.join("target/bench-models/distilbart-cnn-12-6-shape");
+    if !model.join("model.safetensors").is_file() {
+        println!(
+            "making a random model of distilbart-cnn-12-6's shape in {} …",
+            model.display()
+        );
+        let ok = Command::new(&python)
+            .arg(repo.join("benches/make_bart_shape.py"))
+            .arg(&model)
+            .status()
+            .expect("run python");
+        assert!(
+            ok.success(),
+            "making the model failed (needs transformers: make bench-deps)"
+        );
+    }
+    let text = std::fs::read_to_string(&data).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let articles: Vec<String> = (0..n)
+        .map(|k| {
+            let p = dir.path().join(format!("article{k}.txt"));
+            // One paragraph: babeldesk's single chunk is then exactly the peer's input.
+            std::fs::write(&p, lines[k * 12..k * 12 + 12].join(" ") + "\n").unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    let len = (tokens + 1).to_string();
+
+    let t = Instant::now();
+    let mut args = vec![
+        "-v",
+        "summarize",
+        "--method",
+        "abstractive",
+        "--keep-all",
+        "--no-cache",
+        "--model-dir",
+        model.to_str().unwrap(),
+        "--beams",
+        "4",
+        "--max-length",
+        &len,
+        "--min-length",
+        &len,
+        "--format",
+        "json",
+    ];
+    args.extend(articles.iter().map(String::as_str));
+    let out = Command::new(env!("CARGO_BIN_EXE_babeldesk"))
+        .args(&args)
+        .env("BABELDESK_MEMORY", dir.path().join("tm.sqlite"))
+        .output()
+        .unwrap();
+    let ours = t.elapsed().as_secs_f64();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let chunks: Vec<&str> = err.lines().filter(|l| l.starts_with("chunks: ")).collect();
+    assert!(
+        chunks.iter().all(|l| l.starts_with("chunks: 1 ")),
+        "an article needed several chunks: {chunks:?}"
+    );
+    println!("babeldesk: {n} articles in {ours:.1} s");
+
+    let out = Command::new(&python)
+        .arg(repo.join("benches/summarize_peer.py"))
+        .arg(&model)
+        .arg(&len)
+        .args(&articles)
+        .output()
+        .unwrap();
+    let peer = if out.status.success() {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        println!("peer: {v}");
+        v["total_s"].as_f64()
+    } else {
+        println!(
+            "peer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+        None
+    };
+    println!(
+        "\n{:<52} {:>10} {:>10} {:>8}",
+        "what", "babeldesk", "peer", "ratio"
+    );
+    let (p, r) = match peer {
+        Some(p) => (format!("{:.1}", p / n as f64), format!("{:.2}×", p / ours)),
+        None => ("-".into(), "-".into()),
+    };
+    println!(
+        "{:<52} {:>10.1} {:>10} {:>8}",
+        format!("abstractive, beam 4, {tokens} tokens: s/article"),
+        ours / n as f64,
+        p,
+        r
+    );
+}
