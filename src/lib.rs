@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod exchange;
 pub mod memory;
 pub mod models;
