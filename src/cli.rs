@@ -91,6 +91,10 @@ pub enum Command {
     /// List, fetch, import and verify models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Measure quality: BLEU/chrF for translation, ROUGE for summaries (as sacrebleu and
+    /// rouge-score compute them), with throughput
+    #[command(subcommand)]
+    Eval(EvalCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     ///
     /// Example: babeldesk completions bash > ~/.local/share/bash-completion/completions/babeldesk
@@ -226,6 +230,68 @@ pub enum TranslateFormat {
     Tmx,
     /// Source and translation, segment by segment, for reading
     Bilingual,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Translate a sentence-aligned test set (one segment per line) and score it against the
+    /// references: BLEU (13a tokenization) and chrF exactly as sacrebleu computes them
+    ///
+    /// Example: babeldesk eval translate --src newstest.ru --ref newstest.en
+    Translate(EvalTranslateArgs),
+    /// Summarize the articles of a folder and score them against reference summaries (files
+    /// of the same name in --refs): ROUGE-1/2/L F1 as rouge-score computes them
+    ///
+    /// Example: babeldesk eval summarize --docs articles/ --refs summaries/ --method extractive
+    Summarize(EvalSummarizeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalTranslateArgs {
+    /// Source segments, one per line
+    #[arg(long, value_name = "FILE")]
+    pub src: PathBuf,
+    /// Reference translations, line by line with --src
+    #[arg(long = "ref", value_name = "FILE")]
+    pub reference: PathBuf,
+    /// Score these translations instead of translating --src (one per line)
+    #[arg(long, value_name = "FILE")]
+    pub hyp: Option<PathBuf>,
+    /// Write the translations here, one per line
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Source language (detected from --src when omitted)
+    #[arg(long, value_name = "LANG")]
+    pub from: Option<String>,
+    /// Target language
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    pub to: String,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalSummarizeArgs {
+    /// Folder of articles (.txt/.md/.html)
+    #[arg(long, value_name = "DIR")]
+    pub docs: PathBuf,
+    /// Folder of reference summaries, one file per article with the same name
+    #[arg(long, value_name = "DIR")]
+    pub refs: PathBuf,
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    pub method: Method,
+    /// Sentences in an extractive summary
+    #[arg(long, value_name = "N")]
+    pub sentences: Option<usize>,
+    /// Longest summary in words
+    #[arg(long, value_name = "N")]
+    pub max_words: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod bar;
 mod digest;
+mod eval;
 mod memory;
 mod models;
 mod out;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Translate(args) => translate::run(&ctx, args),
         Command::Memory(cmd) => memory::run(&ctx, cmd),
         Command::Models(cmd) => models::run(&ctx, cmd),
+        Command::Eval(cmd) => eval::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -97,7 +97,7 @@ pub fn render(s: &Summary) -> String {
     t
 }
 
-fn summarize_doc(
+pub fn summarize_doc(
     ctx: &Ctx,
     args: &SummarizeArgs,
     doc: &Document,

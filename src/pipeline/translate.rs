@@ -286,6 +286,17 @@ pub fn translate(
     })
 }
 
+/// Translate lines as they are (one segment each, no memory): for test sets, whose lines must
+/// stay aligned with their references.
+pub fn translate_lines(
+    model: &mut LoadedModel,
+    lines: &[&str],
+    progress: &dyn Progress,
+) -> Result<Vec<String>> {
+    let pieces = split_long(model, lines)?;
+    translate_pieces(model, &pieces, progress)
+}
+
 /// Each text as the pieces the model gets: itself, or, when it is over the model's input
 /// limit, clauses (split after , ; : and dashes) grouped to fit; words as a last resort.
 /// Nothing is ever cut off.

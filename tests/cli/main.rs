@@ -1,6 +1,7 @@
 //! The integration harness: runs the real `babeldesk` binary (and through it the real
 //! `babeldesk-engine` with rust-bert) in a sandbox of temporary folders.
 
+mod eval;
 mod memory;
 mod summarize;
 mod translate;

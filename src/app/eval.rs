@@ -1,0 +1,201 @@
+//! `babeldesk eval …`: quality scores (BLEU, chrF, ROUGE) and throughput.
+
+use super::{out, summarize, Ctx};
+use crate::cli::{EvalCommand, EvalSummarizeArgs, EvalTranslateArgs, Format, SummarizeArgs};
+use anyhow::{bail, Context as _, Result};
+use babeldesk::eval::{bleu, chrf, rouge};
+use babeldesk::models::protocol::Generation;
+use babeldesk::models::Task;
+use babeldesk::pipeline;
+use babeldesk::text::{lang, Document};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub fn run(ctx: &Ctx, cmd: EvalCommand) -> Result<ExitCode> {
+    match cmd {
+        EvalCommand::Translate(args) => translate(ctx, args)?,
+        EvalCommand::Summarize(args) => summarize_set(ctx, args)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_lines(path: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(path).map_err(|e| babeldesk::Error::io(path, e))?;
+    let text =
+        String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect())
+}
+
+fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
+    let src = read_lines(&args.src)?;
+    let refs = read_lines(&args.reference)?;
+    if src.len() != refs.len() {
+        bail!(
+            "{} has {} lines but {} has {}: a test set needs one reference per source line",
+            args.src.display(),
+            src.len(),
+            args.reference.display(),
+            refs.len()
+        );
+    }
+    let started = Instant::now();
+    let (hyps, model) = match &args.hyp {
+        Some(h) => {
+            let hyps = read_lines(h)?;
+            if hyps.len() != refs.len() {
+                bail!(
+                    "{} has {} lines, the references {}",
+                    h.display(),
+                    hyps.len(),
+                    refs.len()
+                );
+            }
+            (hyps, None)
+        }
+        None => {
+            let to = super::translate::check_lang("--to", &args.to)?;
+            let from = match &args.from {
+                Some(f) => super::translate::check_lang("--from", f)?,
+                None => match lang::detect(&src.join("\n")) {
+                    Some(l) => l.to_string(),
+                    None => bail!(
+                        "cannot tell the language of {}; say it with --from",
+                        args.src.display()
+                    ),
+                },
+            };
+            let bars = ctx.progress();
+            let entry = pipeline::choose(
+                &ctx.registry,
+                Task::Translation,
+                args.model.model.as_deref(),
+                args.model.model_dir.as_deref(),
+                &[&from, &to],
+            )?;
+            let generation = Generation {
+                num_beams: args.model.beams,
+                max_length: args.model.max_length,
+                min_length: args.model.min_length,
+                ..Default::default()
+            };
+            let mut model = pipeline::load(
+                &ctx.settings,
+                &ctx.env,
+                &entry,
+                args.model.model_dir.as_deref(),
+                generation,
+                &bars,
+            )?;
+            let lines: Vec<&str> = src.iter().map(String::as_str).collect();
+            let hyps = pipeline::translate::translate_lines(&mut model, &lines, &bars)?;
+            (hyps, Some(entry.id))
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(o) = &args.output {
+        out::to(Some(o), &(hyps.join("\n") + "\n"))?;
+    }
+    let h: Vec<&str> = hyps.iter().map(String::as_str).collect();
+    let r: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let b = bleu::corpus_bleu(&h, &r);
+    let report = serde_json::json!({
+        "segments": hyps.len(),
+        "model": model,
+        "bleu": b.score,
+        "bleu_detail": b,
+        "chrf": chrf::corpus_chrf(&h, &r),
+        "seconds": seconds,
+        "segments_per_second": hyps.len() as f64 / seconds.max(1e-9),
+        "metric_signature": "sacrebleu 2.4 defaults: BLEU 13a, exp smoothing; chrF char order 6, beta 2",
+    });
+    if args.format == Format::Json {
+        out::json(&report)
+    } else {
+        out::text_out(&format!(
+            "segments {}\nBLEU     {:.2}  ({}, BP {:.3}, ratio {:.3})\nchrF     {:.2}\nspeed    {:.1} segments/s{}\n",
+            hyps.len(),
+            b.score,
+            b.precisions.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join("/"),
+            b.brevity_penalty,
+            b.sys_len as f64 / b.ref_len.max(1) as f64,
+            report["chrf"].as_f64().unwrap_or(0.0),
+            report["segments_per_second"].as_f64().unwrap_or(0.0),
+            model.map(|m| format!(" ({m})")).unwrap_or_default()
+        ))
+    }
+}
+
+fn summarize_set(ctx: &Ctx, args: EvalSummarizeArgs) -> Result<()> {
+    let docs = super::expand_inputs(std::slice::from_ref(&args.docs))?;
+    let sargs = SummarizeArgs {
+        files: Vec::new(),
+        method: args.method,
+        sentences: args.sentences,
+        ratio: None,
+        max_words: args.max_words,
+        min_words: None,
+        to: None,
+        translate_model_dir: None,
+        keep_all: false,
+        no_cache: true,
+        model: args.model,
+        format: args.format,
+    };
+    let bars = ctx.progress();
+    let mut loaded = summarize::Loaded::default();
+    let mut rows = Vec::new();
+    let started = Instant::now();
+    for doc_path in &docs {
+        let name = doc_path.file_name().unwrap_or_default();
+        let ref_path = args.refs.join(name);
+        let reference = std::fs::read_to_string(&ref_path)
+            .map_err(|e| babeldesk::Error::io(&ref_path, e))
+            .with_context(|| format!("no reference summary for {}", doc_path.display()))?;
+        let bytes = std::fs::read(doc_path).map_err(|e| babeldesk::Error::io(doc_path, e))?;
+        let doc = Document::from_bytes(bytes, &doc_path.display().to_string(), false)?;
+        let s = summarize::summarize_doc(ctx, &sargs, &doc, &mut loaded, None, &bars)?;
+        let text: Vec<&str> = s.sentences.iter().map(|x| x.text.as_str()).collect();
+        let r = rouge::score(&reference, &text.join(" "));
+        rows.push((
+            doc_path.display().to_string(),
+            s.method.clone(),
+            s.model.clone(),
+            r,
+        ));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let n = rows.len().max(1) as f64;
+    let mean = |f: fn(&rouge::Rouge) -> f64| rows.iter().map(|r| f(&r.3)).sum::<f64>() / n;
+    let (r1, r2, rl) = (mean(|r| r.rouge1), mean(|r| r.rouge2), mean(|r| r.rouge_l));
+    if args.format == Format::Json {
+        let per: Vec<_> = rows
+            .iter()
+            .map(|(f, m, model, r)| serde_json::json!({"file": f, "method": m, "model": model, "rouge": r}))
+            .collect();
+        out::json(&serde_json::json!({
+            "articles": rows.len(), "rouge1": r1, "rouge2": r2, "rougeL": rl,
+            "seconds_per_article": seconds / n, "per_article": per,
+        }))
+    } else {
+        let mut t = format!(
+            "{:<40} {:>8} {:>8} {:>8}\n",
+            "article", "ROUGE-1", "ROUGE-2", "ROUGE-L"
+        );
+        for (f, _, _, r) in &rows {
+            t += &format!(
+                "{f:<40} {:>8.4} {:>8.4} {:>8.4}\n",
+                r.rouge1, r.rouge2, r.rouge_l
+            );
+        }
+        t += &format!(
+            "{:<40} {r1:>8.4} {r2:>8.4} {rl:>8.4}\n{:.2} s per article\n",
+            "mean F1",
+            seconds / n
+        );
+        out::text_out(&t)
+    }
+}
