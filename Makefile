@@ -40,31 +40,45 @@ fixtures:
 	$(PY) tests/fixtures/make_models.py ../shared/data/parallel/ru-en
 
 # Benchmarks compare with Python peers in the same run; their packages go into the venv.
+# `make bench` runs them all (about 18 minutes on 2 cores) and prints one table;
+# `make bench QUICK=1` runs fewer sizes (about 6 minutes).
 bench-deps: $(VENV)/.torch-installed
 	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1
 
-# TM: import, exact/fuzzy lookup, recall vs brute force; translate-toolkit at 100k units.
-# Fewer sizes: make bench-tm TM_SIZES=100000
+ifdef QUICK
+TM_SIZES ?= 100000
+TR_SENTENCES ?= 200
+TR_BEAM_SENTENCES ?= 50
+EMBED_SENTENCES ?= 500
+SUM_ARTICLES ?= 2
+endif
 TM_SIZES ?= 100000,1000000
+TR_SENTENCES ?= 1000
+TR_BEAM_SENTENCES ?= 250
+EMBED_SENTENCES ?= 1000
+SUM_ARTICLES ?= 4
+
+# TM: import, exact/fuzzy lookup, recall vs brute force; translate-toolkit at 100k units.
 bench-tm: bench-deps
 	$(CARGO) bench --locked --bench tm -- --sizes $(TM_SIZES)
 
 # Translate: the whole command vs transformers' MarianMTModel on an opus-mt-ru-en-shaped model.
-# Fewer sentences: make bench-translate TR_SENTENCES=200 TR_BEAM_SENTENCES=50
-TR_SENTENCES ?= 1000
-TR_BEAM_SENTENCES ?= 250
 bench-translate: bench-deps
 	$(CARGO) bench --locked --bench translate -- --sentences $(TR_SENTENCES) --beam-sentences $(TR_BEAM_SENTENCES)
 
 # Summarize (extractive): MiniLM embeddings vs sentence-transformers, same weights and batch.
 bench-embed: bench-deps models
-	$(CARGO) bench --locked --bench embed
+	$(CARGO) bench --locked --bench embed -- --sentences $(EMBED_SENTENCES)
 
 # Summarize (abstractive): the whole command vs the transformers pipeline, distilbart's shape.
 bench-summarize: bench-deps
-	$(CARGO) bench --locked --bench summarize
+	$(CARGO) bench --locked --bench summarize -- --articles $(SUM_ARTICLES)
 
-bench: bench-tm bench-translate bench-embed bench-summarize
+bench: build models
+	rm -rf target/bench-results
+	$(MAKE) --no-print-directory bench-tm bench-translate bench-embed bench-summarize
+	@echo
+	@printf 'what\tbabeldesk\tpeer\tratio\n' | cat - target/bench-results/*.tsv | column -t -s "$$(printf '\t')"
 
 clean:
 	$(CARGO) clean

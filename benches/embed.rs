@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench embed -- [--sentences 1000] [--rounds 3]
 
+mod common;
+
 use babeldesk::config::Device;
 use babeldesk::models::engine::Engine;
 use babeldesk::models::protocol::{Generation, LoadRequest};
@@ -125,21 +127,19 @@ fn main() {
             "same vectors: lowest cosine between the two sides over 8 sentences = {worst_cos:.6}"
         );
     }
-    println!(
-        "\n{:<44} {:>10} {:>10} {:>8}",
-        "what", "babeldesk", "peer", "ratio"
-    );
     let (p, r) = if peer.is_empty() {
         ("-".to_string(), "-".to_string())
     } else {
         let pr = n as f64 / median(peer);
         (format!("{pr:.1}"), format!("{:.2}×", ours_rate / pr))
     };
-    println!(
-        "{:<44} {:>10.1} {:>10} {:>8}",
-        format!("MiniLM, {n} sentences, batch {BATCH}: sent/s"),
-        ours_rate,
-        p,
-        r
+    common::table(
+        "embed",
+        &[(
+            format!("MiniLM embeddings, {n} sentences, batch {BATCH}: sent/s"),
+            format!("{ours_rate:.1}"),
+            p,
+            r,
+        )],
     );
 }

@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench summarize -- [--articles 4] [--tokens 60]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -118,19 +120,17 @@ fn main() {
         );
         None
     };
-    println!(
-        "\n{:<52} {:>10} {:>10} {:>8}",
-        "what", "babeldesk", "peer", "ratio"
-    );
     let (p, r) = match peer {
         Some(p) => (format!("{:.1}", p / n as f64), format!("{:.2}×", p / ours)),
         None => ("-".into(), "-".into()),
     };
-    println!(
-        "{:<52} {:>10.1} {:>10} {:>8}",
-        format!("abstractive, beam 4, {tokens} tokens: s/article"),
-        ours / n as f64,
-        p,
-        r
+    common::table(
+        "summarize",
+        &[(
+            format!("abstractive, beam 4, {tokens} tokens: s/article"),
+            format!("{:.1}", ours / n as f64),
+            p,
+            r,
+        )],
     );
 }

@@ -9,6 +9,8 @@
 //! half of another, so that a large TM is full of partial look-alikes, as real ones are.
 //! Fuzzy queries are TM sentences with one word changed (the peer notes' protocol).
 
+mod common;
+
 use babeldesk::exchange;
 use babeldesk::memory::{match_score, Filter, Memory, MemoryError, Prepared, Query};
 use babeldesk::progress::Silent;
@@ -67,13 +69,7 @@ fn main() {
     for &size in &args.sizes {
         bench_size(&args, &pairs, size, &mut rows);
     }
-    println!(
-        "\n{:<44} {:>14} {:>14} {:>8}",
-        "what", "babeldesk", "peer", "ratio"
-    );
-    for (what, ours, peer, ratio) in &rows {
-        println!("{what:<44} {ours:>14} {peer:>14} {ratio:>8}");
-    }
+    common::table("tm", &rows);
 }
 
 fn load_pairs(dir: &Path) -> Vec<(String, String)> {

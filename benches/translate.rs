@@ -5,6 +5,8 @@
 //!
 //!   cargo bench --bench translate -- [--sentences 1000] [--beam-sentences 250] [--tokens 40]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -174,15 +176,15 @@ fn main() {
             ));
         }
     }
-    println!(
-        "\n{:<52} {:>10} {:>10} {:>8}",
-        "what", "babeldesk", "peer", "ratio"
-    );
-    for (what, ours, peer) in rows {
-        let (p, r) = match peer {
-            Some(p) => (format!("{p:.1}"), format!("{:.2}×", ours / p)),
-            None => ("-".into(), "-".into()),
-        };
-        println!("{what:<52} {ours:>10.1} {p:>10} {r:>8}");
-    }
+    let rows: Vec<common::Row> = rows
+        .into_iter()
+        .map(|(what, ours, peer)| {
+            let (p, r) = match peer {
+                Some(p) => (format!("{p:.1}"), format!("{:.2}×", ours / p)),
+                None => ("-".into(), "-".into()),
+            };
+            (what, format!("{ours:.1}"), p, r)
+        })
+        .collect();
+    common::table("translate", &rows);
 }
