@@ -160,3 +160,48 @@ fn eval_summarize_reports_rouge_per_article_and_mean() {
     ]);
     assert_fails(&out, "no reference summary for");
 }
+
+/// The real opus-mt-ru-en on 100 newstest2013 sentences, when a user installed it (it cannot
+/// be downloaded on the build machine); skipped with a message otherwise.
+#[test]
+fn real_model_eval_runs_when_the_model_is_installed() {
+    let Some(shared) = shared() else { return };
+    let model = repo().join("models/opus-mt-ru-en");
+    if !model.join("config.json").is_file() {
+        eprintln!("skipped: opus-mt-ru-en is not installed in models/ (babeldesk models pull opus-mt-ru-en); the real-model eval runs when it is");
+        return;
+    }
+    let sb = Sandbox::new();
+    let take = |ext: &str| {
+        let text =
+            std::fs::read_to_string(shared.join(format!("data/parallel/ru-en/newstest2013.{ext}")))
+                .unwrap();
+        let p = sb.path(&format!("test.{ext}"));
+        std::fs::write(
+            &p,
+            text.lines().take(100).collect::<Vec<_>>().join("\n") + "\n",
+        )
+        .unwrap();
+        p.display().to_string()
+    };
+    let (src, reference) = (take("ru"), take("en"));
+    let out = sb.run(&[
+        "eval",
+        "translate",
+        "--src",
+        &src,
+        "--ref",
+        &reference,
+        "--model-dir",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    eprintln!(
+        "opus-mt-ru-en on 100 newstest2013 sentences: BLEU {}, chrF {}",
+        json["bleu"], json["chrf"]
+    );
+    assert!(json["bleu"].as_f64().unwrap() > 15.0, "{json}");
+}
