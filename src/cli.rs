@@ -19,7 +19,7 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "babeldesk", version, max_term_width = 100)]
 #[command(
-    after_help = "Examples:\n  babeldesk digest examples/\n  babeldesk summarize article.txt --sentences 4\n  babeldesk translate report-ru.txt -o report-en.txt\n  babeldesk models list\n  babeldesk memory stats --format json"
+    after_help = "Examples:\n  babeldesk digest examples/\n  babeldesk summarize article.txt --sentences 4\n  babeldesk summarize report-ru.html --to en --max-words 80\n  babeldesk translate report-ru.txt -o report-en.txt\n  babeldesk memory import glossary.tmx && babeldesk memory search \"Завод открыт.\"\n  babeldesk eval translate --src test.ru --ref test.en\n  babeldesk models list\n  babeldesk memory stats --format json"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -84,6 +84,7 @@ pub enum Command {
     ///   babeldesk translate report-ru.txt -o report-en.txt
     ///   babeldesk translate report-ru.txt --dry-run
     ///   cat report.txt | babeldesk translate --from ru --format json
+    #[command(verbatim_doc_comment)]
     Translate(TranslateArgs),
     /// Review, search, import and export the translation memory
     #[command(subcommand)]
@@ -98,6 +99,7 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     ///
     /// Example: babeldesk completions bash > ~/.local/share/bash-completion/completions/babeldesk
+    #[command(verbatim_doc_comment)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -238,11 +240,13 @@ pub enum EvalCommand {
     /// references: BLEU (13a tokenization) and chrF exactly as sacrebleu computes them
     ///
     /// Example: babeldesk eval translate --src newstest.ru --ref newstest.en
+    #[command(verbatim_doc_comment)]
     Translate(EvalTranslateArgs),
     /// Summarize the articles of a folder and score them against reference summaries (files
     /// of the same name in --refs): ROUGE-1/2/L F1 as rouge-score computes them
     ///
     /// Example: babeldesk eval summarize --docs articles/ --refs summaries/ --method extractive
+    #[command(verbatim_doc_comment)]
     Summarize(EvalSummarizeArgs),
 }
 
@@ -339,6 +343,7 @@ pub enum MemoryCommand {
     /// Examples:
     ///   babeldesk memory search "Завод открыли в прошлом году." --from ru --to en
     ///   babeldesk memory search --concordance "Газпром" --format json
+    #[command(verbatim_doc_comment)]
     Search {
         /// The sentence (or, with --concordance, the text) to look for
         query: String,
@@ -363,6 +368,7 @@ pub enum MemoryCommand {
     /// List units, oldest first, with filters and paging
     ///
     /// Example: babeldesk memory list --lang ru-en --origin mt --status draft --limit 20
+    #[command(verbatim_doc_comment)]
     List {
         #[command(flatten)]
         filter: UnitFilter,
@@ -423,6 +429,7 @@ pub enum MemoryCommand {
     /// Export units as TMX 1.4b to a file or standard output
     ///
     /// Example: babeldesk memory export --lang ru-en --status approved -o approved.tmx
+    #[command(verbatim_doc_comment)]
     Export {
         /// Write here (format from the extension: .tmx) instead of standard output
         #[arg(short, long, value_name = "FILE")]
