@@ -17,14 +17,6 @@ use std::time::Instant;
 
 const BATCH: usize = 32; // the engine's batch (src/models/runtime/embed.rs)
 
-fn arg(name: &str, default: usize) -> usize {
-    let argv: Vec<String> = std::env::args().collect();
-    argv.iter()
-        .position(|a| a == name)
-        .and_then(|i| argv.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -38,7 +30,7 @@ fn main() {
         println!("skipped: needs ../shared data and models/all-minilm-l6-v2 (make models)");
         return;
     }
-    let (n, rounds) = (arg("--sentences", 1000), arg("--rounds", 3));
+    let (n, rounds) = (common::arg("--sentences", 1000), common::arg("--rounds", 3));
     let text = std::fs::read_to_string(&data).unwrap();
     let sentences: Vec<String> = text
         .lines()

@@ -11,14 +11,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-fn arg(name: &str, default: usize) -> usize {
-    let argv: Vec<String> = std::env::args().collect();
-    argv.iter()
-        .position(|a| a == name)
-        .and_then(|i| argv.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
-}
-
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = repo.join("../shared/data/parallel/ru-en/newstest2012.en");
@@ -29,24 +21,10 @@ fn main() {
         );
         return;
     }
-    let (n, tokens) = (arg("--articles", 4), arg("--tokens", 60));
+    let (n, tokens) = (common::arg("--articles", 4), common::arg("--tokens", 60));
     let python = repo.join(".venv/bin/python");
     let model = repo.join("target/bench-models/distilbart-cnn-12-6-shape");
-    if !model.join("model.safetensors").is_file() {
-        println!(
-            "making a random model of distilbart-cnn-12-6's shape in {} …",
-            model.display()
-        );
-        let ok = Command::new(&python)
-            .arg(repo.join("benches/make_bart_shape.py"))
-            .arg(&model)
-            .status()
-            .expect("run python");
-        assert!(
-            ok.success(),
-            "making the model failed (needs transformers: make bench-deps)"
-        );
-    }
+    common::ensure_model("make_bart_shape.py", &model);
     let text = std::fs::read_to_string(&data).unwrap();
     let lines: Vec<&str> = text
         .lines()

@@ -13,14 +13,6 @@ use std::time::Instant;
 
 const BATCH: usize = 16; // babeldesk's batch size (src/pipeline/translate.rs)
 
-fn arg(name: &str, default: usize) -> usize {
-    let argv: Vec<String> = std::env::args().collect();
-    argv.iter()
-        .position(|a| a == name)
-        .and_then(|i| argv.get(i + 1))
-        .map_or(default, |v| v.parse().expect("a number"))
-}
-
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let data = repo.join("../shared/data/parallel/ru-en/newstest2013.ru");
@@ -32,27 +24,13 @@ fn main() {
         return;
     }
     let (n, n_beam, tokens) = (
-        arg("--sentences", 1000),
-        arg("--beam-sentences", 250),
-        arg("--tokens", 40),
+        common::arg("--sentences", 1000),
+        common::arg("--beam-sentences", 250),
+        common::arg("--tokens", 40),
     );
     let python = repo.join(".venv/bin/python");
     let model = repo.join("target/bench-models/opus-mt-ru-en-shape");
-    if !model.join("model.safetensors").is_file() {
-        println!(
-            "making a random model of opus-mt-ru-en's shape in {} …",
-            model.display()
-        );
-        let ok = Command::new(&python)
-            .arg(repo.join("benches/make_opus_shape.py"))
-            .arg(&model)
-            .status()
-            .expect("run python");
-        assert!(
-            ok.success(),
-            "making the model failed (needs transformers in .venv: make bench-deps)"
-        );
-    }
+    common::ensure_model("make_opus_shape.py", &model);
     let text = std::fs::read_to_string(&data).unwrap();
     let all: Vec<&str> = text
         .lines()

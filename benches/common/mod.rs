@@ -22,3 +22,32 @@ pub fn table(bench: &str, rows: &[Row]) {
         .collect();
     let _ = std::fs::write(dir.join(format!("{bench}.tsv")), tsv);
 }
+
+/// `--name N` from the command line, else `default`.
+#[allow(dead_code)] // not every benchmark takes numbers
+pub fn arg(name: &str, default: usize) -> usize {
+    let argv: Vec<String> = std::env::args().collect();
+    argv.iter()
+        .position(|a| a == name)
+        .and_then(|i| argv.get(i + 1))
+        .map_or(default, |v| v.parse().expect("a number"))
+}
+
+/// Make a random-weight model with `script` (in benches/) into `dir` unless it is there.
+#[allow(dead_code)]
+pub fn ensure_model(script: &str, dir: &Path) {
+    if dir.join("model.safetensors").is_file() {
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("making {} with {script} …", dir.display());
+    let ok = std::process::Command::new(repo.join(".venv/bin/python"))
+        .arg(repo.join("benches").join(script))
+        .arg(dir)
+        .status()
+        .expect("run the venv's python");
+    assert!(
+        ok.success(),
+        "{script} failed (it needs transformers in .venv: make bench-deps)"
+    );
+}

@@ -4,8 +4,6 @@ use super::{out, summarize, Ctx};
 use crate::cli::{EvalCommand, EvalSummarizeArgs, EvalTranslateArgs, Format, SummarizeArgs};
 use anyhow::{bail, Context as _, Result};
 use babeldesk::eval::{bleu, chrf, rouge};
-use babeldesk::models::protocol::Generation;
-use babeldesk::models::Task;
 use babeldesk::pipeline;
 use babeldesk::text::{lang, Document};
 use std::path::Path;
@@ -69,27 +67,8 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
                 },
             };
             let bars = ctx.progress();
-            let entry = pipeline::choose(
-                &ctx.registry,
-                Task::Translation,
-                args.model.model.as_deref(),
-                args.model.model_dir.as_deref(),
-                &[&from, &to],
-            )?;
-            let generation = Generation {
-                num_beams: args.model.beams,
-                max_length: args.model.max_length,
-                min_length: args.model.min_length,
-                ..Default::default()
-            };
-            let mut model = pipeline::load(
-                &ctx.settings,
-                &ctx.env,
-                &entry,
-                args.model.model_dir.as_deref(),
-                generation,
-                &bars,
-            )?;
+            let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
+            let mut model = super::load_model(ctx, &entry, &args.model, &bars)?;
             let lines: Vec<&str> = src.iter().map(String::as_str).collect();
             let hyps = pipeline::translate::translate_lines(&mut model, &lines, &bars)?;
             (hyps, Some(entry.id))

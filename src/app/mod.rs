@@ -72,6 +72,50 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The generation settings the model flags ask for.
+pub fn generation(m: &crate::cli::ModelArgs) -> babeldesk::models::protocol::Generation {
+    babeldesk::models::protocol::Generation {
+        num_beams: m.beams,
+        max_length: m.max_length,
+        min_length: m.min_length,
+        ..Default::default()
+    }
+}
+
+/// The translation model for a pair, as the flags choose it: `--model`, `--model-dir`, or the
+/// registry's model for the pair. Choosing checks the flags; nothing is started yet.
+pub fn translation_entry(
+    ctx: &Ctx,
+    m: &crate::cli::ModelArgs,
+    from: &str,
+    to: &str,
+) -> Result<babeldesk::models::ModelEntry> {
+    Ok(babeldesk::pipeline::choose(
+        &ctx.registry,
+        babeldesk::models::Task::Translation,
+        m.model.as_deref(),
+        m.model_dir.as_deref(),
+        &[from, to],
+    )?)
+}
+
+/// Start `entry` in its engine process as the model flags ask.
+pub fn load_model(
+    ctx: &Ctx,
+    entry: &babeldesk::models::ModelEntry,
+    m: &crate::cli::ModelArgs,
+    bars: &bar::Bars,
+) -> babeldesk::Result<babeldesk::pipeline::LoadedModel> {
+    babeldesk::pipeline::load(
+        &ctx.settings,
+        &ctx.env,
+        entry,
+        m.model_dir.as_deref(),
+        generation(m),
+        bars,
+    )
+}
+
 /// One line on stderr: the error and its causes.
 pub fn report_error(err: &anyhow::Error) {
     let chain: Vec<String> = err

@@ -5,8 +5,6 @@ use crate::cli::{TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
 use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
 use babeldesk::memory::{Origin, Status, Unit};
-use babeldesk::models::protocol::Generation;
-use babeldesk::models::Task;
 use babeldesk::pipeline::{self, translate::Translation, LazyModel};
 use babeldesk::progress::Progress;
 use babeldesk::text::Document;
@@ -46,29 +44,8 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     }
     let bars = ctx.progress();
     // The model is chosen now (a bad --model fails early) but started only if needed.
-    let entry = pipeline::choose(
-        &ctx.registry,
-        Task::Translation,
-        args.model.model.as_deref(),
-        args.model.model_dir.as_deref(),
-        &[&from, &to],
-    )?;
-    let generation = Generation {
-        num_beams: args.model.beams,
-        max_length: args.model.max_length,
-        min_length: args.model.min_length,
-        ..Default::default()
-    };
-    let mut models = LazyModel::new(|| {
-        pipeline::load(
-            &ctx.settings,
-            &ctx.env,
-            &entry,
-            args.model.model_dir.as_deref(),
-            generation.clone(),
-            &bars,
-        )
-    });
+    let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
+    let mut models = LazyModel::new(|| super::load_model(ctx, &entry, &args.model, &bars));
     let mut memory = if args.no_memory {
         None
     } else {
