@@ -25,12 +25,7 @@ fn main() {
     let python = repo.join(".venv/bin/python");
     let model = repo.join("target/bench-models/distilbart-cnn-12-6-shape");
     common::ensure_model("make_bart_shape.py", &model);
-    let text = std::fs::read_to_string(&data).unwrap();
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines = common::lines(&data);
     let dir = tempfile::tempdir().unwrap();
     let articles: Vec<String> = (0..n)
         .map(|k| {

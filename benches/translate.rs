@@ -31,12 +31,7 @@ fn main() {
     let python = repo.join(".venv/bin/python");
     let model = repo.join("target/bench-models/opus-mt-ru-en-shape");
     common::ensure_model("make_opus_shape.py", &model);
-    let text = std::fs::read_to_string(&data).unwrap();
-    let all: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let all = common::lines(&data);
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, k: usize| -> PathBuf {
         let doc = dir.path().join(format!("{name}.txt"));

@@ -51,3 +51,15 @@ pub fn ensure_model(script: &str, dir: &Path) {
         "{script} failed (it needs transformers in .venv: make bench-deps)"
     );
 }
+
+/// The non-empty lines of a data file, trimmed.
+#[allow(dead_code)]
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}

@@ -7,17 +7,17 @@ use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
 use babeldesk::memory::{Origin, Status, Unit};
 use babeldesk::pipeline::{self, translate::Translation, LazyModel};
 use babeldesk::progress::Progress;
-use babeldesk::text::Document;
+use babeldesk::text::{langtag, Document};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// A BCP-47 primary language subtag we accept: 2-3 letters, optionally a region.
+/// The primary language subtag of a BCP-47 flag value (`en-US` → `en`); models and language
+/// detection work per language, not per region.
 pub fn check_lang(flag: &str, code: &str) -> Result<String> {
-    let primary = code.split(['-', '_']).next().unwrap_or_default();
-    if !(2..=3).contains(&primary.len()) || !primary.chars().all(|c| c.is_ascii_alphabetic()) {
-        bail!("{flag} '{code}' is not a language code (use BCP-47, e.g. ru, en, en-US)");
+    match langtag::normalize(code) {
+        Ok(tag) => Ok(langtag::primary(&tag).to_string()),
+        Err(_) => bail!("{flag} '{code}' is not a language code (use BCP-47, e.g. ru, en, en-US)"),
     }
-    Ok(primary.to_ascii_lowercase())
 }
 
 pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
