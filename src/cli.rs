@@ -111,9 +111,14 @@ pub struct ModelArgs {
     /// Registry id of the model to use (see `babeldesk models list`)
     #[arg(long, value_name = "ID")]
     pub model: Option<String>,
-    /// Use the model in this folder directly (Hugging Face layout), skipping the lookup
+    /// Use the model in this folder directly (Hugging Face layout, or one .gguf file),
+    /// skipping the lookup
     #[arg(long, value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
+    /// Which kind of model runs the job. Without it: a dedicated model (Marian for
+    /// translation, BART/T5 for summaries) when one is installed, else an instruct model
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub engine: Option<EngineArg>,
     /// Beam width for generation (1 = greedy; default: 4)
     #[arg(long, value_name = "N")]
     pub beams: Option<i64>,
@@ -135,6 +140,15 @@ pub struct DigestArgs {
     pub sentences: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// rust-bert on libtorch: Marian translation models, BART/T5 summarizers
+    Marian,
+    /// A GGUF instruct model (Qwen, Llama, …) run by llama.cpp, prompted with the memory's
+    /// matches as examples
+    Llm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -264,6 +278,13 @@ pub struct EvalTranslateArgs {
     /// Write the translations here, one per line
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Show an instruct model the best matches from this memory database as examples
+    /// (up to 3 per sentence, scoring --example-min to 99; the memory is only read)
+    #[arg(long, value_name = "DB", conflicts_with = "hyp")]
+    pub examples_from: Option<PathBuf>,
+    /// Lowest fuzzy score of a memory match used as an example
+    #[arg(long, default_value_t = 50, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(1..=99))]
+    pub example_min: u8,
     /// Source language (detected from --src when omitted)
     #[arg(long, value_name = "LANG")]
     pub from: Option<String>,

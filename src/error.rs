@@ -24,6 +24,8 @@ pub enum Error {
         missing: String,
         searched: String,
     },
+    #[error("no {what} is installed: get one with {options}")]
+    NoModelInstalled { what: String, options: String },
     #[error("model folder {} is incomplete: missing {missing}", dir.display())]
     ModelDirIncomplete { dir: PathBuf, missing: String },
     #[error("checksum mismatch for {file}: expected sha256 {expected}, got {actual}; the file was rejected")]

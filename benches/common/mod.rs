@@ -63,3 +63,26 @@ pub fn lines(path: &Path) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// A ru→en TMX file of `pairs`.
+#[allow(dead_code)]
+pub fn write_tmx(path: &Path, pairs: impl Iterator<Item = (String, String)>) {
+    use std::io::Write;
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">\n<header creationtool=\"bench\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"bench\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/>\n<body>").unwrap();
+    for (ru, en) in pairs {
+        writeln!(
+            f,
+            "<tu><tuv xml:lang=\"ru\"><seg>{}</seg></tuv><tuv xml:lang=\"en\"><seg>{}</seg></tuv></tu>",
+            esc(&ru),
+            esc(&en)
+        )
+        .unwrap();
+    }
+    writeln!(f, "</body>\n</tmx>").unwrap();
+}

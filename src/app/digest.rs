@@ -7,7 +7,6 @@ use super::{out, read_input, Ctx};
 use crate::cli::{DigestArgs, Format};
 use anyhow::Result;
 use babeldesk::models::protocol::Generation;
-use babeldesk::models::Task;
 use babeldesk::pipeline::summarize::Length;
 use babeldesk::pipeline::{self, summarize::Summary, translate::Translation};
 use babeldesk::progress::{Progress, Unit};
@@ -42,9 +41,15 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
         };
         if lang != "en" {
             let model = translator.get_or_insert_with(|| {
-                let entry =
-                    pipeline::choose(&ctx.registry, Task::Translation, None, None, &[lang, "en"])
-                        .map_err(|e| e.to_string())?;
+                let entry = pipeline::choose_translator(
+                    &ctx.registry,
+                    &ctx.settings,
+                    &ctx.env,
+                    Default::default(),
+                    lang,
+                    "en",
+                )
+                .map_err(|e| e.to_string())?;
                 pipeline::load(
                     &ctx.settings,
                     &ctx.env,
@@ -58,13 +63,14 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
             match model {
                 Ok(m) => {
                     let mut memory = ctx.memory()?;
+                    let options = pipeline::translate::Options::default().for_model(&m.entry);
                     let t = pipeline::translate::translate(
                         &doc,
                         lang,
                         "en",
                         Some(&mut memory),
                         m,
-                        &Default::default(),
+                        &options,
                         &bars,
                     )?;
                     let english = Document::from_bytes(t.text.clone().into_bytes(), &name, true)?;

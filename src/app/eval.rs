@@ -41,6 +41,7 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
         );
     }
     let started = Instant::now();
+    let (mut failed, mut with_examples, mut tokens) = (0, 0, None);
     let (hyps, model) = match &args.hyp {
         Some(h) => {
             let hyps = read_lines(h)?;
@@ -70,7 +71,35 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
             let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
             let mut model = super::load_model(ctx, &entry, &args.model, &bars)?;
             let lines: Vec<&str> = src.iter().map(String::as_str).collect();
-            let hyps = pipeline::translate::translate_lines(&mut model, &lines, &bars)?;
+            let outs = match &args.examples_from {
+                Some(db) => {
+                    if !db.is_file() {
+                        bail!("--examples-from {}: no such memory database", db.display());
+                    }
+                    let memory =
+                        babeldesk::memory::Memory::open_with(db, ctx.settings.lock_timeout)?;
+                    let mut examples = Vec::with_capacity(lines.len());
+                    for l in &lines {
+                        examples.push(pipeline::translate::examples_for(
+                            &memory,
+                            l,
+                            &from,
+                            &to,
+                            args.example_min,
+                            3,
+                        )?);
+                    }
+                    with_examples = examples.iter().filter(|e| !e.is_empty()).count();
+                    pipeline::translate::translate_lines_with_examples(
+                        &mut model, &lines, &examples, &bars,
+                    )?
+                }
+                None => pipeline::translate::translate_lines(&mut model, &lines, &bars)?,
+            };
+            tokens = Some(model.engine.tokens).filter(|t| t.generated > 0);
+            // A failed line scores as an empty translation (and is counted).
+            failed = outs.iter().filter(|o| o.is_err()).count();
+            let hyps = outs.into_iter().map(|o| o.unwrap_or_default()).collect();
             (hyps, Some(entry.id))
         }
     };
@@ -89,21 +118,35 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
         "chrf": chrf::corpus_chrf(&h, &r),
         "seconds": seconds,
         "segments_per_second": hyps.len() as f64 / seconds.max(1e-9),
+        "failed": failed,
+        "with_examples": args.examples_from.as_ref().map(|_| with_examples),
+        "tokens": tokens,
+        "generated_tokens_per_second": tokens.map(|t: babeldesk::models::protocol::TokenCounts| t.generated as f64 * 1000.0 / t.millis.max(1) as f64),
         "metric_signature": "sacrebleu 2.4 defaults: BLEU 13a, exp smoothing; chrF char order 6, beta 2",
     });
     if args.format == Format::Json {
         out::json(&report)
     } else {
         out::text_out(&format!(
-            "segments {}\nBLEU     {:.2}  ({}, BP {:.3}, ratio {:.3})\nchrF     {:.2}\nspeed    {:.1} segments/s{}\n",
+            "segments {}{}{}\nBLEU     {:.2}  ({}, BP {:.3}, ratio {:.3})\nchrF     {:.2}\nspeed    {:.1} segments/s{}{}\n",
             hyps.len(),
+            if failed > 0 { format!(" ({failed} failed, scored as empty)") } else { String::new() },
+            args.examples_from.as_ref().map(|_| format!("; {with_examples} with memory examples")).unwrap_or_default(),
             b.score,
             b.precisions.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join("/"),
             b.brevity_penalty,
             b.sys_len as f64 / b.ref_len.max(1) as f64,
             report["chrf"].as_f64().unwrap_or(0.0),
             report["segments_per_second"].as_f64().unwrap_or(0.0),
-            model.map(|m| format!(" ({m})")).unwrap_or_default()
+            model.map(|m| format!(" ({m})")).unwrap_or_default(),
+            tokens
+                .map(|t| format!(
+                    "\ntokens   {} read, {} written, {:.1} written/s",
+                    t.prompt,
+                    t.generated,
+                    t.generated as f64 * 1000.0 / t.millis.max(1) as f64
+                ))
+                .unwrap_or_default()
         ))
     }
 }

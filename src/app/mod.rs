@@ -82,20 +82,39 @@ pub fn generation(m: &crate::cli::ModelArgs) -> babeldesk::models::protocol::Gen
     }
 }
 
+/// The model the flags name, if any.
+pub fn wanted(m: &crate::cli::ModelArgs) -> babeldesk::pipeline::Wanted<'_> {
+    babeldesk::pipeline::Wanted {
+        model: m.model.as_deref(),
+        model_dir: m.model_dir.as_deref(),
+        engine: engine_choice(m),
+    }
+}
+
+/// The engine `--engine` forces, if any.
+pub fn engine_choice(m: &crate::cli::ModelArgs) -> Option<babeldesk::pipeline::EngineChoice> {
+    m.engine.map(|e| match e {
+        crate::cli::EngineArg::Marian => babeldesk::pipeline::EngineChoice::Marian,
+        crate::cli::EngineArg::Llm => babeldesk::pipeline::EngineChoice::Llm,
+    })
+}
+
 /// The translation model for a pair, as the flags choose it: `--model`, `--model-dir`, or the
-/// registry's model for the pair. Choosing checks the flags; nothing is started yet.
+/// installed model for the pair (Marian first, then an instruct model; `--engine` forces one).
+/// Choosing checks the flags; nothing is started yet.
 pub fn translation_entry(
     ctx: &Ctx,
     m: &crate::cli::ModelArgs,
     from: &str,
     to: &str,
 ) -> Result<babeldesk::models::ModelEntry> {
-    Ok(babeldesk::pipeline::choose(
+    Ok(babeldesk::pipeline::choose_translator(
         &ctx.registry,
-        babeldesk::models::Task::Translation,
-        m.model.as_deref(),
-        m.model_dir.as_deref(),
-        &[from, to],
+        &ctx.settings,
+        &ctx.env,
+        wanted(m),
+        from,
+        to,
     )?)
 }
 

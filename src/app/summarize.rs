@@ -118,8 +118,19 @@ pub fn summarize_doc(
     let key = cache_key(doc, args, abstractive);
     // The cache key names the model that will run, so installing one later is not hidden by
     // a summary the fallback made.
-    let model_name = if abstractive {
-        args.model.model.clone().unwrap_or_else(|| "auto".into())
+    let entry = if abstractive {
+        Some(pipeline::choose_summarizer(
+            &ctx.registry,
+            &ctx.settings,
+            &ctx.env,
+            super::wanted(&args.model),
+            lang,
+        )?)
+    } else {
+        None
+    };
+    let model_name = if let Some(e) = &entry {
+        e.id.clone()
     } else {
         installed_embedder(ctx, lang).unwrap_or_else(|| "lexical".into())
     };
@@ -138,14 +149,10 @@ pub fn summarize_doc(
         }
     }
     let summary = if abstractive {
-        if loaded.summarizer.is_none() {
-            let entry = pipeline::choose(
-                &ctx.registry,
-                Task::Summarization,
-                args.model.model.as_deref(),
-                args.model.model_dir.as_deref(),
-                &[lang],
-            )?;
+        let entry = entry.expect("chosen above");
+        if loaded.summarizer.as_ref().map_or(true, |m| {
+            m.entry.id != entry.id || m.entry.languages != entry.languages
+        }) {
             // Words to tokens: BPE spends about 1.3 tokens on an English word; allow 2.
             let generation = Generation {
                 num_beams: args.model.beams,
@@ -177,6 +184,7 @@ pub fn summarize_doc(
         let mut s = pipeline::summarize::abstractive(
             doc,
             loaded.summarizer.as_mut().expect("loaded above"),
+            args.max_words,
             bars,
         )?;
         if let Some(max) = args.max_words {
@@ -212,15 +220,19 @@ fn translated(
     loaded: &mut Loaded,
     bars: &Bars,
 ) -> Result<Document> {
-    let entry = pipeline::choose(
+    let entry = pipeline::choose_translator(
         &ctx.registry,
-        Task::Translation,
-        None,
-        args.translate_model_dir.as_deref(),
-        &[from, to],
+        &ctx.settings,
+        &ctx.env,
+        pipeline::Wanted {
+            model_dir: args.translate_model_dir.as_deref(),
+            ..Default::default()
+        },
+        from,
+        to,
     )?;
     let mut memory = ctx.memory()?;
-    let options = pipeline::translate::Options::default();
+    let options = pipeline::translate::Options::default().for_model(&entry);
     let t = match loaded.translator.as_mut() {
         Some(model) => {
             pipeline::translate::translate(doc, from, to, Some(&mut memory), model, &options, bars)?

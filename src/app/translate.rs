@@ -54,7 +54,9 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     let options = pipeline::translate::Options {
         min_match: args.min_match,
         use_fuzzy: args.use_fuzzy,
-    };
+        ..Default::default()
+    }
+    .for_model(&entry);
     let result = pipeline::translate::translate(
         &doc,
         &from,
@@ -72,6 +74,22 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         result.stored,
         result.model_calls
     ));
+    if let Some(t) = &result.tokens {
+        bars.note(&format!(
+            "model read {} and wrote {} tokens in {:.1} s ({:.1} tokens/s written)",
+            t.prompt,
+            t.generated,
+            t.millis as f64 / 1000.0,
+            t.generated as f64 * 1000.0 / t.millis.max(1) as f64
+        ));
+    }
+    for s in result.segments.iter().filter(|s| s.origin == "failed") {
+        bars.say(&format!(
+            "warning: {name}:{}: not translated ({}); the source is kept and nothing was stored",
+            s.start,
+            s.problem.as_deref().unwrap_or("unusable answer")
+        ));
+    }
     for o in &result.other_language {
         bars.say(&format!(
             "note: paragraph {} looks like '{}', not '{}'; it was translated as '{}'",
@@ -113,6 +131,9 @@ fn bilingual(t: &Translation) -> String {
                 s.target
             );
             out += &format!("     [{tag}]\n");
+            if let Some(p) = &s.problem {
+                out += &format!("     [not translated: {p}]\n");
+            }
             if let Some(f) = &s.fuzzy {
                 out += &format!(
                     "     [memory had {} for unit {}: {}]\n",
@@ -132,7 +153,7 @@ fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
         let mut w = Box::new(TmxWriter::new(Box::new(&mut buf), path)?);
         let mut seen = std::collections::HashSet::new();
         for s in &t.segments {
-            if !seen.insert(s.source.as_str()) {
+            if s.origin == "failed" || !seen.insert(s.source.as_str()) {
                 continue;
             }
             let unit = Unit {

@@ -2,27 +2,60 @@
 //! libtorch, and talks to it over the protocol. Commands that run no model never start it, so
 //! they do not pay libtorch's start-up cost.
 
-use super::protocol::{LoadRequest, Reply, Request, PROTOCOL_VERSION};
+use super::protocol::{Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION};
+use super::registry::Architecture;
 use crate::{Error, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+/// The engine that links libtorch (rust-bert models).
 pub const ENGINE_EXE: &str = "babeldesk-engine";
+/// The engine that links llama.cpp (GGUF models).
+pub const LLM_ENGINE_EXE: &str = "babeldesk-llm";
 
-/// The engine executable: `$BABELDESK_ENGINE`, else the one beside the running executable.
-pub fn engine_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("BABELDESK_ENGINE") {
+/// The executable serving models of `arch`.
+pub fn engine_exe(arch: Architecture) -> &'static str {
+    match arch {
+        Architecture::Gguf => LLM_ENGINE_EXE,
+        _ => ENGINE_EXE,
+    }
+}
+
+/// An engine executable: `$BABELDESK_ENGINE` / `$BABELDESK_LLM_ENGINE`, else the one beside
+/// the running executable.
+pub fn engine_path(exe: &str) -> PathBuf {
+    let var = if exe == LLM_ENGINE_EXE {
+        "BABELDESK_LLM_ENGINE"
+    } else {
+        "BABELDESK_ENGINE"
+    };
+    if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
     let me = std::env::current_exe().unwrap_or_default();
     let dir = me.parent().map(PathBuf::from).unwrap_or_default();
     // `cargo test` builds the binaries one folder above the test executables.
-    [dir.join(ENGINE_EXE), dir.join("..").join(ENGINE_EXE)]
+    [dir.join(exe), dir.join("..").join(exe)]
         .into_iter()
         .find(|p| p.is_file())
-        .unwrap_or_else(|| dir.join(ENGINE_EXE))
+        .unwrap_or_else(|| dir.join(exe))
+}
+
+/// A model's answers to one request: texts, what was wrong with each (instruct models check
+/// their answers), and the tokens it took.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    pub texts: Vec<String>,
+    pub problems: Vec<Option<String>>,
+    pub tokens: Option<TokenCounts>,
+}
+
+impl Answers {
+    pub fn problem(&self, i: usize) -> Option<&str> {
+        self.problems.get(i).and_then(|p| p.as_deref())
+    }
 }
 
 pub struct Engine {
@@ -32,11 +65,19 @@ pub struct Engine {
     stderr_tail: Arc<Mutex<Vec<String>>>,
     pub cuda_devices: i64,
     pub calls: usize,
+    /// Tokens read and written so far (engines that count them).
+    pub tokens: TokenCounts,
 }
 
 impl Engine {
+    /// Start the rust-bert engine.
     pub fn start() -> Result<Engine> {
-        let exe = engine_path();
+        Engine::start_exe(ENGINE_EXE)
+    }
+
+    /// Start the engine executable `name` (see [`engine_exe`]).
+    pub fn start_exe(name: &str) -> Result<Engine> {
+        let exe = engine_path(name);
         let mut child = Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -70,6 +111,7 @@ impl Engine {
             stderr_tail,
             cuda_devices: 0,
             calls: 0,
+            tokens: TokenCounts::default(),
         };
         match engine.call(&Request::Hello {
             version: PROTOCOL_VERSION,
@@ -93,12 +135,27 @@ impl Engine {
         self.call(&Request::Load(req))
     }
 
+    /// Translations of `texts`; failed answers are Err with the reason.
     pub fn translate(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
-        self.texts(Request::Translate { texts })
+        self.translate_with(texts, Vec::new())?.into_result()
+    }
+
+    /// Translations of `texts`, each with its hint (or no hints at all).
+    pub fn translate_with(&mut self, texts: Vec<String>, hints: Vec<Hint>) -> Result<Answers> {
+        self.texts(Request::Translate { texts, hints })
     }
 
     pub fn summarize(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
-        self.texts(Request::Summarize { texts })
+        self.summarize_within(texts, None)?.into_result()
+    }
+
+    /// Summaries of `texts`, each within `max_words` where the engine can keep a budget.
+    pub fn summarize_within(
+        &mut self,
+        texts: Vec<String>,
+        max_words: Option<usize>,
+    ) -> Result<Answers> {
+        self.texts(Request::Summarize { texts, max_words })
     }
 
     pub fn embed(&mut self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
@@ -115,14 +172,29 @@ impl Engine {
         }
     }
 
-    fn texts(&mut self, req: Request) -> Result<Vec<String>> {
+    fn texts(&mut self, req: Request) -> Result<Answers> {
         let n = match &req {
-            Request::Translate { texts } | Request::Summarize { texts } => texts.len(),
+            Request::Translate { texts, .. } | Request::Summarize { texts, .. } => texts.len(),
             _ => 0,
         };
         self.calls += 1;
         match self.call(&req)? {
-            Reply::Texts { texts } if texts.len() == n => Ok(texts),
+            Reply::Texts {
+                texts,
+                problems,
+                tokens,
+            } if texts.len() == n && (problems.is_empty() || problems.len() == n) => {
+                if let Some(t) = tokens {
+                    self.tokens.prompt += t.prompt;
+                    self.tokens.generated += t.generated;
+                    self.tokens.millis += t.millis;
+                }
+                Ok(Answers {
+                    texts,
+                    problems,
+                    tokens,
+                })
+            }
             other => Err(unexpected(other)),
         }
     }
@@ -175,6 +247,16 @@ impl Engine {
         Error::Engine(format!(
             "the model engine stopped unexpectedly ({status}){tail}"
         ))
+    }
+}
+
+impl Answers {
+    /// The texts, or the first problem as an error (for callers that need every answer).
+    pub fn into_result(self) -> Result<Vec<String>> {
+        match self.problems.iter().flatten().next() {
+            Some(p) => Err(Error::Engine(p.clone())),
+            None => Ok(self.texts),
+        }
     }
 }
 

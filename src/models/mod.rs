@@ -1,9 +1,10 @@
 //! Models: the registry, where installed models are found, fetching and importing them, and
-//! the engine that runs them. Only this module touches rust-bert and tch: its `runtime/` files
-//! are compiled into the `babeldesk-engine` executable alone (not into this library), so the
-//! CLI never links libtorch.
+//! the engines that run them. Only this module touches rust-bert/tch and llama.cpp: its
+//! `runtime/` files are compiled into the `babeldesk-engine` executable alone and its `llama/`
+//! files into `babeldesk-llm` (neither into this library), so the CLI links neither.
 
 pub mod engine;
+pub mod prompt;
 pub mod protocol;
 pub mod pull;
 pub mod registry;

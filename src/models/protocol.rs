@@ -7,7 +7,7 @@ use crate::config::Device;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Decoding settings; `None` keeps the model's own defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,23 @@ pub struct Generation {
     pub max_length: Option<i64>,
     pub min_length: Option<i64>,
     pub no_repeat_ngram_size: Option<i64>,
+}
+
+/// A source sentence and its translation, shown to an instruct model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub source: String,
+    pub target: String,
+}
+
+/// What an instruct model is told besides the text: translation-memory matches as examples and
+/// the previous sentence with its translation. Marian models ignore it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hint {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Example>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,9 +59,16 @@ pub enum Request {
     Load(LoadRequest),
     Translate {
         texts: Vec<String>,
+        /// One per text, or none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        hints: Vec<Hint>,
     },
     Summarize {
         texts: Vec<String>,
+        /// A word budget the summary must keep (instruct models; BART/T5 use the lengths
+        /// they were loaded with).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_words: Option<usize>,
     },
     Embed {
         texts: Vec<String>,
@@ -54,6 +78,14 @@ pub enum Request {
         texts: Vec<String>,
     },
     Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub generated: u64,
+    /// Time spent generating (prompt reading included), in milliseconds.
+    pub millis: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +103,13 @@ pub enum Reply {
     },
     Texts {
         texts: Vec<String>,
+        /// Per text, what was wrong with the model's answer (`texts` then holds nothing
+        /// usable); empty when all answers are good.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        problems: Vec<Option<String>>,
+        /// Tokens the model read and wrote for this request, when the engine counts them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tokens: Option<TokenCounts>,
     },
     Embeddings {
         vectors: Vec<Vec<f32>>,
@@ -84,6 +123,59 @@ pub enum Reply {
     },
 }
 
+/// Serve requests from `input` until `shutdown` or its end, answering each with one line. A
+/// panic in `handle` (tch and llama.cpp report some failures so) becomes an error reply, never
+/// a dead engine with a half-done job. Returns the process exit code.
+pub fn serve(
+    input: impl std::io::BufRead,
+    mut output: impl std::io::Write,
+    mut handle: impl FnMut(Request) -> std::result::Result<Reply, String>,
+) -> i32 {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    for line in input.lines() {
+        let Ok(line) = line else { return 1 };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (reply, last) = match serde_json::from_str::<Request>(&line) {
+            Err(e) => (
+                Reply::Error {
+                    message: format!("bad request: {e}"),
+                },
+                false,
+            ),
+            Ok(Request::Shutdown) => (Reply::Bye, true),
+            Ok(req) => (
+                catch_unwind(AssertUnwindSafe(|| handle(req)))
+                    .unwrap_or_else(|p| {
+                        let message = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "unknown panic".into());
+                        Err(format!(
+                            "model failure: {}",
+                            message.lines().next().unwrap_or_default()
+                        ))
+                    })
+                    .unwrap_or_else(|message| Reply::Error { message }),
+                false,
+            ),
+        };
+        let text = serde_json::to_string(&reply).expect("replies serialize");
+        if writeln!(output, "{text}")
+            .and_then(|_| output.flush())
+            .is_err()
+        {
+            return 1;
+        }
+        if last {
+            return 0;
+        }
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,11 +184,21 @@ mod tests {
     fn requests_are_one_json_line_each() {
         let r = Request::Translate {
             texts: vec!["a\nb".into()],
+            hints: vec![],
         };
         let line = serde_json::to_string(&r).unwrap();
         assert!(!line.contains('\n'));
         assert_eq!(line, r#"{"op":"translate","texts":["a\nb"]}"#);
         assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), r);
+        // A version-1 client's request still reads.
+        let old: Request = serde_json::from_str(r#"{"op":"summarize","texts":["x"]}"#).unwrap();
+        assert_eq!(
+            old,
+            Request::Summarize {
+                texts: vec!["x".into()],
+                max_words: None
+            }
+        );
         let reply: Reply = serde_json::from_str(r#"{"reply":"error","message":"boom"}"#).unwrap();
         assert_eq!(
             reply,
@@ -104,5 +206,42 @@ mod tests {
                 message: "boom".into()
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod serve_tests {
+    use super::*;
+
+    #[test]
+    fn panics_become_error_replies_and_shutdown_ends() {
+        let input = concat!(
+            "{\"op\":\"hello\",\"version\":2}\n",
+            "not json\n",
+            "{\"op\":\"count_tokens\",\"texts\":[]}\n",
+            "{\"op\":\"shutdown\"}\n",
+            "{\"op\":\"hello\",\"version\":2}\n"
+        );
+        let mut out = Vec::new();
+        let code = serve(input.as_bytes(), &mut out, |req| match req {
+            Request::Hello { version } => Ok(Reply::Hello {
+                version,
+                engine: "test".into(),
+                cuda_devices: 0,
+            }),
+            _ => panic!("boom"),
+        });
+        assert_eq!(code, 0);
+        let lines: Vec<Reply> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "nothing is answered after shutdown");
+        assert!(
+            matches!(&lines[1], Reply::Error { message } if message.starts_with("bad request"))
+        );
+        assert!(matches!(&lines[2], Reply::Error { message } if message == "model failure: boom"));
+        assert_eq!(lines[3], Reply::Bye);
     }
 }

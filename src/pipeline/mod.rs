@@ -2,13 +2,18 @@
 //! summarize, translate. Nothing here prints; results come back as data.
 
 pub mod analyze;
+mod choose;
 pub mod summarize;
 pub mod translate;
 
+pub use choose::{
+    choose, choose_summarizer, choose_translator, entry_for_dir, EngineChoice, Wanted,
+};
+
 use crate::config::{Env, Settings};
-use crate::models::engine::Engine;
+use crate::models::engine::{engine_exe, Engine};
 use crate::models::protocol::{Generation, LoadRequest, Reply};
-use crate::models::registry::{Architecture, FileSpec, ModelEntry, Registry, Task};
+use crate::models::registry::ModelEntry;
 use crate::models::resolve::{self, Resolved};
 use crate::progress::Progress;
 use crate::{Error, Result};
@@ -64,94 +69,6 @@ impl translate::ModelSource for LazyModel<'_> {
     }
 }
 
-/// Which registry entry a command uses: `--model ID`, else the entry describing `--model-dir`,
-/// else the registry's model for the task and languages.
-pub fn choose(
-    registry: &Registry,
-    task: Task,
-    model: Option<&str>,
-    model_dir: Option<&Path>,
-    langs: &[&str],
-) -> Result<ModelEntry> {
-    if let Some(id) = model {
-        let entry = registry.get(id)?;
-        if entry.task != task {
-            return Err(Error::Input(
-                format!("model '{id}' does {:?}, not {task:?}", entry.task).to_lowercase(),
-            ));
-        }
-        return Ok(entry.clone());
-    }
-    if let Some(dir) = model_dir {
-        return entry_for_dir(task, dir, langs);
-    }
-    let found = registry.find(
-        task,
-        langs.first().copied().unwrap_or("en"),
-        langs.get(1).copied(),
-    );
-    found.first().map(|e| (*e).clone()).ok_or_else(|| {
-        Error::Input(format!(
-            "no {} model for {} in the registry",
-            format!("{task:?}").to_lowercase(),
-            langs.join("→")
-        ))
-    })
-}
-
-/// Describe a bare model folder (`--model-dir`) from its config.json's `model_type`.
-pub fn entry_for_dir(task: Task, dir: &Path, langs: &[&str]) -> Result<ModelEntry> {
-    let config = dir.join("config.json");
-    let text = std::fs::read_to_string(&config).map_err(|e| Error::io(&config, e))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Config {
-        path: config.clone(),
-        message: e.to_string(),
-    })?;
-    let kind = json
-        .get("model_type")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
-    let (architecture, files): (Architecture, &[&str]) = match kind {
-        "marian" => (
-            Architecture::Marian,
-            &["config.json", "vocab.json", "source.spm"],
-        ),
-        "bart" => (
-            Architecture::Bart,
-            &["config.json", "vocab.json", "merges.txt"],
-        ),
-        "t5" => (Architecture::T5, &["config.json", "spiece.model"]),
-        "bert" => (Architecture::Bert, &["config.json", "tokenizer.json"]),
-        other => {
-            return Err(Error::Input(format!(
-                "{}: model_type '{other}' is not supported (marian, bart, t5, bert)",
-                config.display()
-            )))
-        }
-    };
-    let spec = |n: &str| FileSpec {
-        name: n.to_string(),
-        sha256: None,
-    };
-    Ok(ModelEntry {
-        id: dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "model".into()),
-        task,
-        architecture,
-        languages: langs.iter().map(|s| s.to_string()).collect(),
-        hf_repo: String::new(),
-        revision: "main".into(),
-        license: "unknown".into(),
-        description: format!("model folder {}", dir.display()),
-        max_input_tokens: None,
-        files: files.iter().map(|n| spec(n)).collect(),
-        weights: vec![spec("model.safetensors"), spec("rust_model.ot")],
-        mirror: None,
-    })
-}
-
 /// Find `entry` offline and start it in an engine process.
 pub fn load(
     settings: &Settings,
@@ -169,7 +86,7 @@ pub fn load(
         inventory.dir.display()
     ));
     let started = Instant::now();
-    let mut engine = Engine::start()?;
+    let mut engine = Engine::start_exe(engine_exe(entry.architecture))?;
     let reply = engine.load(LoadRequest {
         task: entry.task,
         architecture: entry.architecture,

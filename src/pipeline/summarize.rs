@@ -1,6 +1,6 @@
 //! Summaries of one document: extractive (sentence embeddings, or a lexical graph for languages
-//! the embedding model does not cover) or abstractive (BART/T5, chunked at sentence boundaries
-//! so nothing is silently truncated).
+//! the embedding model does not cover) or abstractive (BART/T5, or an instruct model, chunked at
+//! sentence boundaries so nothing is silently truncated).
 
 use super::LoadedModel;
 use crate::progress::Progress;
@@ -133,6 +133,7 @@ pub fn extractive(
 pub fn abstractive(
     doc: &Document,
     model: &mut LoadedModel,
+    max_words: Option<usize>,
     progress: &dyn Progress,
 ) -> Result<Summary> {
     let started = Instant::now();
@@ -151,7 +152,12 @@ pub fn abstractive(
             "chunks: {} (input limit {limit} tokens)",
             chunks.len()
         ));
-        let outs = model.engine.summarize(chunks.clone())?;
+        // Instruct models are told the budget (and keep it); BART/T5 got it as lengths.
+        let outs = model
+            .engine
+            .summarize_within(chunks.clone(), max_words)?
+            .into_result()
+            .map_err(|e| Error::Input(format!("{}: no summary: {e}", doc.name)))?;
         if outs.len() == 1 {
             break outs.into_iter().next().unwrap_or_default();
         }

@@ -10,6 +10,7 @@
 
 use super::LoadedModel;
 use crate::memory::{context_hash, Memory, NewUnit, Origin, Query};
+use crate::models::protocol::{Example, Hint, TokenCounts};
 use crate::progress::{Progress, Unit};
 use crate::text::{Document, Span};
 use crate::Result;
@@ -23,6 +24,12 @@ pub struct Options {
     /// Lowest fuzzy score reported (and used with `use_fuzzy`).
     pub min_match: u8,
     pub use_fuzzy: bool,
+    /// Memory matches shown to an instruct model as examples (0: none, and segments go to
+    /// the model in batches; more: one at a time in document order, each prompt with its
+    /// examples and the previous sentence's translation).
+    pub examples: usize,
+    /// Lowest score of a memory match used as an example.
+    pub example_min: u8,
 }
 
 impl Default for Options {
@@ -30,6 +37,22 @@ impl Default for Options {
         Options {
             min_match: 75,
             use_fuzzy: false,
+            examples: 0,
+            example_min: 50,
+        }
+    }
+}
+
+impl Options {
+    /// The options for a model: instruct models get examples and context.
+    pub fn for_model(self, entry: &crate::models::ModelEntry) -> Options {
+        if entry.architecture == crate::models::Architecture::Gguf {
+            Options {
+                examples: 3,
+                ..self
+            }
+        } else {
+            self
         }
     }
 }
@@ -50,7 +73,8 @@ pub struct Segment {
     /// Byte offsets of `source` in the input.
     pub start: usize,
     pub end: usize,
-    /// `memory` (reused from the translation memory) or `mt` (translated now).
+    /// `memory` (reused from the translation memory), `mt` (translated now) or `failed` (the
+    /// model's answer was unusable: `target` is then the source, and nothing was stored).
     pub origin: &'static str,
     /// The memory's score for a reused unit (101, 100, or fuzzy with --use-fuzzy).
     pub score: Option<u8>,
@@ -63,6 +87,12 @@ pub struct Segment {
     pub split_into: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fuzzy: Option<FuzzyMatch>,
+    /// Memory matches the model was shown as examples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examples: Option<usize>,
+    /// Why the model's answer was not used (origin `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,7 +112,12 @@ pub struct Translation {
     pub model_calls: usize,
     pub from_memory: usize,
     pub translated: usize,
+    /// Segments whose translation failed (origin `failed`).
+    pub failed: usize,
     pub stored: usize,
+    /// Tokens the model read and wrote for this document (engines that count them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenCounts>,
     /// Article paragraphs that look like another language than `from` (they are translated
     /// as `from` all the same; check them).
     pub other_language: Vec<OtherLanguage>,
@@ -141,9 +176,12 @@ pub fn translate(
         model: Option<String>,
         split_into: Option<usize>,
         fuzzy: Option<FuzzyMatch>,
+        examples: Option<usize>,
+        problem: Option<String>,
     }
     let mut found: Vec<Option<Found>> = (0..first.len()).map(|_| None).collect();
     let mut hints: Vec<Option<FuzzyMatch>> = vec![None; first.len()];
+    let mut examples: Vec<Vec<Example>> = vec![Vec::new(); first.len()];
     if let Some(mem) = memory.as_deref_mut() {
         let mut reused = Vec::new();
         for (u, &i) in first.iter().enumerate() {
@@ -153,9 +191,25 @@ pub fn translate(
             q.next_hash = next.as_deref();
             q.min_score = options.min_match;
             q.limit = 1;
-            let Some(best) = mem.lookup(&q)?.into_iter().next() else {
+            if options.examples > 0 {
+                q.min_score = options.min_match.min(options.example_min);
+                q.limit = options.examples;
+            }
+            let matches = mem.lookup(&q)?;
+            examples[u] = matches
+                .iter()
+                .filter(|m| m.score >= options.example_min && m.score < 101)
+                .map(|m| Example {
+                    source: m.unit.source.clone(),
+                    target: m.unit.target.clone(),
+                })
+                .collect();
+            let Some(best) = matches.into_iter().next() else {
                 continue;
             };
+            if best.score < options.min_match {
+                continue;
+            }
             if best.score >= 100 || options.use_fuzzy {
                 reused.push(best.unit.id);
                 found[u] = Some(Found {
@@ -166,6 +220,8 @@ pub fn translate(
                     model: best.unit.model,
                     split_into: None,
                     fuzzy: None,
+                    examples: None,
+                    problem: None,
                 });
             } else {
                 hints[u] = Some(FuzzyMatch {
@@ -182,18 +238,58 @@ pub fn translate(
     let misses: Vec<usize> = (0..first.len()).filter(|&u| found[u].is_none()).collect();
     let mut model_id = None;
     let mut stored = 0;
+    let mut tokens = None;
     if !misses.is_empty() {
         let model = models.get()?;
         model_id = Some(model.entry.id.clone());
+        let before = model.engine.tokens;
         let miss_texts: Vec<&str> = misses.iter().map(|&u| texts[first[u]]).collect();
         let pieces = split_long(model, &miss_texts)?;
-        let targets = translate_pieces(model, &pieces, progress)?;
+        let targets = if options.examples > 0 {
+            // One at a time in document order: the previous sentence's translation is known
+            // when its successor is asked for (it is a miss before it, or came from memory).
+            translate_each(model, &pieces, progress, |k, so_far| {
+                let i = first[misses[k]];
+                let previous = i.checked_sub(1).and_then(|p| {
+                    let pu = of_segment[p];
+                    let target = match &found[pu] {
+                        Some(f) if f.problem.is_none() => Some(f.target.clone()),
+                        Some(_) => None,
+                        None => misses
+                            .binary_search(&pu)
+                            .ok()
+                            .and_then(|pk| so_far.get(pk)?.as_ref().ok().cloned()),
+                    }?;
+                    Some(Example {
+                        source: texts[p].to_string(),
+                        target,
+                    })
+                });
+                Hint {
+                    examples: examples[misses[k]].clone(),
+                    previous,
+                }
+            })?
+        } else {
+            translate_pieces(model, &pieces, progress)?
+        };
+        let after = model.engine.tokens;
+        if after.prompt + after.generated > before.prompt + before.generated {
+            tokens = Some(TokenCounts {
+                prompt: after.prompt - before.prompt,
+                generated: after.generated - before.generated,
+                millis: after.millis - before.millis,
+            });
+        }
         let mut units = Vec::new();
         for (k, &u) in misses.iter().enumerate() {
             let i = first[u];
             let (prev, next) = context(i);
-            let target = targets[k].clone();
-            if memory.is_some() && !target.trim().is_empty() {
+            let (target, problem) = match &targets[k] {
+                Ok(t) => (t.clone(), None),
+                Err(p) => (texts[i].to_string(), Some(p.clone())),
+            };
+            if memory.is_some() && problem.is_none() && !target.trim().is_empty() {
                 let mut unit = NewUnit::new(from, to, texts[i], &target);
                 unit.origin = Origin::Mt;
                 unit.model = model_id.clone();
@@ -205,12 +301,14 @@ pub fn translate(
             }
             found[u] = Some(Found {
                 target,
-                origin: "mt",
+                origin: if problem.is_some() { "failed" } else { "mt" },
                 score: None,
                 unit_id: None,
                 model: model_id.clone(),
                 split_into: (pieces[k].len() > 1).then_some(pieces[k].len()),
                 fuzzy: hints[u].take(),
+                examples: (options.examples > 0).then_some(examples[u].len()),
+                problem,
             });
         }
         if let Some(mem) = memory.as_deref_mut() {
@@ -251,6 +349,8 @@ pub fn translate(
                 model: f.model.clone(),
                 split_into: f.split_into,
                 fuzzy: f.fuzzy.clone(),
+                examples: f.examples,
+                problem: f.problem.clone(),
             }
         })
         .collect();
@@ -269,7 +369,9 @@ pub fn translate(
         model: model_id,
         from_memory: segments.iter().filter(|s| s.origin == "memory").count(),
         translated: misses.len(),
+        failed: segments.iter().filter(|s| s.origin == "failed").count(),
         stored,
+        tokens,
         segments,
         paragraphs: layout,
         text,
@@ -288,13 +390,53 @@ pub fn translate(
 
 /// Translate lines as they are (one segment each, no memory): for test sets, whose lines must
 /// stay aligned with their references.
+/// A failed line is Err with the reason.
 pub fn translate_lines(
     model: &mut LoadedModel,
     lines: &[&str],
     progress: &dyn Progress,
-) -> Result<Vec<String>> {
+) -> Result<Vec<std::result::Result<String, String>>> {
     let pieces = split_long(model, lines)?;
     translate_pieces(model, &pieces, progress)
+}
+
+/// Lines of a test set, one at a time, each with the memory's matches as examples (what
+/// `eval translate --examples-from` measures). Nothing is stored.
+pub fn translate_lines_with_examples(
+    model: &mut LoadedModel,
+    lines: &[&str],
+    examples: &[Vec<Example>],
+    progress: &dyn Progress,
+) -> Result<Vec<std::result::Result<String, String>>> {
+    let pieces = split_long(model, lines)?;
+    translate_each(model, &pieces, progress, |k, _| Hint {
+        examples: examples.get(k).cloned().unwrap_or_default(),
+        previous: None,
+    })
+}
+
+/// The best memory matches of `text` scoring at least `min`, as examples.
+pub fn examples_for(
+    memory: &Memory,
+    text: &str,
+    from: &str,
+    to: &str,
+    min: u8,
+    limit: usize,
+) -> Result<Vec<Example>> {
+    let mut q = Query::new(text, from, to);
+    q.min_score = min;
+    q.limit = limit;
+    // A 100/101 match is the answer itself, not an example.
+    Ok(memory
+        .lookup(&q)?
+        .into_iter()
+        .filter(|m| m.score < 100)
+        .map(|m| Example {
+            source: m.unit.source,
+            target: m.unit.target,
+        })
+        .collect())
 }
 
 /// Each text as the pieces the model gets: itself, or, when it is over the model's input
@@ -366,17 +508,93 @@ fn clauses(text: &str) -> Vec<&str> {
     out
 }
 
+/// Each text's translated pieces joined again; a text fails when one of its pieces did.
+fn join_pieces(
+    pieces: &[Vec<String>],
+    flat: &[(usize, &str)],
+    outs: Vec<std::result::Result<String, String>>,
+) -> Vec<std::result::Result<String, String>> {
+    let mut joined: Vec<std::result::Result<String, String>> =
+        vec![Ok(String::new()); pieces.len()];
+    for ((k, _), out) in flat.iter().zip(outs) {
+        match (&mut joined[*k], out) {
+            (Err(_), _) => {}
+            (slot, Err(p)) => *slot = Err(p),
+            (Ok(t), Ok(out)) => {
+                if !t.is_empty() {
+                    t.push(' ');
+                }
+                t.push_str(out.trim());
+            }
+        }
+    }
+    joined
+}
+
+fn flatten(pieces: &[Vec<String>]) -> Vec<(usize, &str)> {
+    pieces
+        .iter()
+        .enumerate()
+        .flat_map(|(k, ps)| ps.iter().map(move |p| (k, p.as_str())))
+        .collect()
+}
+
+/// Translate every text one after another, each piece with the hint `hint(k, done)` for its
+/// text, where `done` holds the texts before it.
+fn translate_each(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    mut hint: impl FnMut(usize, &[std::result::Result<String, String>]) -> Hint,
+) -> Result<Vec<std::result::Result<String, String>>> {
+    let words: usize = pieces
+        .iter()
+        .flatten()
+        .map(|p| p.split_whitespace().count())
+        .sum();
+    progress.start(
+        &format!("translating {} segments, {words} words", pieces.len()),
+        Some(pieces.len() as u64),
+        Unit::Items,
+    );
+    let mut out = Vec::with_capacity(pieces.len());
+    for (k, ps) in pieces.iter().enumerate() {
+        let h = hint(k, &out);
+        let answers = model.engine.translate_with(ps.clone(), vec![h; ps.len()])?;
+        let flat: Vec<(usize, &str)> = ps.iter().map(|p| (0, p.as_str())).collect();
+        let outs = answers
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(j, t)| match answers.problem(j) {
+                Some(p) => Err(p.to_string()),
+                None => Ok(t.clone()),
+            })
+            .collect();
+        let joined = join_pieces(std::slice::from_ref(ps), &flat, outs)
+            .pop()
+            .expect("one text");
+        out.push(joined);
+        progress.advance(1);
+        let t = model.engine.tokens;
+        if t.millis > 0 {
+            progress.relabel(&format!(
+                "translating, {:.1} tokens/s written",
+                t.generated as f64 * 1000.0 / t.millis as f64
+            ));
+        }
+    }
+    progress.finish();
+    Ok(out)
+}
+
 /// Translate every piece, shortest first in batches, and join each text's pieces again.
 fn translate_pieces(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
-) -> Result<Vec<String>> {
-    let flat: Vec<(usize, &str)> = pieces
-        .iter()
-        .enumerate()
-        .flat_map(|(k, ps)| ps.iter().map(move |p| (k, p.as_str())))
-        .collect();
+) -> Result<Vec<std::result::Result<String, String>>> {
+    let flat = flatten(pieces);
     let mut order: Vec<usize> = (0..flat.len()).collect();
     order.sort_by_key(|&i| flat[i].1.len());
     let words: usize = flat.iter().map(|(_, p)| p.split_whitespace().count()).sum();
@@ -385,13 +603,17 @@ fn translate_pieces(
         Some(flat.len() as u64),
         Unit::Items,
     );
-    let mut outs = vec![String::new(); flat.len()];
+    let mut outs: Vec<std::result::Result<String, String>> = vec![Ok(String::new()); flat.len()];
     let started = std::time::Instant::now();
     let mut words_done = 0;
     for batch in order.chunks(BATCH) {
         let texts = batch.iter().map(|&i| flat[i].1.to_string()).collect();
-        for (&i, out) in batch.iter().zip(model.engine.translate(texts)?) {
-            outs[i] = out;
+        let answers = model.engine.translate_with(texts, Vec::new())?;
+        for (j, &i) in batch.iter().enumerate() {
+            outs[i] = match answers.problem(j) {
+                Some(p) => Err(p.to_string()),
+                None => Ok(answers.texts[j].clone()),
+            };
             words_done += flat[i].1.split_whitespace().count();
         }
         progress.advance(batch.len() as u64);
@@ -399,14 +621,7 @@ fn translate_pieces(
         progress.relabel(&format!("translating, {rate:.0} words/s"));
     }
     progress.finish();
-    let mut joined = vec![String::new(); pieces.len()];
-    for ((k, _), out) in flat.iter().zip(outs) {
-        if !joined[*k].is_empty() {
-            joined[*k].push(' ');
-        }
-        joined[*k].push_str(out.trim());
-    }
-    Ok(joined)
+    Ok(join_pieces(pieces, &flat, outs))
 }
 
 /// The translated paragraphs, with the original spacing between sentences.

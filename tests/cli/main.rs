@@ -2,6 +2,7 @@
 //! `babeldesk-engine` with rust-bert) in a sandbox of temporary folders.
 
 mod eval;
+mod llm;
 mod memory;
 mod summarize;
 mod translate;
@@ -48,6 +49,10 @@ impl Sandbox {
             (
                 "BABELDESK_ENGINE".into(),
                 env!("CARGO_BIN_EXE_babeldesk-engine").into(),
+            ),
+            (
+                "BABELDESK_LLM_ENGINE".into(),
+                env!("CARGO_BIN_EXE_babeldesk-llm").into(),
             ),
         ];
         Sandbox { dir, env }
@@ -196,6 +201,13 @@ fn missing_model_names_the_fix() {
     let sb = Sandbox::new();
     let out = sb.run_stdin(
         &["translate", "--from", "ru"],
+        "Привет, мир. Как дела?".as_bytes(),
+    );
+    assert_fails(&out, "babeldesk models pull opus-mt-ru-en");
+    assert!(stderr(&out).contains("qwen2.5-coder-1.5b-instruct-q4km"));
+    // Forced to Marian: exactly which files are missing.
+    let out = sb.run_stdin(
+        &["translate", "--from", "ru", "--engine", "marian"],
         "Привет, мир. Как дела?".as_bytes(),
     );
     assert_fails(&out, "babeldesk models pull opus-mt-ru-en");

@@ -7,10 +7,9 @@ mod generate;
 mod marian;
 
 use babeldesk::config::Device;
-use babeldesk::models::protocol::{LoadRequest, Reply, Request, PROTOCOL_VERSION};
+use babeldesk::models::protocol::{self, LoadRequest, Reply, Request, PROTOCOL_VERSION};
 use babeldesk::models::registry::Task;
 use std::io::{BufRead, Write};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 pub(crate) type EngineResult<T> = std::result::Result<T, String>;
@@ -22,50 +21,9 @@ enum Loaded {
 }
 
 /// Serve requests until `shutdown` or end of input. Returns the process exit code.
-pub fn serve(input: impl BufRead, mut output: impl Write) -> i32 {
+pub fn serve(input: impl BufRead, output: impl Write) -> i32 {
     let mut loaded: Option<Loaded> = None;
-    for line in input.lines() {
-        let Ok(line) = line else { return 1 };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let reply = match serde_json::from_str::<Request>(&line) {
-            Err(e) => Reply::Error {
-                message: format!("bad request: {e}"),
-            },
-            Ok(Request::Shutdown) => {
-                let _ = writeln!(
-                    output,
-                    "{}",
-                    serde_json::to_string(&Reply::Bye).unwrap_or_default()
-                );
-                return 0;
-            }
-            // tch reports some failures by panicking; a panic must become an error reply,
-            // never a dead engine with a half-done job.
-            Ok(req) => catch_unwind(AssertUnwindSafe(|| handle(req, &mut loaded)))
-                .unwrap_or_else(|p| {
-                    let message = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_else(|| "unknown panic".into());
-                    Err(format!(
-                        "model failure: {}",
-                        message.lines().next().unwrap_or_default()
-                    ))
-                })
-                .unwrap_or_else(|message| Reply::Error { message }),
-        };
-        let text = serde_json::to_string(&reply).expect("replies serialize");
-        if writeln!(output, "{text}")
-            .and_then(|_| output.flush())
-            .is_err()
-        {
-            return 1;
-        }
-    }
-    0
+    protocol::serve(input, output, |req| handle(req, &mut loaded))
 }
 
 fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
@@ -92,16 +50,12 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
                 max_input_tokens: max_input,
             })
         }
-        Request::Translate { texts } => match loaded {
-            Some(Loaded::Translator(t)) => Ok(Reply::Texts {
-                texts: t.translate(&texts)?,
-            }),
+        Request::Translate { texts, .. } => match loaded {
+            Some(Loaded::Translator(t)) => Ok(texts_reply(t.translate(&texts)?)),
             _ => Err("no translation model is loaded".into()),
         },
-        Request::Summarize { texts } => match loaded {
-            Some(Loaded::Summarizer(s)) => Ok(Reply::Texts {
-                texts: s.summarize(&texts)?,
-            }),
+        Request::Summarize { texts, .. } => match loaded {
+            Some(Loaded::Summarizer(s)) => Ok(texts_reply(s.summarize(&texts)?)),
             _ => Err("no summarization model is loaded".into()),
         },
         Request::Embed { texts } => match loaded {
@@ -140,7 +94,16 @@ fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<(Loaded, Option<
             let max = e.max_tokens as i64;
             (Loaded::Embedder(e), Some(max))
         }
+        Task::Chat => return Err("chat (GGUF) models run in babeldesk-llm, not here".into()),
     })
+}
+
+fn texts_reply(texts: Vec<String>) -> Reply {
+    Reply::Texts {
+        texts,
+        problems: Vec::new(),
+        tokens: None,
+    }
 }
 
 fn device(wanted: Device) -> EngineResult<tch::Device> {

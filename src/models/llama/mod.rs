@@ -1,0 +1,269 @@
+//! The GGUF engine: instruct models run by llama.cpp. These files are compiled into the
+//! `babeldesk-llm` executable only (see src/bin/babeldesk-llm.rs). It speaks the same protocol
+//! as the rust-bert engine, so the pipeline, the memory and the outputs do not care which
+//! engine ran; the prompts and the answer checks are in `babeldesk::models::prompt`.
+//!
+//! Each answer is cleaned and checked. A bad one (empty, untranslated, runaway) is asked again
+//! once, plainly and greedily with a tight length cap; if that fails too the text comes back
+//! with a problem instead of a translation, and the caller stores nothing for it.
+
+mod session;
+
+use babeldesk::config::Device;
+use babeldesk::models::prompt;
+use babeldesk::models::protocol::{
+    self, Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
+};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use session::{Decoding, Output, Session};
+use std::io::{BufRead, Write};
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+pub(crate) type EngineResult<T> = std::result::Result<T, String>;
+
+/// Context size: the model's own, at most this (a sentence, its examples and the answer need
+/// far less; a summary chunk is cut to fit).
+const MAX_CTX: u32 = 4096;
+const SUMMARY_WORDS: usize = 80;
+
+struct Loaded {
+    session: Session,
+    languages: Vec<String>,
+    max_input_tokens: usize,
+}
+
+pub fn serve(input: impl BufRead, output: impl Write) -> i32 {
+    let mut backend = match LlamaBackend::init() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("babeldesk-llm: cannot start llama.cpp: {e}");
+            return 1;
+        }
+    };
+    // llama.cpp logs every tensor it loads; babeldesk reports what matters itself.
+    if std::env::var_os("BABELDESK_LLAMA_LOG").is_none() {
+        backend.void_logs();
+    }
+    let mut loaded: Option<Loaded> = None;
+    protocol::serve(input, output, |req| handle(req, &backend, &mut loaded))
+}
+
+fn handle(
+    req: Request,
+    backend: &LlamaBackend,
+    loaded: &mut Option<Loaded>,
+) -> EngineResult<Reply> {
+    match req {
+        Request::Hello { version } if version != PROTOCOL_VERSION => Err(format!(
+            "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
+        )),
+        Request::Hello { .. } => Ok(Reply::Hello {
+            version: PROTOCOL_VERSION,
+            engine: format!("babeldesk-llm {} (llama.cpp)", env!("CARGO_PKG_VERSION")),
+            cuda_devices: 0,
+        }),
+        Request::Load(req) => {
+            let started = Instant::now();
+            let model = load(&req, backend)?;
+            let max = model.max_input_tokens;
+            *loaded = Some(model);
+            Ok(Reply::Loaded {
+                device: "cpu".into(),
+                millis: started.elapsed().as_millis() as u64,
+                max_input_tokens: Some(max as i64),
+            })
+        }
+        Request::Translate { texts, hints } => {
+            let m = loaded.as_mut().ok_or("no model is loaded")?;
+            let mut reply = Answers::default();
+            for (i, text) in texts.iter().enumerate() {
+                let hint = hints.get(i).cloned().unwrap_or_default();
+                reply.push(translate(m, text, &hint)?);
+            }
+            Ok(reply.into_reply())
+        }
+        Request::Summarize { texts, max_words } => {
+            let m = loaded.as_mut().ok_or("no model is loaded")?;
+            let mut reply = Answers::default();
+            for text in &texts {
+                reply.push(summarize(m, text, max_words.unwrap_or(SUMMARY_WORDS))?);
+            }
+            Ok(reply.into_reply())
+        }
+        Request::CountTokens { texts } => {
+            let m = loaded.as_ref().ok_or("no model is loaded")?;
+            Ok(Reply::Counts {
+                counts: texts.iter().map(|t| m.session.count(t)).collect(),
+            })
+        }
+        Request::Embed { .. } => Err("GGUF chat models do not make embeddings".into()),
+        Request::Shutdown => Ok(Reply::Bye),
+    }
+}
+
+fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
+    if req.device == Device::Cuda {
+        return Err(
+            "--device cuda: this babeldesk-llm runs llama.cpp on the CPU; use --device cpu or auto"
+                .into(),
+        );
+    }
+    let path = req.dir.join(&req.weights);
+    if !path.is_file() {
+        return Err(format!("{}: no such GGUF file", path.display()));
+    }
+    let model = LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default())
+        .map_err(|e| format!("{}: not a usable GGUF model ({e})", path.display()))?;
+    // One model per engine process, for the life of the process: the context borrows it.
+    let model: &'static LlamaModel = Box::leak(Box::new(model));
+    let n_ctx = model.n_ctx_train().clamp(256, MAX_CTX);
+    let threads = std::env::var("BABELDESK_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        as i32;
+    let n_batch = 512;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(n_batch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let ctx = model
+        .new_context(backend, params)
+        .map_err(|e| format!("{}: cannot make a context ({e})", path.display()))?;
+    Ok(Loaded {
+        session: Session::new(model, ctx, n_batch as usize),
+        languages: req.languages.clone(),
+        // A segment, a few examples and the answer must fit the context together.
+        max_input_tokens: (n_ctx as usize / 4).min(1024),
+    })
+}
+
+/// One answer: the text, or what was wrong with it, and the tokens it took.
+struct Answer {
+    text: String,
+    problem: Option<String>,
+    tokens: TokenCounts,
+}
+
+#[derive(Default)]
+struct Answers {
+    texts: Vec<String>,
+    problems: Vec<Option<String>>,
+    tokens: TokenCounts,
+}
+
+impl Answers {
+    fn push(&mut self, a: Answer) {
+        self.texts.push(a.text);
+        self.problems.push(a.problem);
+        self.tokens.prompt += a.tokens.prompt;
+        self.tokens.generated += a.tokens.generated;
+        self.tokens.millis += a.tokens.millis;
+    }
+
+    fn into_reply(self) -> Reply {
+        let any = self.problems.iter().any(Option::is_some);
+        Reply::Texts {
+            texts: self.texts,
+            problems: if any { self.problems } else { Vec::new() },
+            tokens: Some(self.tokens),
+        }
+    }
+}
+
+fn counted(tokens: &mut TokenCounts, out: &Output, started: Instant) {
+    tokens.prompt += out.read_tokens as u64;
+    tokens.generated += out.generated as u64;
+    tokens.millis += started.elapsed().as_millis() as u64;
+}
+
+fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
+    let (from, to) = match m.languages.as_slice() {
+        [f, t, ..] => (f.as_str(), t.as_str()),
+        _ => return Err("the model was loaded without a language pair".into()),
+    };
+    let mut tokens = TokenCounts::default();
+    let n = m.session.count(text);
+    let attempts = [
+        (
+            prompt::translation_messages(from, to, text, hint),
+            3 * n + 32,
+            Decoding::Guarded,
+        ),
+        // The retry: no examples to copy from, plain greedy, a cap near the source's length.
+        (
+            prompt::translation_messages(from, to, text, &Hint::default()),
+            2 * n + 16,
+            Decoding::Greedy,
+        ),
+    ];
+    let mut problem = None;
+    for (messages, cap, decoding) in attempts {
+        let started = Instant::now();
+        let rendered = m.session.render(&messages)?;
+        let out = m.session.generate(&rendered, cap, decoding)?;
+        counted(&mut tokens, &out, started);
+        debug(&rendered, &out);
+        let cleaned = prompt::clean_translation(text, &out.text);
+        problem = prompt::check_translation(text, &cleaned, from, to, out.hit_limit);
+        if problem.is_none() {
+            return Ok(Answer {
+                text: cleaned,
+                problem: None,
+                tokens,
+            });
+        }
+    }
+    Ok(Answer {
+        text: String::new(),
+        problem,
+        tokens,
+    })
+}
+
+/// `BABELDESK_DEBUG_LLM=1`: every prompt and raw answer on stderr (run the engine by hand).
+fn debug(prompt: &str, out: &Output) {
+    if std::env::var_os("BABELDESK_DEBUG_LLM").is_some() {
+        eprintln!(
+            "--- prompt\n{prompt}\n--- answer ({} tokens, stopped by cap: {})\n{}\n",
+            out.generated, out.hit_limit, out.text
+        );
+    }
+}
+
+fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answer> {
+    let lang = m.languages.last().map_or("en", String::as_str).to_string();
+    let messages = prompt::summary_messages(&lang, text, max_words);
+    let mut tokens = TokenCounts::default();
+    let mut problem = None;
+    // Words are about 1.5 tokens; the cap leaves room for a sentence the budget then cuts.
+    for (cap, decoding) in [
+        (2 * max_words + 48, Decoding::Guarded),
+        (2 * max_words, Decoding::Greedy),
+    ] {
+        let started = Instant::now();
+        let rendered = m.session.render(&messages)?;
+        let out = m.session.generate(&rendered, cap, decoding)?;
+        counted(&mut tokens, &out, started);
+        let raw = prompt::clean_summary(&out.text, usize::MAX);
+        let cleaned = prompt::clean_summary(&out.text, max_words);
+        problem = prompt::check_summary(&raw, &cleaned, &lang);
+        if problem.is_none() {
+            return Ok(Answer {
+                text: cleaned,
+                problem: None,
+                tokens,
+            });
+        }
+    }
+    Ok(Answer {
+        text: String::new(),
+        problem,
+        tokens,
+    })
+}

@@ -1,0 +1,169 @@
+//! One llama.cpp context and the tokens in its cache. Consecutive prompts share their start
+//! (the system prompt, the same examples), so only the new tail of each prompt is read.
+
+use super::EngineResult;
+use babeldesk::models::prompt::Message;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+
+/// How to pick tokens. Both are deterministic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decoding {
+    /// Greedy, with a mild penalty on tokens repeated in the last 64 generated: keeps small
+    /// models out of loops.
+    Guarded,
+    /// Plain greedy: the retry.
+    Greedy,
+}
+
+pub struct Output {
+    pub text: String,
+    /// Tokens the prompt needed that were not in the cache already.
+    pub read_tokens: usize,
+    pub generated: usize,
+    /// Generation stopped at `max_tokens` instead of ending by itself.
+    pub hit_limit: bool,
+}
+
+pub struct Session {
+    model: &'static LlamaModel,
+    ctx: LlamaContext<'static>,
+    template: Option<LlamaChatTemplate>,
+    cached: Vec<LlamaToken>,
+    n_batch: usize,
+}
+
+impl Session {
+    pub fn new(model: &'static LlamaModel, ctx: LlamaContext<'static>, n_batch: usize) -> Session {
+        Session {
+            model,
+            ctx,
+            template: model.chat_template(None).ok(),
+            cached: Vec::new(),
+            n_batch,
+        }
+    }
+
+    pub fn n_ctx(&self) -> usize {
+        self.ctx.n_ctx() as usize
+    }
+
+    pub fn count(&self, text: &str) -> usize {
+        self.model
+            .vocab()
+            .tokenize(text.as_bytes(), false, false)
+            .len()
+    }
+
+    /// The chat as the model's own template writes it, ending where the assistant answers.
+    /// Models without a template (or one llama.cpp does not know) get ChatML.
+    pub fn render(&self, messages: &[Message]) -> EngineResult<String> {
+        if let Some(t) = &self.template {
+            let chat: Result<Vec<_>, _> = messages
+                .iter()
+                .map(|(role, content)| LlamaChatMessage::new(role.to_string(), content.clone()))
+                .collect();
+            let chat = chat.map_err(|e| format!("prompt: {e}"))?;
+            if let Ok(text) = self.model.apply_chat_template(t, &chat, true) {
+                return Ok(text);
+            }
+        }
+        let mut text = String::new();
+        for (role, content) in messages {
+            text.push_str(&format!("<|im_start|>{role}\n{content}<|im_end|>\n"));
+        }
+        text.push_str("<|im_start|>assistant\n");
+        Ok(text)
+    }
+
+    pub fn generate(
+        &mut self,
+        prompt: &str,
+        max_tokens: usize,
+        decoding: Decoding,
+    ) -> EngineResult<Output> {
+        let vocab = self.model.vocab();
+        let add_bos = vocab.should_add_bos();
+        let tokens = vocab.tokenize(prompt.as_bytes(), add_bos, true);
+        if tokens.is_empty() {
+            return Err("empty prompt".into());
+        }
+        if tokens.len() + max_tokens > self.n_ctx() {
+            return Err(format!(
+                "the prompt ({} tokens) and answer ({max_tokens}) do not fit the context of {} tokens",
+                tokens.len(),
+                self.n_ctx()
+            ));
+        }
+        // Keep the cached start both prompts share; read the rest (at least one token, whose
+        // logits start the answer).
+        let mut keep = self
+            .cached
+            .iter()
+            .zip(&tokens)
+            .take_while(|(a, b)| a == b)
+            .count();
+        keep = keep.min(tokens.len() - 1);
+        self.ctx
+            .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+            .map_err(|e| format!("cache: {e}"))?;
+        self.cached.truncate(keep);
+        let mut batch = LlamaBatch::new(self.n_batch.max(1), 1);
+        let mut pos = keep;
+        for chunk in tokens[keep..].chunks(self.n_batch.max(1)) {
+            batch.clear();
+            for (j, &t) in chunk.iter().enumerate() {
+                let last = pos + j + 1 == tokens.len();
+                batch
+                    .add(t, (pos + j) as i32, &[0], last)
+                    .map_err(|e| format!("batch: {e}"))?;
+            }
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|e| format!("reading the prompt: {e}"))?;
+            self.cached.extend_from_slice(chunk);
+            pos += chunk.len();
+        }
+
+        let mut sampler = match decoding {
+            Decoding::Guarded => LlamaSampler::chain_simple([
+                LlamaSampler::penalties(self.model.n_vocab(), 64, 1.1, 0.0, 0.0),
+                LlamaSampler::greedy(),
+            ]),
+            Decoding::Greedy => LlamaSampler::greedy(),
+        };
+        let mut bytes = Vec::new();
+        let mut generated = 0;
+        let mut hit_limit = true;
+        let mut logits_at = batch.n_tokens() - 1;
+        while generated < max_tokens {
+            let token = sampler.sample(&self.ctx, logits_at);
+            sampler.accept(token);
+            if vocab.is_eog(token) {
+                hit_limit = false;
+                break;
+            }
+            bytes.extend(vocab.token_to_piece(token, false, None));
+            generated += 1;
+            batch.clear();
+            batch
+                .add(token, pos as i32, &[0], true)
+                .map_err(|e| format!("batch: {e}"))?;
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|e| format!("generating: {e}"))?;
+            self.cached.push(token);
+            pos += 1;
+            logits_at = 0;
+        }
+        Ok(Output {
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            read_tokens: tokens.len() - keep,
+            generated,
+            hit_limit,
+        })
+    }
+}
