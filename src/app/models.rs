@@ -35,7 +35,12 @@ fn row<'a>(ctx: &Ctx, entry: &'a ModelEntry) -> Row<'a> {
     Row {
         id: &entry.id,
         task: format!("{:?}", entry.task).to_lowercase(),
-        languages: entry.languages.join("→"),
+        // A pair for translation models; the languages it knows for the others.
+        languages: if entry.task == babeldesk::models::Task::Translation {
+            entry.languages.join("→")
+        } else {
+            entry.languages.join(",")
+        },
         status,
         source,
         path: source.map(|_| inv.dir.clone()),
@@ -115,8 +120,15 @@ fn list(ctx: &Ctx, format: Format) -> Result<ExitCode> {
         out::json(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let w = rows.iter().map(|r| r.id.len()).max().unwrap_or(2).max(2);
+    let lw = rows
+        .iter()
+        .map(|r| r.languages.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut text = format!(
-        "{:<22} {:<14} {:<8} {:<8} {:>9}  {}\n",
+        "{:<w$} {:<14} {:<lw$} {:<8} {:>9}  {}\n",
         "ID", "TASK", "LANGS", "STATUS", "SIZE", "WHERE / MISSING"
     );
     text = out::bold(&text);
@@ -131,7 +143,7 @@ fn list(ctx: &Ctx, format: Format) -> Result<ExitCode> {
             "-".into()
         };
         text.push_str(&format!(
-            "{:<22} {:<14} {:<8} {:<8} {:>9}  {}\n",
+            "{:<w$} {:<14} {:<lw$} {:<8} {:>9}  {}\n",
             r.id, r.task, r.languages, r.status, size, place
         ));
     }
