@@ -38,7 +38,7 @@ fn main() {
     let en = common::lines(&data.join("newstest2012.en"));
     let tmx = work.path().join("newstest2012.tmx");
     common::write_tmx(&tmx, ru.into_iter().zip(en));
-    run(&bin, &db, &["memory", "import", tmx.to_str().unwrap()]);
+    run_cmd(&bin, &db, &["memory", "import", tmx.to_str().unwrap()]);
 
     // The test set: the first n lines.
     let cut = |name: &str| -> PathBuf {
@@ -48,6 +48,14 @@ fn main() {
         p
     };
     let (src, reference) = (cut("newstest2013.ru"), cut("newstest2013.en"));
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    std::fs::create_dir_all(&results).unwrap();
+    let hyp_file = |example_min: Option<u8>| {
+        results.join(match example_min {
+            None => "llm-hyp-plain.en".to_string(),
+            Some(m) => format!("llm-hyp-examples{m}.en"),
+        })
+    };
     let eval = |example_min: Option<u8>| -> serde_json::Value {
         let mut args = vec![
             "eval".to_string(),
@@ -62,6 +70,8 @@ fn main() {
             "ru".into(),
             "--format".into(),
             "json".into(),
+            "-o".into(),
+            hyp_file(example_min).display().to_string(),
         ];
         if let Some(min) = example_min {
             args.push("--examples-from".into());
@@ -70,7 +80,7 @@ fn main() {
             args.push(min.to_string());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        serde_json::from_slice(&run(&bin, &db, &args)).expect("eval prints JSON")
+        serde_json::from_slice(&run_cmd(&bin, &db, &args)).expect("eval prints JSON")
     };
     println!("translating {n} newstest2013 sentences with {model}: without examples, then with memory matches scoring >= 50 (the translate default), then >= 20 …");
     let plain = eval(None);
@@ -103,6 +113,63 @@ fn main() {
         format!("{:.2}", f(&plain, "seconds") / n as f64),
         format!("{:.2}x", f(&with, "seconds") / f(&plain, "seconds")),
     ));
+    // Where the runs differ, and the scores on the sentences that had examples only.
+    let plain_hyp = common::lines_all(&hyp_file(None));
+    let refs = common::lines_all(&reference);
+    let srcs = common::lines_all(&src);
+    for (min, run) in [(50u8, &with), (20, &weak)] {
+        let hyp = common::lines_all(&hyp_file(Some(min)));
+        let had: Vec<usize> = run["examples_per_line"]
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_u64().unwrap_or(0) as usize).collect())
+            .unwrap_or_default();
+        let idx: Vec<usize> = (0..hyp.len())
+            .filter(|&i| had.get(i).is_some_and(|&e| e > 0))
+            .collect();
+        let changed_without = (0..hyp.len())
+            .filter(|&i| had.get(i) == Some(&0) && hyp.get(i) != plain_hyp.get(i))
+            .count();
+        let score = |h: &[String]| -> (f64, f64) {
+            let pick = |v: &[String], name: &str| {
+                let p = work.path().join(name);
+                let lines: Vec<&str> = idx.iter().map(|&i| v[i].as_str()).collect();
+                std::fs::write(&p, lines.join("\n") + "\n").unwrap();
+                p
+            };
+            if idx.is_empty() {
+                return (f64::NAN, f64::NAN);
+            }
+            let (hp, rp, sp) = (
+                pick(h, "sub.hyp"),
+                pick(&refs, "sub.ref"),
+                pick(&srcs, "sub.src"),
+            );
+            let v: serde_json::Value = serde_json::from_slice(&run_cmd(
+                &bin,
+                &db,
+                &[
+                    "eval",
+                    "translate",
+                    "--src",
+                    sp.to_str().unwrap(),
+                    "--ref",
+                    rp.to_str().unwrap(),
+                    "--hyp",
+                    hp.to_str().unwrap(),
+                    "--format",
+                    "json",
+                ],
+            ))
+            .unwrap();
+            (v["chrf"].as_f64().unwrap(), v["bleu"].as_f64().unwrap())
+        };
+        let (c1, b1) = score(&hyp);
+        let (c0, b0) = score(&plain_hyp);
+        println!(
+            "examples >= {min}: {} sentences had one; on them chrF {c1:.2} vs {c0:.2} without, BLEU {b1:.2} vs {b0:.2}; {changed_without} sentences without examples still came out different (llama.cpp's results shift with how much of the prompt its cache reuses)",
+            idx.len()
+        );
+    }
     println!(
         "sentences with an example: {} of {n} (>= 50), {} (>= 20); failed: {} none / {} / {}",
         with["with_examples"],
@@ -121,7 +188,7 @@ fn main() {
     common::table("llm", &rows);
 }
 
-fn run(bin: &Path, db: &Path, args: &[&str]) -> Vec<u8> {
+fn run_cmd(bin: &Path, db: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new(bin)
         .arg("--memory")
         .arg(db)

@@ -64,6 +64,16 @@ pub fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Every line of a file, empty ones too (line-aligned test sets and outputs).
+#[allow(dead_code)]
+pub fn lines_all(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// A ru→en TMX file of `pairs`.
 #[allow(dead_code)]
 pub fn write_tmx(path: &Path, pairs: impl Iterator<Item = (String, String)>) {

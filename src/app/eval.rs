@@ -42,6 +42,7 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
     }
     let started = Instant::now();
     let (mut failed, mut with_examples, mut tokens) = (0, 0, None);
+    let mut examples_per_line: Vec<usize> = Vec::new();
     let (hyps, model) = match &args.hyp {
         Some(h) => {
             let hyps = read_lines(h)?;
@@ -90,6 +91,7 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
                         )?);
                     }
                     with_examples = examples.iter().filter(|e| !e.is_empty()).count();
+                    examples_per_line = examples.iter().map(Vec::len).collect();
                     pipeline::translate::translate_lines_with_examples(
                         &mut model, &lines, &examples, &bars,
                     )?
@@ -120,6 +122,7 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
         "segments_per_second": hyps.len() as f64 / seconds.max(1e-9),
         "failed": failed,
         "with_examples": args.examples_from.as_ref().map(|_| with_examples),
+        "examples_per_line": args.examples_from.as_ref().map(|_| &examples_per_line),
         "tokens": tokens,
         "generated_tokens_per_second": tokens.map(|t: babeldesk::models::protocol::TokenCounts| t.generated as f64 * 1000.0 / t.millis.max(1) as f64),
         "metric_signature": "sacrebleu 2.4 defaults: BLEU 13a, exp smoothing; chrF char order 6, beta 2",
