@@ -206,7 +206,8 @@ fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
     for (messages, cap, decoding) in attempts {
         let started = Instant::now();
         let rendered = m.session.render(&messages)?;
-        let out = m.session.generate(&rendered, cap, decoding)?;
+        let anchor = m.session.render_anchor(&messages)?;
+        let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
         counted(&mut tokens, &out, started);
         debug(&rendered, &out);
         let cleaned = prompt::clean_translation(text, &out.text);
@@ -248,7 +249,8 @@ fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answe
     ] {
         let started = Instant::now();
         let rendered = m.session.render(&messages)?;
-        let out = m.session.generate(&rendered, cap, decoding)?;
+        let anchor = m.session.render_anchor(&messages)?;
+        let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
         counted(&mut tokens, &out, started);
         let raw = prompt::clean_summary(&out.text, usize::MAX);
         let cleaned = prompt::clean_summary(&out.text, max_words);

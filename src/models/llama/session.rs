@@ -1,5 +1,9 @@
-//! One llama.cpp context and the tokens in its cache. Consecutive prompts share their start
-//! (the system prompt, the same examples), so only the new tail of each prompt is read.
+//! One llama.cpp context and the tokens in its cache. Prompts share their start (the system
+//! prompt): it is read once, on its own, and kept; each prompt's rest is read afresh. Reading
+//! the shared start alone matters: llama.cpp's numbers depend slightly on how tokens are
+//! batched, and greedy decoding amplifies that, so a cache that kept "whatever the previous
+//! prompt had in common" made a sentence's translation depend on the sentence before it.
+//! This way the same prompt always gives the same answer.
 
 use super::EngineResult;
 use babeldesk::models::prompt::Message;
@@ -32,7 +36,8 @@ pub struct Session {
     model: &'static LlamaModel,
     ctx: LlamaContext<'static>,
     template: Option<LlamaChatTemplate>,
-    cached: Vec<LlamaToken>,
+    /// The shared start in the cache (read on its own).
+    anchor: Vec<LlamaToken>,
     n_batch: usize,
 }
 
@@ -42,7 +47,7 @@ impl Session {
             model,
             ctx,
             template: model.chat_template(None).ok(),
-            cached: Vec::new(),
+            anchor: Vec::new(),
             n_batch,
         }
     }
@@ -61,13 +66,22 @@ impl Session {
     /// The chat as the model's own template writes it, ending where the assistant answers.
     /// Models without a template (or one llama.cpp does not know) get ChatML.
     pub fn render(&self, messages: &[Message]) -> EngineResult<String> {
+        self.render_with(messages, true)
+    }
+
+    /// The system message alone, as the template writes it: the start prompts share.
+    pub fn render_anchor(&self, messages: &[Message]) -> EngineResult<String> {
+        self.render_with(&messages[..messages.len().min(1)], false)
+    }
+
+    fn render_with(&self, messages: &[Message], add_assistant: bool) -> EngineResult<String> {
         if let Some(t) = &self.template {
             let chat: Result<Vec<_>, _> = messages
                 .iter()
                 .map(|(role, content)| LlamaChatMessage::new(role.to_string(), content.clone()))
                 .collect();
             let chat = chat.map_err(|e| format!("prompt: {e}"))?;
-            if let Ok(text) = self.model.apply_chat_template(t, &chat, true) {
+            if let Ok(text) = self.model.apply_chat_template(t, &chat, add_assistant) {
                 return Ok(text);
             }
         }
@@ -75,13 +89,18 @@ impl Session {
         for (role, content) in messages {
             text.push_str(&format!("<|im_start|>{role}\n{content}<|im_end|>\n"));
         }
-        text.push_str("<|im_start|>assistant\n");
+        if add_assistant {
+            text.push_str("<|im_start|>assistant\n");
+        }
         Ok(text)
     }
 
+    /// Answer `prompt`, whose first `anchor` bytes (the rendered system prompt) are the start
+    /// it shares with other prompts.
     pub fn generate(
         &mut self,
         prompt: &str,
+        anchor: &str,
         max_tokens: usize,
         decoding: Decoding,
     ) -> EngineResult<Output> {
@@ -98,35 +117,35 @@ impl Session {
                 self.n_ctx()
             ));
         }
-        // Keep the cached start both prompts share; read the rest (at least one token, whose
-        // logits start the answer).
-        let mut keep = self
-            .cached
-            .iter()
-            .zip(&tokens)
-            .take_while(|(a, b)| a == b)
-            .count();
-        keep = keep.min(tokens.len() - 1);
-        self.ctx
-            .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
-            .map_err(|e| format!("cache: {e}"))?;
-        self.cached.truncate(keep);
-        let mut batch = LlamaBatch::new(self.n_batch.max(1), 1);
-        let mut pos = keep;
-        for chunk in tokens[keep..].chunks(self.n_batch.max(1)) {
-            batch.clear();
-            for (j, &t) in chunk.iter().enumerate() {
-                let last = pos + j + 1 == tokens.len();
-                batch
-                    .add(t, (pos + j) as i32, &[0], last)
-                    .map_err(|e| format!("batch: {e}"))?;
-            }
-            self.ctx
-                .decode(&mut batch)
-                .map_err(|e| format!("reading the prompt: {e}"))?;
-            self.cached.extend_from_slice(chunk);
-            pos += chunk.len();
+        // The anchor counts only if it tokenizes as the prompt's own start, and leaves a token
+        // to read (its logits start the answer).
+        let mut anchor_tokens = if prompt.starts_with(anchor) {
+            vocab.tokenize(anchor.as_bytes(), add_bos, true)
+        } else {
+            Vec::new()
+        };
+        if !tokens.starts_with(&anchor_tokens) || anchor_tokens.len() >= tokens.len() {
+            anchor_tokens.clear();
         }
+        let mut batch = LlamaBatch::new(self.n_batch.max(1), 1);
+        let mut read = 0;
+        if anchor_tokens != self.anchor {
+            self.ctx
+                .clear_kv_cache_seq(Some(0), None, None)
+                .map_err(|e| format!("cache: {e}"))?;
+            self.anchor.clear();
+            self.read(&mut batch, &anchor_tokens, 0, false)?;
+            read += anchor_tokens.len();
+            self.anchor = anchor_tokens;
+        } else {
+            self.ctx
+                .clear_kv_cache_seq(Some(0), Some(self.anchor.len() as u32), None)
+                .map_err(|e| format!("cache: {e}"))?;
+        }
+        let keep = self.anchor.len();
+        self.read(&mut batch, &tokens[keep..], keep, true)?;
+        read += tokens.len() - keep;
+        let mut pos = tokens.len();
 
         let mut sampler = match decoding {
             Decoding::Guarded => LlamaSampler::chain_simple([
@@ -155,15 +174,40 @@ impl Session {
             self.ctx
                 .decode(&mut batch)
                 .map_err(|e| format!("generating: {e}"))?;
-            self.cached.push(token);
             pos += 1;
             logits_at = 0;
         }
         Ok(Output {
             text: String::from_utf8_lossy(&bytes).into_owned(),
-            read_tokens: tokens.len() - keep,
+            read_tokens: read,
             generated,
             hit_limit,
         })
+    }
+
+    /// Decode `tokens` at positions from `start`, in batches; logits for the last one only
+    /// when `last_logits`.
+    fn read(
+        &mut self,
+        batch: &mut LlamaBatch,
+        tokens: &[LlamaToken],
+        start: usize,
+        last_logits: bool,
+    ) -> EngineResult<()> {
+        let mut pos = start;
+        for chunk in tokens.chunks(self.n_batch.max(1)) {
+            batch.clear();
+            for (j, &t) in chunk.iter().enumerate() {
+                let last = last_logits && pos + j + 1 == start + tokens.len();
+                batch
+                    .add(t, (pos + j) as i32, &[0], last)
+                    .map_err(|e| format!("batch: {e}"))?;
+            }
+            self.ctx
+                .decode(batch)
+                .map_err(|e| format!("reading the prompt: {e}"))?;
+            pos += chunk.len();
+        }
+        Ok(())
     }
 }
