@@ -17,9 +17,11 @@ export VIRTUAL_ENV := $(VENV)
 export LIBTORCH_USE_PYTORCH := 1
 export PATH := $(VENV)/bin:$(PATH)
 # llama-cpp-sys builds llama.cpp with the venv's cmake and makes its bindings with the venv's
-# libclang, which needs the C compiler's own headers (stdbool.h). Expanded when recipes run.
-export LIBCLANG_PATH = $(firstword $(wildcard $(VENV)/lib/python3*/site-packages/clang/native))
-export BINDGEN_EXTRA_CLANG_ARGS = -I$(shell gcc -print-file-name=include)
+# libclang, which needs the C compiler's own headers (stdbool.h). The venv is made by python3,
+# so its site-packages path is known before it exists.
+PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
+export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
 .PHONY: run test build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm clean fixtures
 
@@ -105,7 +107,7 @@ bench-summarize: bench-deps
 	$(CARGO) bench --locked --bench summarize -- --articles $(SUM_ARTICLES)
 
 # The GGUF model with and without translation-memory examples: chrF/BLEU on newstest2013
-# (N sentences, default 200), memory from newstest2012; about 30 minutes on 2 cores.
+# (N sentences, default 200), memory from newstest2012; about 25 minutes on 2 cores.
 LLM_SENTENCES ?= 200
 bench-llm: build $(LLM_GGUF)
 	$(CARGO) bench --locked --bench llm -- --sentences $(LLM_SENTENCES)

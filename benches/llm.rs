@@ -166,7 +166,7 @@ fn main() {
         let (c1, b1) = score(&hyp);
         let (c0, b0) = score(&plain_hyp);
         println!(
-            "examples >= {min}: {} sentences had one; on them chrF {c1:.2} vs {c0:.2} without, BLEU {b1:.2} vs {b0:.2}; {changed_without} sentences without examples still came out different (llama.cpp's results shift with how much of the prompt its cache reuses)",
+            "examples >= {min}: {} sentences had one; on them chrF {c1:.2} vs {c0:.2} without, BLEU {b1:.2} vs {b0:.2}; sentences without examples whose translation changed: {changed_without} (should be 0: the same prompt gives the same answer)",
             idx.len()
         );
     }
