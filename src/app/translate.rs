@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     }
     for s in result.segments.iter().filter(|s| s.origin == "failed") {
         bars.say(&format!(
-            "warning: {name}:{}: not translated ({}); the source is kept and nothing was stored",
+            "warning: {name}: the sentence at byte {} was not translated ({}); the source is kept and nothing was stored",
             s.start,
             s.problem.as_deref().unwrap_or("unusable answer")
         ));
