@@ -28,6 +28,19 @@ fn install_as_registry_llm(sb: &Sandbox, fixture_name: &str) {
     std::fs::copy(fixture(fixture_name).join("model.gguf"), dir.join(LLM_FILE)).unwrap();
 }
 
+/// A TMX file with one unit close to DOC's first sentence.
+fn one_unit_tmx(sb: &Sandbox) -> PathBuf {
+    let tmx = sb.path("tm.tmx");
+    std::fs::write(
+        &tmx,
+        "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/><body>\
+         <tu><tuv xml:lang=\"ru\"><seg>Парламент собрался в среду.</seg></tuv><tuv xml:lang=\"en\"><seg>Parliament met on Wednesday.</seg></tuv></tu>\
+         </body></tmx>",
+    )
+    .unwrap();
+    tmx
+}
+
 #[test]
 fn an_instruct_model_translates_through_the_memory_and_its_answers_are_cleaned() {
     let sb = Sandbox::new();
@@ -78,14 +91,7 @@ fn an_instruct_model_translates_through_the_memory_and_its_answers_are_cleaned()
 #[test]
 fn memory_matches_go_into_the_prompt_as_examples() {
     let sb = Sandbox::new();
-    let tmx = sb.path("tm.tmx");
-    std::fs::write(
-        &tmx,
-        "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/><body>\
-         <tu><tuv xml:lang=\"ru\"><seg>Парламент собрался в среду.</seg></tuv><tuv xml:lang=\"en\"><seg>Parliament met on Wednesday.</seg></tuv></tu>\
-         </body></tmx>",
-    )
-    .unwrap();
+    let tmx = one_unit_tmx(&sb);
     assert!(sb
         .run(&["memory", "import", tmx.to_str().unwrap()])
         .status
@@ -219,14 +225,7 @@ fn eval_shows_memory_examples_and_counts_failures() {
     )
     .unwrap();
     std::fs::write(&reference, "Parliament met on Tuesday.\nGood morning.\n").unwrap();
-    let tmx = sb.path("tm.tmx");
-    std::fs::write(
-        &tmx,
-        "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/><body>\
-         <tu><tuv xml:lang=\"ru\"><seg>Парламент собрался в среду.</seg></tuv><tuv xml:lang=\"en\"><seg>Parliament met on Wednesday.</seg></tuv></tu>\
-         </body></tmx>",
-    )
-    .unwrap();
+    let tmx = one_unit_tmx(&sb);
     let db = sb.path("tm.sqlite");
     let db = db.to_str().unwrap();
     assert!(sb

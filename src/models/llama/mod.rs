@@ -176,20 +176,14 @@ impl Answers {
     }
 }
 
-fn counted(tokens: &mut TokenCounts, out: &Output, started: Instant) {
-    tokens.prompt += out.read_tokens as u64;
-    tokens.generated += out.generated as u64;
-    tokens.millis += started.elapsed().as_millis() as u64;
-}
-
 fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
     let (from, to) = match m.languages.as_slice() {
-        [f, t, ..] => (f.as_str(), t.as_str()),
+        [f, t, ..] => (f.clone(), t.clone()),
         _ => return Err("the model was loaded without a language pair".into()),
     };
-    let mut tokens = TokenCounts::default();
+    let (from, to) = (from.as_str(), to.as_str());
     let n = m.session.count(text);
-    let attempts = [
+    let attempts = vec![
         (
             prompt::translation_messages(from, to, text, hint),
             3 * n + 32,
@@ -202,22 +196,42 @@ fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
             Decoding::Greedy,
         ),
     ];
+    answer(m, attempts, |out| {
+        let cleaned = prompt::clean_translation(text, &out.text);
+        match prompt::check_translation(text, &cleaned, from, to, out.hit_limit) {
+            None => Ok(cleaned),
+            Some(problem) => Err(problem),
+        }
+    })
+}
+
+/// Ask each attempt in turn until `judge` accepts an answer (Ok: the text to keep, Err: what
+/// is wrong with it); the last problem when none is accepted.
+fn answer(
+    m: &mut Loaded,
+    attempts: Vec<(Vec<prompt::Message>, usize, Decoding)>,
+    judge: impl Fn(&Output) -> Result<String, String>,
+) -> EngineResult<Answer> {
+    let mut tokens = TokenCounts::default();
     let mut problem = None;
     for (messages, cap, decoding) in attempts {
         let started = Instant::now();
         let rendered = m.session.render(&messages)?;
         let anchor = m.session.render_anchor(&messages)?;
         let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
-        counted(&mut tokens, &out, started);
+        tokens.prompt += out.read_tokens as u64;
+        tokens.generated += out.generated as u64;
+        tokens.millis += started.elapsed().as_millis() as u64;
         debug(&rendered, &out);
-        let cleaned = prompt::clean_translation(text, &out.text);
-        problem = prompt::check_translation(text, &cleaned, from, to, out.hit_limit);
-        if problem.is_none() {
-            return Ok(Answer {
-                text: cleaned,
-                problem: None,
-                tokens,
-            });
+        match judge(&out) {
+            Ok(text) => {
+                return Ok(Answer {
+                    text,
+                    problem: None,
+                    tokens,
+                })
+            }
+            Err(p) => problem = Some(p),
         }
     }
     Ok(Answer {
@@ -240,32 +254,17 @@ fn debug(prompt: &str, out: &Output) {
 fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answer> {
     let lang = m.languages.last().map_or("en", String::as_str).to_string();
     let messages = prompt::summary_messages(&lang, text, max_words);
-    let mut tokens = TokenCounts::default();
-    let mut problem = None;
     // Words are about 1.5 tokens; the cap leaves room for a sentence the budget then cuts.
-    for (cap, decoding) in [
-        (2 * max_words + 48, Decoding::Guarded),
-        (2 * max_words, Decoding::Greedy),
-    ] {
-        let started = Instant::now();
-        let rendered = m.session.render(&messages)?;
-        let anchor = m.session.render_anchor(&messages)?;
-        let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
-        counted(&mut tokens, &out, started);
+    let attempts = vec![
+        (messages.clone(), 2 * max_words + 48, Decoding::Guarded),
+        (messages, 2 * max_words, Decoding::Greedy),
+    ];
+    answer(m, attempts, |out| {
         let raw = prompt::clean_summary(&out.text, usize::MAX);
         let cleaned = prompt::clean_summary(&out.text, max_words);
-        problem = prompt::check_summary(&raw, &cleaned, &lang);
-        if problem.is_none() {
-            return Ok(Answer {
-                text: cleaned,
-                problem: None,
-                tokens,
-            });
+        match prompt::check_summary(&raw, &cleaned, &lang) {
+            None => Ok(cleaned),
+            Some(problem) => Err(problem),
         }
-    }
-    Ok(Answer {
-        text: String::new(),
-        problem,
-        tokens,
     })
 }
