@@ -3,6 +3,7 @@
 
 pub mod analyze;
 mod choose;
+mod pieces;
 pub mod summarize;
 pub mod translate;
 

@@ -1,0 +1,208 @@
+//! Getting translations out of a model: texts over its input limit cut into pieces that fit
+//! (never truncated), pieces sent in length-sorted batches (Marian) or one text at a time with
+//! a hint each (instruct models), and each text's pieces joined again. A failed text is Err
+//! with the reason the engine gave.
+
+use super::LoadedModel;
+use crate::models::protocol::Hint;
+use crate::progress::{Progress, Unit};
+use crate::Result;
+
+const BATCH: usize = 16;
+
+/// One text's translation, or why there is none.
+pub(super) type Outcome = std::result::Result<String, String>;
+
+/// Each text as the pieces the model gets: itself, or, when it is over the model's input
+/// limit, clauses (split after , ; : and dashes) grouped to fit; words as a last resort.
+/// Nothing is ever cut off.
+pub(super) fn split_long(model: &mut LoadedModel, texts: &[&str]) -> Result<Vec<Vec<String>>> {
+    let limit = model.max_input_tokens.unwrap_or(512).max(8) as usize;
+    let budget = limit.saturating_sub(4).max(4);
+    let counts = model
+        .engine
+        .count_tokens(texts.iter().map(|t| t.to_string()).collect())?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (text, &n) in texts.iter().zip(&counts) {
+        if n <= budget {
+            out.push(vec![text.to_string()]);
+            continue;
+        }
+        let clauses = clauses(text);
+        let clause_counts = model
+            .engine
+            .count_tokens(clauses.iter().map(|c| c.to_string()).collect())?;
+        let mut pieces: Vec<String> = Vec::new();
+        let (mut cur, mut cur_n) = (String::new(), 0);
+        for (c, &cn) in clauses.iter().zip(&clause_counts) {
+            let parts: Vec<String> = if cn > budget {
+                // A clause still too long: equal word slices that fit.
+                let words: Vec<&str> = c.split_whitespace().collect();
+                let per = (words.len() * budget / cn).max(1);
+                words.chunks(per).map(|w| w.join(" ")).collect()
+            } else {
+                vec![c.to_string()]
+            };
+            let each = if cn > budget { budget } else { cn };
+            for p in parts {
+                if cur_n + each > budget && !cur.is_empty() {
+                    pieces.push(std::mem::take(&mut cur));
+                    cur_n = 0;
+                }
+                if !cur.is_empty() {
+                    cur.push(' ');
+                }
+                cur.push_str(&p);
+                cur_n += each;
+            }
+        }
+        if !cur.is_empty() {
+            pieces.push(cur);
+        }
+        out.push(pieces);
+    }
+    Ok(out)
+}
+
+/// A sentence cut after clause punctuation, each clause trimmed.
+fn clauses(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let end = i + c.len_utf8();
+        let cut = matches!(c, ',' | ';' | ':')
+            || (matches!(c, '—' | '–') && text[end..].starts_with(' '));
+        if cut && text[end..].starts_with(' ') {
+            out.push(text[start..end].trim());
+            start = end;
+        }
+    }
+    out.push(text[start..].trim());
+    out.retain(|c| !c.is_empty());
+    out
+}
+
+/// Each text's translated pieces joined again; a text fails when one of its pieces did.
+fn join_pieces(pieces: &[Vec<String>], flat: &[(usize, &str)], outs: Vec<Outcome>) -> Vec<Outcome> {
+    let mut joined: Vec<Outcome> = vec![Ok(String::new()); pieces.len()];
+    for ((k, _), out) in flat.iter().zip(outs) {
+        match (&mut joined[*k], out) {
+            (Err(_), _) => {}
+            (slot, Err(p)) => *slot = Err(p),
+            (Ok(t), Ok(out)) => {
+                if !t.is_empty() {
+                    t.push(' ');
+                }
+                t.push_str(out.trim());
+            }
+        }
+    }
+    joined
+}
+
+fn flatten(pieces: &[Vec<String>]) -> Vec<(usize, &str)> {
+    pieces
+        .iter()
+        .enumerate()
+        .flat_map(|(k, ps)| ps.iter().map(move |p| (k, p.as_str())))
+        .collect()
+}
+
+/// Translate every text one after another, each piece with the hint `hint(k, done)` for its
+/// text, where `done` holds the texts before it.
+pub(super) fn translate_each(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    mut hint: impl FnMut(usize, &[Outcome]) -> Hint,
+) -> Result<Vec<Outcome>> {
+    let words: usize = pieces
+        .iter()
+        .flatten()
+        .map(|p| p.split_whitespace().count())
+        .sum();
+    progress.start(
+        &format!("translating {} segments, {words} words", pieces.len()),
+        Some(pieces.len() as u64),
+        Unit::Items,
+    );
+    let mut out = Vec::with_capacity(pieces.len());
+    for (k, ps) in pieces.iter().enumerate() {
+        let h = hint(k, &out);
+        let answers = model.engine.translate_with(ps.clone(), vec![h; ps.len()])?;
+        let flat: Vec<(usize, &str)> = ps.iter().map(|p| (0, p.as_str())).collect();
+        let outs = answers
+            .texts
+            .iter()
+            .enumerate()
+            .map(|(j, t)| match answers.problem(j) {
+                Some(p) => Err(p.to_string()),
+                None => Ok(t.clone()),
+            })
+            .collect();
+        let joined = join_pieces(std::slice::from_ref(ps), &flat, outs)
+            .pop()
+            .expect("one text");
+        out.push(joined);
+        progress.advance(1);
+        let t = model.engine.tokens;
+        if t.millis > 0 {
+            progress.relabel(&format!(
+                "translating, {:.1} tokens/s written",
+                t.generated as f64 * 1000.0 / t.millis as f64
+            ));
+        }
+    }
+    progress.finish();
+    Ok(out)
+}
+
+/// Translate every piece, shortest first in batches, and join each text's pieces again.
+pub(super) fn translate_pieces(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+) -> Result<Vec<Outcome>> {
+    let flat = flatten(pieces);
+    let mut order: Vec<usize> = (0..flat.len()).collect();
+    order.sort_by_key(|&i| flat[i].1.len());
+    let words: usize = flat.iter().map(|(_, p)| p.split_whitespace().count()).sum();
+    progress.start(
+        &format!("translating {} segments, {words} words", pieces.len()),
+        Some(flat.len() as u64),
+        Unit::Items,
+    );
+    let mut outs: Vec<Outcome> = vec![Ok(String::new()); flat.len()];
+    let started = std::time::Instant::now();
+    let mut words_done = 0;
+    for batch in order.chunks(BATCH) {
+        let texts = batch.iter().map(|&i| flat[i].1.to_string()).collect();
+        let answers = model.engine.translate_with(texts, Vec::new())?;
+        for (j, &i) in batch.iter().enumerate() {
+            outs[i] = match answers.problem(j) {
+                Some(p) => Err(p.to_string()),
+                None => Ok(answers.texts[j].clone()),
+            };
+            words_done += flat[i].1.split_whitespace().count();
+        }
+        progress.advance(batch.len() as u64);
+        let rate = words_done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        progress.relabel(&format!("translating, {rate:.0} words/s"));
+    }
+    progress.finish();
+    Ok(join_pieces(pieces, &flat, outs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clauses_cut_after_punctuation_and_dashes() {
+        assert_eq!(
+            clauses("Один, два; три: четыре — пять-шесть"),
+            ["Один,", "два;", "три:", "четыре —", "пять-шесть"]
+        );
+        assert_eq!(clauses("a,b"), ["a,b"]);
+    }
+}
