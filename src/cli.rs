@@ -77,12 +77,17 @@ pub enum Command {
     ///
     /// Each sentence is looked up in the memory first: exact matches (100, or 101 in the same
     /// context) are reused, fuzzy ones are shown beside the translation (used with
-    /// --use-fuzzy); the rest go to the Marian model (opus-mt-ru-en for Russian), and the new
-    /// pairs are stored. Translating the same document again uses no model at all.
+    /// --use-fuzzy); the rest go to the model, and the new pairs are stored. The model is
+    /// the pair's Marian model (opus-mt-ru-en for Russian) when installed, else an instruct
+    /// GGUF model (qwen2.5-coder-1.5b-instruct-q4km), which is shown the memory's fuzzy
+    /// matches as examples and the previous sentence; an unusable answer is retried once,
+    /// then reported and not stored. Translating the same document again uses no model.
     ///
     /// Examples:
     ///   babeldesk translate report-ru.txt -o report-en.txt
     ///   babeldesk translate report-ru.txt --dry-run
+    ///   babeldesk translate report-ru.txt --engine llm --format bilingual
+    ///   babeldesk translate report-ru.txt --model-dir ~/models/qwen2.5-7b-gguf
     ///   cat report.txt | babeldesk translate --from ru --format json
     #[command(verbatim_doc_comment)]
     Translate(TranslateArgs),
@@ -157,7 +162,7 @@ pub enum Method {
     Auto,
     /// Pick the most central, least redundant sentences of the article
     Extractive,
-    /// Write a new summary with a BART/T5 model
+    /// Write a new summary with a BART/T5 model, or an instruct model if none is installed
     Abstractive,
 }
 
