@@ -135,18 +135,9 @@ impl Engine {
         self.call(&Request::Load(req))
     }
 
-    /// Translations of `texts`; failed answers are Err with the reason.
-    pub fn translate(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
-        self.translate_with(texts, Vec::new())?.into_result()
-    }
-
     /// Translations of `texts`, each with its hint (or no hints at all).
     pub fn translate_with(&mut self, texts: Vec<String>, hints: Vec<Hint>) -> Result<Answers> {
         self.texts(Request::Translate { texts, hints })
-    }
-
-    pub fn summarize(&mut self, texts: Vec<String>) -> Result<Vec<String>> {
-        self.summarize_within(texts, None)?.into_result()
     }
 
     /// Summaries of `texts`, each within `max_words` where the engine can keep a budget.

@@ -10,9 +10,18 @@ const DOC: &str =
 const LLM: &str = "qwen2.5-coder-1.5b-instruct-q4km";
 const LLM_FILE: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
 
-fn json(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", stderr(out));
-    serde_json::from_str(&stdout(out)).unwrap()
+/// `translate --model-dir <fixture> --format json [extra]` on `input`.
+fn translate_with(sb: &Sandbox, model: &str, extra: &[&str], input: &str) -> Output {
+    let dir = fixture(model);
+    let mut args = vec![
+        "translate",
+        "--model-dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    sb.run_stdin(&args, input.as_bytes())
 }
 
 fn units(sb: &Sandbox) -> i64 {
@@ -44,15 +53,7 @@ fn one_unit_tmx(sb: &Sandbox) -> PathBuf {
 #[test]
 fn an_instruct_model_translates_through_the_memory_and_its_answers_are_cleaned() {
     let sb = Sandbox::new();
-    let dir = fixture("tiny-llm-chat");
-    let args = [
-        "translate",
-        "--model-dir",
-        dir.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
-    let first = json(&sb.run_stdin(&args, DOC.as_bytes()));
+    let first = json(&translate_with(&sb, "tiny-llm-chat", &[], DOC));
     let segs = first["segments"].as_array().unwrap();
     assert_eq!(segs.len(), 3);
     for s in segs {
@@ -79,7 +80,7 @@ fn an_instruct_model_translates_through_the_memory_and_its_answers_are_cleaned()
         .all(|u| u["model"] == "tiny-llm-chat" && u["origin"] == "mt"));
 
     // Second run: all from memory, the engine is never started.
-    let again = json(&sb.run_stdin(&args, DOC.as_bytes()));
+    let again = json(&translate_with(&sb, "tiny-llm-chat", &[], DOC));
     assert_eq!(again["model_calls"], 0);
     assert_eq!(again["from_memory"], 3);
     assert_eq!(
@@ -96,18 +97,11 @@ fn memory_matches_go_into_the_prompt_as_examples() {
         .run(&["memory", "import", tmx.to_str().unwrap()])
         .status
         .success());
-    let dir = fixture("tiny-llm-chat");
-    let out = json(&sb.run_stdin(
-        &[
-            "translate",
-            "--model-dir",
-            dir.to_str().unwrap(),
-            "--min-match",
-            "50",
-            "--format",
-            "json",
-        ],
-        "Парламент собрался во вторник. Министр выступил с речью.\n".as_bytes(),
+    let out = json(&translate_with(
+        &sb,
+        "tiny-llm-chat",
+        &["--min-match", "50"],
+        "Парламент собрался во вторник. Министр выступил с речью.\n",
     ));
     let segs = out["segments"].as_array().unwrap();
     // The first sentence has a fuzzy match (shown, and given to the model); the second none.
@@ -123,17 +117,7 @@ fn unusable_answers_are_retried_then_reported_and_never_stored() {
         ("tiny-llm-echo", "still in russian"),
     ] {
         let sb = Sandbox::new();
-        let dir = fixture(model);
-        let out = sb.run_stdin(
-            &[
-                "translate",
-                "--model-dir",
-                dir.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            DOC.as_bytes(),
-        );
+        let out = translate_with(&sb, model, &[], DOC);
         let err = stderr(&out);
         let v = json(&out);
         assert_eq!(v["failed"], 3, "{model}");

@@ -120,6 +120,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// A success's JSON output.
+fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", stderr(o));
+    serde_json::from_str(&stdout(o)).unwrap()
+}
+
 /// A failure: exit 1 and one line on stderr naming the problem.
 fn assert_fails(o: &Output, needle: &str) {
     let err = stderr(o);
