@@ -71,11 +71,13 @@ fixtures:
 	$(PY) -m pip install --disable-pip-version-check -q gguf==0.19.0
 	$(PY) tests/fixtures/make_gguf.py
 
-# Benchmarks compare with Python peers in the same run; their packages go into the venv.
+# Benchmarks compare with Python peers in the same run; their packages go into the venv, each
+# peer at its best: translate-toolkit with its `levenshtein` extra (rapidfuzz, pinned), without
+# which its matcher falls back to pure Python. A bench fails when a peer says it runs degraded.
 # `make bench` runs them all (about 18 minutes on 2 cores) and prints one table;
 # `make bench QUICK=1` runs fewer sizes (about 6 minutes).
 bench-deps: $(VENV)/.torch-installed
-	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit==3.20.4 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1
+	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit[levenshtein]==3.20.4 rapidfuzz==3.14.3 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1
 
 ifdef QUICK
 TM_SIZES ?= 100000

@@ -8,7 +8,7 @@
 mod common;
 
 use babeldesk::config::Device;
-use babeldesk::models::engine::Engine;
+use babeldesk::models::engine::{Engine, ENGINE_EXE};
 use babeldesk::models::protocol::{Generation, LoadRequest};
 use babeldesk::models::{Architecture, Task};
 use std::path::Path;
@@ -45,7 +45,7 @@ fn main() {
 
     std::env::set_var("BABELDESK_ENGINE", env!("CARGO_BIN_EXE_babeldesk-engine"));
     let t = Instant::now();
-    let mut engine = Engine::start().unwrap();
+    let mut engine = Engine::start_exe(ENGINE_EXE, &babeldesk::config::ProcessEnv).unwrap();
     engine
         .load(LoadRequest {
             task: Task::Embedding,

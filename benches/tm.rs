@@ -374,6 +374,16 @@ fn run_peer(
         .arg(&qf)
         .arg(&ef)
         .output();
+    // A peer that says it runs degraded is a broken comparison, not a slower peer.
+    if let Ok(o) = &out {
+        let err = String::from_utf8_lossy(&o.stderr);
+        if let Some(line) = err
+            .lines()
+            .find(|l| l.contains("degraded") || l.contains("slower"))
+        {
+            panic!("the peer is not at its best: {line}; run `make bench-deps`");
+        }
+    }
     match out {
         Ok(o) if o.status.success() => {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;

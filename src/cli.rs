@@ -47,6 +47,13 @@ pub struct Global {
     pub verbose: u8,
 }
 
+/// Every language flag: a BCP-47 tag, normalized as the memory stores it (`EN_us` → `en-US`).
+/// The memory keeps regions apart (en-GB is not en-US); models are chosen by the language
+/// alone (en-GB is translated by a model for en).
+fn parse_lang(s: &str) -> Result<String, String> {
+    babeldesk::text::langtag::normalize(s)
+}
+
 fn parse_device(s: &str) -> Result<Device, String> {
     s.parse().map_err(|e: babeldesk::Error| e.to_string())
 }
@@ -65,8 +72,11 @@ pub enum Command {
     /// The main job: summarize English articles and translate Russian ones into English
     ///
     /// Takes files or folders (every .txt/.md/.html file inside). English articles get an
-    /// extractive summary; Russian ones are translated with opus-mt-ru-en when it is installed,
-    /// else babeldesk says how to get it and summarizes them in Russian.
+    /// extractive summary; articles in another language are translated into English first,
+    /// through the memory and the installed translation model (opus-mt-ru-en, else an instruct
+    /// model such as qwen2.5-coder-1.5b-instruct-q4km), and the translation is summarized.
+    /// With no translation model installed, babeldesk says how to get one and summarizes the
+    /// article in its own language.
     Digest(DigestArgs),
     /// Summarize articles (extractive with sentence embeddings, or abstractive with BART/T5)
     ///
@@ -120,8 +130,9 @@ pub struct ModelArgs {
     /// skipping the lookup
     #[arg(long, value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
-    /// Which kind of model runs the job. Without it: a dedicated model (Marian for
-    /// translation, BART/T5 for summaries) when one is installed, else an instruct model
+    /// Which kind of model runs the job. Without it: a dedicated sequence-to-sequence model
+    /// (Marian for translation, BART/T5 for summaries) when one is installed, else an
+    /// instruct model
     #[arg(long, value_enum, value_name = "ENGINE")]
     pub engine: Option<EngineArg>,
     /// Beam width for generation (1 = greedy; default: 4)
@@ -149,8 +160,10 @@ pub struct DigestArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineArg {
-    /// rust-bert on libtorch: Marian translation models, BART/T5 summarizers
-    Marian,
+    /// A sequence-to-sequence model on libtorch (rust-bert): Marian for translation, BART/T5
+    /// for summaries ("marian" is accepted too)
+    #[value(alias = "marian")]
+    Seq2seq,
     /// A GGUF instruct model (Qwen, Llama, …) run by llama.cpp, prompted with the memory's
     /// matches as examples
     Llm,
@@ -187,13 +200,15 @@ pub struct SummarizeArgs {
     #[arg(long, value_name = "N")]
     pub min_words: Option<usize>,
     /// Summarize in this language: an article in another one is translated first, through
-    /// the translation memory and the Marian model for the pair (e.g. --to en for Russian news)
-    #[arg(long, value_name = "LANG")]
+    /// the translation memory and the pair's translation model (e.g. --to en for Russian news)
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub to: Option<String>,
     /// The translation model folder for --to (default: the registry's model for the pair)
     #[arg(long, value_name = "DIR", requires = "to")]
     pub translate_model_dir: Option<PathBuf>,
-    /// Summarize the whole page, junk included
+    /// Summarize every paragraph, also those taken for page junk around the article (headline
+    /// lists, credits, copyright lines); web pages still lose scripts, navigation, headers
+    /// and footers
     #[arg(long)]
     pub keep_all: bool,
     /// Neither read nor write the summary cache
@@ -211,15 +226,17 @@ pub struct TranslateArgs {
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Source language (BCP-47, e.g. ru); detected when omitted
-    #[arg(long, value_name = "LANG")]
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub from: Option<String>,
     /// Target language (BCP-47)
-    #[arg(long, value_name = "LANG", default_value = "en")]
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
     pub to: String,
     /// Write the translation here instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Translate the whole page, junk included
+    /// Translate every paragraph, also those taken for page junk around the article (headline
+    /// lists, credits, copyright lines); web pages still lose scripts, navigation, headers
+    /// and footers
     #[arg(long)]
     pub keep_all: bool,
     /// Lowest fuzzy memory match shown beside a segment (0-100)
@@ -291,10 +308,10 @@ pub struct EvalTranslateArgs {
     #[arg(long, default_value_t = 50, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(1..=99))]
     pub example_min: u8,
     /// Source language (detected from --src when omitted)
-    #[arg(long, value_name = "LANG")]
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub from: Option<String>,
     /// Target language
-    #[arg(long, value_name = "LANG", default_value = "en")]
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
     pub to: String,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -377,10 +394,10 @@ pub enum MemoryCommand {
         #[arg(long)]
         concordance: bool,
         /// Source language of the query (default: any)
-        #[arg(long, value_name = "LANG")]
+        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
         from: Option<String>,
         /// Target language (default: any)
-        #[arg(long, value_name = "LANG")]
+        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
         to: Option<String>,
         /// Lowest fuzzy score shown
         #[arg(long, default_value_t = 75, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -471,12 +488,13 @@ pub enum MemoryCommand {
         /// Document to analyze ("-" for standard input)
         file: PathBuf,
         /// Source language (detected when omitted)
-        #[arg(long, value_name = "LANG")]
+        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
         from: Option<String>,
         /// Target language
-        #[arg(long, value_name = "LANG", default_value = "en")]
+        #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
         to: String,
-        /// Analyze the whole page, junk included
+        /// Analyze every paragraph, also those taken for page junk around the article (web
+        /// pages still lose scripts, navigation, headers and footers)
         #[arg(long)]
         keep_all: bool,
         #[arg(long, value_enum, default_value_t)]

@@ -48,14 +48,94 @@ pub enum Error {
     },
     #[error("mirror for '{id}' failed: {message}")]
     Mirror { id: String, message: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{name}: {problem}")]
+    Document {
+        name: String,
+        problem: DocumentProblem,
+    },
     #[error("{0}")]
-    Engine(String),
-    #[error("{0}")]
-    Input(String),
+    Choice(#[from] ChoiceError),
+    #[error("{name}: no summary")]
+    NoSummary {
+        name: String,
+        #[source]
+        source: Box<Error>,
+    },
     #[error(transparent)]
     Memory(#[from] crate::memory::MemoryError),
     #[error(transparent)]
     Exchange(#[from] crate::exchange::ExchangeError),
+}
+
+/// Why a document cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentProblem {
+    #[error("the document is empty")]
+    Empty,
+    #[error("binary data (NUL byte at offset {0}), not a text document")]
+    Binary(usize),
+    #[error("not UTF-8 text (invalid byte at offset {0}); convert it first, e.g. with iconv -f cp1251 -t utf-8")]
+    NotUtf8(usize),
+    #[error("the web page has no text outside scripts, navigation and markup")]
+    NoPageText,
+    #[error("no sentence to summarize")]
+    NoSentences,
+}
+
+/// Why no model could be chosen for a job as the flags ask.
+#[derive(Debug, thiserror::Error)]
+pub enum ChoiceError {
+    #[error("model '{id}' does {does}, not {wanted}")]
+    WrongTask {
+        id: String,
+        does: String,
+        wanted: String,
+    },
+    #[error("no {what} in the registry")]
+    NotInRegistry { what: String },
+    #[error("--engine {engine} does not run '{id}' ({architecture} model)")]
+    WrongEngine {
+        engine: String,
+        id: String,
+        architecture: String,
+    },
+    #[error("{}: several GGUF files ({}); keep one per folder", dir.display(), files.join(", "))]
+    SeveralGguf { dir: PathBuf, files: Vec<String> },
+    #[error("{}: model_type '{kind}' is not supported (marian, bart, t5, bert, or a .gguf file)", config.display())]
+    UnsupportedModelType { config: PathBuf, kind: String },
+    #[error("model '{0}' lists no weights")]
+    NoWeights(String),
+}
+
+/// What went wrong talking to a model engine process.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start the model engine {}", exe.display())]
+    Start {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("engine {} speaks another protocol: {reply}", exe.display())]
+    Protocol { exe: PathBuf, reply: String },
+    #[error("the model engine stopped unexpectedly ({status}){tail}")]
+    Died { status: String, tail: String },
+    #[error("engine sent an unreadable reply: {answer}")]
+    Unreadable {
+        answer: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("unexpected engine reply: {0}")]
+    Unexpected(String),
+    /// The engine's own error message (a model that cannot load, a bad request).
+    #[error("{0}")]
+    Failed(String),
+    /// A model's answer that the checks refused (for callers that need every answer).
+    #[error("{0}")]
+    Unusable(String),
 }
 
 impl Error {

@@ -9,11 +9,12 @@ pub mod config;
 pub mod error;
 pub mod eval;
 pub mod exchange;
+pub mod files;
 pub mod memory;
 pub mod models;
 pub mod pipeline;
 pub mod progress;
-pub mod summarize;
+
 pub mod text;
 
 pub use error::{Error, Result};

@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match app::run(cli) {
         Ok(code) => code,
+        Err(err) if app::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             app::report_error(&err);
             ExitCode::from(1)

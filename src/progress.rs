@@ -10,6 +10,8 @@ pub trait Progress: Sync {
     fn finish(&self) {}
     /// A one-line note for `-v` output.
     fn note(&self, _message: &str) {}
+    /// A one-line message the user must see (a fallback taken, something skipped).
+    fn warn(&self, _message: &str) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -86,4 +86,8 @@ impl Progress for Bars {
             self.say(message);
         }
     }
+
+    fn warn(&self, message: &str) {
+        self.say(message);
+    }
 }

@@ -1,10 +1,11 @@
 //! `babeldesk eval …`: quality scores (BLEU, chrF, ROUGE) and throughput.
 
 use super::{out, summarize, Ctx};
-use crate::cli::{EvalCommand, EvalSummarizeArgs, EvalTranslateArgs, Format, SummarizeArgs};
+use crate::cli::{EvalCommand, EvalSummarizeArgs, EvalTranslateArgs, Format};
 use anyhow::{bail, Context as _, Result};
 use babeldesk::eval::{bleu, chrf, rouge};
 use babeldesk::pipeline;
+use babeldesk::pipeline::summarize::Summarizer;
 use babeldesk::text::{lang, Document};
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,6 +29,66 @@ fn read_lines(path: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Hypotheses to score, and how they were made.
+#[derive(Default)]
+struct Hyps {
+    lines: Vec<String>,
+    model: Option<String>,
+    /// Lines whose translation failed (scored as empty).
+    failed: usize,
+    with_examples: usize,
+    examples_per_line: Vec<usize>,
+    tokens: Option<babeldesk::models::protocol::TokenCounts>,
+}
+
+/// Translate a test set's source lines with the chosen model, line by line (with the memory's
+/// matches as examples when `--examples-from` names one).
+fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<Hyps> {
+    let to = args.to.clone();
+    let from = match &args.from {
+        Some(f) => f.clone(),
+        None => match lang::detect(&src.join("\n")) {
+            Some(l) => l.to_string(),
+            None => bail!(
+                "cannot tell the language of {}; say it with --from",
+                args.src.display()
+            ),
+        },
+    };
+    let bars = ctx.progress();
+    let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
+    let mut model = super::load_model(ctx, &entry, &args.model, &bars)?;
+    let lines: Vec<&str> = src.iter().map(String::as_str).collect();
+    let mut hyps = Hyps::default();
+    let outs = match &args.examples_from {
+        Some(db) => {
+            if !db.is_file() {
+                bail!("--examples-from {}: no such memory database", db.display());
+            }
+            let memory = babeldesk::memory::Memory::open_with(db, ctx.settings.lock_timeout)?;
+            let mut examples = Vec::with_capacity(lines.len());
+            for l in &lines {
+                let min = args.example_min;
+                examples.push(pipeline::translate::examples_for(
+                    &memory, l, &from, &to, min, 3,
+                )?);
+            }
+            hyps.with_examples = examples.iter().filter(|e| !e.is_empty()).count();
+            hyps.examples_per_line = examples.iter().map(Vec::len).collect();
+            pipeline::translate::translate_lines_with_examples(
+                &mut model, &lines, &examples, &bars,
+            )?
+        }
+        None => pipeline::translate::translate_lines(&mut model, &lines, &bars)?,
+    };
+    hyps.tokens = Some(model.engine.tokens).filter(|t| t.generated > 0);
+    // A failed line scores as an empty translation (and is counted).
+    hyps.failed = outs.iter().filter(|o| o.is_err()).count();
+    hyps.lines = outs.into_iter().map(|o| o.unwrap_or_default()).collect();
+    hyps.model = Some(entry.id);
+    Ok(hyps)
+}
+
 fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
     let src = read_lines(&args.src)?;
     let refs = read_lines(&args.reference)?;
@@ -41,69 +102,30 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
         );
     }
     let started = Instant::now();
-    let (mut failed, mut with_examples, mut tokens) = (0, 0, None);
-    let mut examples_per_line: Vec<usize> = Vec::new();
-    let (hyps, model) = match &args.hyp {
+    let Hyps {
+        lines: hyps,
+        model,
+        failed,
+        with_examples,
+        examples_per_line,
+        tokens,
+    } = match &args.hyp {
         Some(h) => {
-            let hyps = read_lines(h)?;
-            if hyps.len() != refs.len() {
+            let lines = read_lines(h)?;
+            if lines.len() != refs.len() {
                 bail!(
                     "{} has {} lines, the references {}",
                     h.display(),
-                    hyps.len(),
+                    lines.len(),
                     refs.len()
                 );
             }
-            (hyps, None)
+            Hyps {
+                lines,
+                ..Hyps::default()
+            }
         }
-        None => {
-            let to = super::translate::check_lang("--to", &args.to)?;
-            let from = match &args.from {
-                Some(f) => super::translate::check_lang("--from", f)?,
-                None => match lang::detect(&src.join("\n")) {
-                    Some(l) => l.to_string(),
-                    None => bail!(
-                        "cannot tell the language of {}; say it with --from",
-                        args.src.display()
-                    ),
-                },
-            };
-            let bars = ctx.progress();
-            let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
-            let mut model = super::load_model(ctx, &entry, &args.model, &bars)?;
-            let lines: Vec<&str> = src.iter().map(String::as_str).collect();
-            let outs = match &args.examples_from {
-                Some(db) => {
-                    if !db.is_file() {
-                        bail!("--examples-from {}: no such memory database", db.display());
-                    }
-                    let memory =
-                        babeldesk::memory::Memory::open_with(db, ctx.settings.lock_timeout)?;
-                    let mut examples = Vec::with_capacity(lines.len());
-                    for l in &lines {
-                        examples.push(pipeline::translate::examples_for(
-                            &memory,
-                            l,
-                            &from,
-                            &to,
-                            args.example_min,
-                            3,
-                        )?);
-                    }
-                    with_examples = examples.iter().filter(|e| !e.is_empty()).count();
-                    examples_per_line = examples.iter().map(Vec::len).collect();
-                    pipeline::translate::translate_lines_with_examples(
-                        &mut model, &lines, &examples, &bars,
-                    )?
-                }
-                None => pipeline::translate::translate_lines(&mut model, &lines, &bars)?,
-            };
-            tokens = Some(model.engine.tokens).filter(|t| t.generated > 0);
-            // A failed line scores as an empty translation (and is counted).
-            failed = outs.iter().filter(|o| o.is_err()).count();
-            let hyps = outs.into_iter().map(|o| o.unwrap_or_default()).collect();
-            (hyps, Some(entry.id))
-        }
+        None => translate_set(ctx, &args, &src)?,
     };
     let seconds = started.elapsed().as_secs_f64();
     if let Some(o) = &args.output {
@@ -156,22 +178,11 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
 
 fn summarize_set(ctx: &Ctx, args: EvalSummarizeArgs) -> Result<()> {
     let docs = super::expand_inputs(std::slice::from_ref(&args.docs))?;
-    let sargs = SummarizeArgs {
-        files: Vec::new(),
-        method: args.method,
-        sentences: args.sentences,
-        ratio: None,
-        max_words: args.max_words,
-        min_words: None,
-        to: None,
-        translate_model_dir: None,
-        keep_all: false,
-        no_cache: true,
-        model: args.model,
-        format: args.format,
-    };
+    let mut options = summarize::model_options(&args.model, args.method);
+    options.length.sentences = args.sentences;
+    options.length.max_words = args.max_words;
     let bars = ctx.progress();
-    let mut loaded = summarize::Loaded::default();
+    let mut summarizer = Summarizer::new(ctx.pipeline(), options, None, &bars);
     let mut rows = Vec::new();
     let started = Instant::now();
     for doc_path in &docs {
@@ -182,12 +193,12 @@ fn summarize_set(ctx: &Ctx, args: EvalSummarizeArgs) -> Result<()> {
             .with_context(|| format!("no reference summary for {}", doc_path.display()))?;
         let bytes = std::fs::read(doc_path).map_err(|e| babeldesk::Error::io(doc_path, e))?;
         let doc = Document::from_bytes(bytes, &doc_path.display().to_string(), false)?;
-        let s = summarize::summarize_doc(ctx, &sargs, &doc, &mut loaded, None, &bars)?;
+        let s = summarizer.summarize(&doc)?.summary;
         let text: Vec<&str> = s.sentences.iter().map(|x| x.text.as_str()).collect();
         let r = rouge::score(&reference, &text.join(" "));
         rows.push((
             doc_path.display().to_string(),
-            s.method.clone(),
+            s.method.name(),
             s.model.clone(),
             r,
         ));

@@ -23,80 +23,22 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
             limit,
             format,
         } => {
-            let mem = ctx.memory()?;
-            let from = from.map(|l| lang("--from", &l)).transpose()?;
-            let to = to.map(|l| lang("--to", &l)).transpose()?;
-            let found: Vec<Match> = if concordance {
-                let filter = Filter {
-                    source_lang: from,
-                    target_lang: to,
-                    limit: Some(limit as u64),
-                    ..Filter::default()
-                };
-                mem.concordance(&query, &filter)?
-                    .into_iter()
-                    .map(|unit| Match { score: 0, unit })
-                    .collect()
-            } else {
-                let mut q = Query::new(
-                    &query,
-                    from.as_deref().unwrap_or(""),
-                    to.as_deref().unwrap_or(""),
-                );
-                q.min_score = min_match;
-                q.limit = limit;
-                q.include_rejected = true;
-                mem.lookup(&q)?
+            let q = SearchArgs {
+                query,
+                concordance,
+                from,
+                to,
+                min_match,
+                limit,
             };
-            if format == Format::Json {
-                #[derive(serde::Serialize)]
-                struct Hit<'a> {
-                    score: Option<u8>,
-                    #[serde(flatten)]
-                    unit: &'a Unit,
-                }
-                let hits: Vec<Hit> = found
-                    .iter()
-                    .map(|m| Hit {
-                        score: (!concordance).then_some(m.score),
-                        unit: &m.unit,
-                    })
-                    .collect();
-                out::json(&hits)?;
-            } else if found.is_empty() {
-                eprintln!("no match");
-            } else {
-                let rows: Vec<(Option<u8>, &Unit)> = found
-                    .iter()
-                    .map(|m| ((!concordance).then_some(m.score), &m.unit))
-                    .collect();
-                out::text_out(&table(&rows))?;
-            }
+            search(ctx, q, format)?
         }
         MemoryCommand::List {
             filter,
             limit,
             offset,
             format,
-        } => {
-            let mem = ctx.memory()?;
-            let mut f = filter_from(&filter)?;
-            f.limit = Some(limit);
-            f.offset = offset;
-            let mut units = Vec::new();
-            mem.list(&f, |u| {
-                units.push(u);
-                Ok::<_, babeldesk::Error>(())
-            })?;
-            if format == Format::Json {
-                out::json(&units)?;
-            } else if units.is_empty() {
-                eprintln!("no units");
-            } else {
-                let rows: Vec<(Option<u8>, &Unit)> = units.iter().map(|u| (None, u)).collect();
-                out::text_out(&table(&rows))?;
-            }
-        }
+        } => list(ctx, &filter, limit, offset, format)?,
         MemoryCommand::Show { id, format } => show(ctx, id, format)?,
         MemoryCommand::Edit { id, target, format } => {
             if target.trim().is_empty() {
@@ -112,24 +54,7 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
         MemoryCommand::Approve { ids } => review(ctx, &ids, Some(Status::Approved))?,
         MemoryCommand::Reject { ids } => review(ctx, &ids, Some(Status::Rejected))?,
         MemoryCommand::Delete { ids } => review(ctx, &ids, None)?,
-        MemoryCommand::Import { files, format } => {
-            let mut mem = ctx.memory()?;
-            let bars = ctx.progress();
-            let summary = exchange::import_files(&mut mem, &files, &bars)?;
-            if format == Format::Json {
-                out::json(&summary)?;
-            } else {
-                out::text_out(&format!(
-                    "imported {} file{}: {} units read, {} added, {} merged with existing units, {} entries skipped\n",
-                    summary.files,
-                    if summary.files == 1 { "" } else { "s" },
-                    summary.units.read,
-                    summary.units.added,
-                    summary.units.merged,
-                    summary.skipped
-                ))?;
-            }
-        }
+        MemoryCommand::Import { files, format } => import(ctx, &files, format)?,
         MemoryCommand::Export { output, filter } => export(ctx, output.as_deref(), &filter)?,
         MemoryCommand::Analyze {
             file,
@@ -137,19 +62,124 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
             to,
             keep_all,
             format,
-        } => {
-            let to = lang("--to", &to)?;
-            let from = from.map(|l| lang("--from", &l)).transpose()?;
-            let (bytes, name) = read_input(&file)?;
-            let doc = Document::from_bytes(bytes, &name, keep_all)?;
-            let Some(from) = from.or_else(|| doc.language.map(str::to_string)) else {
-                bail!("{name}: cannot tell the document's language; say it with --from");
-            };
-            let report = analyze::analyze(&doc, &from, &to, &ctx.memory()?)?;
-            print_analysis(&report, format == Format::Json)?;
-        }
+        } => analyze_file(ctx, &file, from, &to, keep_all, format)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+struct SearchArgs {
+    query: String,
+    concordance: bool,
+    from: Option<String>,
+    to: Option<String>,
+    min_match: u8,
+    limit: usize,
+}
+
+/// `memory search`: fuzzy matches, or a concordance (substring) search.
+fn search(ctx: &Ctx, a: SearchArgs, format: Format) -> Result<()> {
+    let mem = ctx.memory_read()?;
+    let found: Vec<Match> = if a.concordance {
+        let filter = Filter {
+            source_lang: a.from,
+            target_lang: a.to,
+            limit: Some(a.limit as u64),
+            ..Filter::default()
+        };
+        mem.concordance(&a.query, &filter)?
+            .into_iter()
+            .map(|unit| Match { score: 0, unit })
+            .collect()
+    } else {
+        let from = a.from.as_deref().unwrap_or("");
+        let mut q = Query::new(&a.query, from, a.to.as_deref().unwrap_or(""));
+        q.min_score = a.min_match;
+        q.limit = a.limit;
+        q.include_rejected = true;
+        mem.lookup(&q)?
+    };
+    let score = |m: &Match| (!a.concordance).then_some(m.score);
+    if format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct Hit<'a> {
+            score: Option<u8>,
+            #[serde(flatten)]
+            unit: &'a Unit,
+        }
+        let hits: Vec<Hit> = found
+            .iter()
+            .map(|m| Hit {
+                score: score(m),
+                unit: &m.unit,
+            })
+            .collect();
+        out::json(&hits)
+    } else if found.is_empty() {
+        eprintln!("no match");
+        Ok(())
+    } else {
+        let rows: Vec<(Option<u8>, &Unit)> = found.iter().map(|m| (score(m), &m.unit)).collect();
+        out::text_out(&table(&rows))
+    }
+}
+
+/// `memory list`: units a filter selects, a page at a time.
+fn list(ctx: &Ctx, filter: &UnitFilter, limit: u64, offset: u64, format: Format) -> Result<()> {
+    let mem = ctx.memory_read()?;
+    let mut f = filter_from(filter)?;
+    f.limit = Some(limit);
+    f.offset = offset;
+    let mut units = Vec::new();
+    mem.list(&f, |u| {
+        units.push(u);
+        Ok::<_, babeldesk::Error>(())
+    })?;
+    if format == Format::Json {
+        out::json(&units)
+    } else if units.is_empty() {
+        eprintln!("no units");
+        Ok(())
+    } else {
+        let rows: Vec<(Option<u8>, &Unit)> = units.iter().map(|u| (None, u)).collect();
+        out::text_out(&table(&rows))
+    }
+}
+
+/// `memory import`: every file in one transaction.
+fn import(ctx: &Ctx, files: &[std::path::PathBuf], format: Format) -> Result<()> {
+    let mut mem = ctx.memory()?;
+    let bars = ctx.progress();
+    let summary = exchange::import_files(&mut mem, files, &bars)?;
+    if format == Format::Json {
+        return out::json(&summary);
+    }
+    out::text_out(&format!(
+        "imported {} file{}: {} units read, {} added, {} merged with existing units, {} entries skipped\n",
+        summary.files,
+        if summary.files == 1 { "" } else { "s" },
+        summary.units.read,
+        summary.units.added,
+        summary.units.merged,
+        summary.skipped
+    ))
+}
+
+/// `memory analyze`: how much of a document the memory already covers.
+fn analyze_file(
+    ctx: &Ctx,
+    file: &Path,
+    from: Option<String>,
+    to: &str,
+    keep_all: bool,
+    format: Format,
+) -> Result<()> {
+    let (bytes, name) = read_input(file)?;
+    let doc = Document::from_bytes(bytes, &name, keep_all)?;
+    let Some(from) = from.or_else(|| doc.language.map(str::to_string)) else {
+        bail!("{name}: cannot tell the document's language; say it with --from");
+    };
+    let report = analyze::analyze(&doc, &from, to, &ctx.memory_read()?)?;
+    print_analysis(&report, format == Format::Json)
 }
 
 /// The match-band report, as a table or JSON.
@@ -180,7 +210,7 @@ pub fn print_analysis(report: &analyze::Analysis, json: bool) -> Result<()> {
 }
 
 fn stats(ctx: &Ctx, format: Format) -> Result<()> {
-    let stats = ctx.memory()?.stats()?;
+    let stats = ctx.memory_read()?.stats()?;
     if format == Format::Json {
         return out::json(&stats);
     }
@@ -208,7 +238,7 @@ fn stats(ctx: &Ctx, format: Format) -> Result<()> {
 }
 
 fn show(ctx: &Ctx, id: i64, format: Format) -> Result<()> {
-    let mem = ctx.memory()?;
+    let mem = ctx.memory_read()?;
     let Some(unit) = mem.get(id)? else {
         bail!("no unit with id {id}");
     };
@@ -230,25 +260,31 @@ fn show(ctx: &Ctx, id: i64, format: Format) -> Result<()> {
         unit.origin,
         unit.model
             .as_deref()
-            .map(|m| format!(" ({m})"))
+            .map(|m| format!(" ({})", out::visible(m)))
             .unwrap_or_default(),
         paint_status(unit.status),
         unit.use_count
     );
     t += &format!(
         "created   {}\nupdated   {}\n",
-        unit.created_at, unit.updated_at
+        out::visible(&unit.created_at),
+        out::visible(&unit.updated_at)
     );
     if let Some(doc) = &unit.document {
         t += &format!(
-            "document  {doc}{}\n",
+            "document  {}{}\n",
+            out::visible(doc),
             unit.position.map(|p| format!(" #{p}")).unwrap_or_default()
         );
     }
-    t += &format!("source    {}\ntarget    {}\n", unit.source, unit.target);
+    t += &format!(
+        "source    {}\ntarget    {}\n",
+        out::visible(&unit.source),
+        out::visible(&unit.target)
+    );
     let ctx_line = |label: &str, u: &Option<Unit>, hash: &Option<String>| match (u, hash) {
-        (Some(u), _) => format!("{label}  {}\n", u.source),
-        (None, Some(h)) => format!("{label}  (segment hash {h})\n"),
+        (Some(u), _) => format!("{label}  {}\n", out::visible(&u.source)),
+        (None, Some(h)) => format!("{label}  (segment hash {})\n", out::visible(h)),
         (None, None) => String::new(),
     };
     t += &ctx_line("previous", &previous, &unit.prev_hash);
@@ -258,7 +294,10 @@ fn show(ctx: &Ctx, id: i64, format: Format) -> Result<()> {
         for h in &history {
             t += &format!(
                 "  {}  {:<6} {:<8} {}\n",
-                h.changed_at, h.origin, h.status, h.target
+                h.changed_at,
+                h.origin,
+                h.status,
+                out::visible(&h.target)
             );
         }
     }
@@ -278,7 +317,9 @@ fn review(ctx: &Ctx, ids: &[i64], status: Option<Status>) -> Result<()> {
 }
 
 fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
-    let mem = ctx.memory()?;
+    // `-o -` is standard output.
+    let output = output.filter(|p| *p != Path::new("-"));
+    let mem = ctx.memory_read()?;
     let filter = filter_from(filter)?;
     let path = output.unwrap_or(Path::new("-"));
     let format = exchange::for_path(path)?;
@@ -287,22 +328,11 @@ fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
             let stdout = std::io::stdout().lock();
             exchange::export(&mem, &filter, format, Box::new(stdout), path)?
         }
-        Some(p) => {
-            // Written beside the target and renamed: a failed export leaves no half file.
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            let file = tmp
-                .reopen()
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            let n = exchange::export(&mem, &filter, format, Box::new(file), p)?;
-            tmp.persist(p)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            n
-        }
+        // A failed export leaves the old file whole (see babeldesk::files).
+        Some(p) => babeldesk::files::write_with(p, |w| {
+            Ok(exchange::export(&mem, &filter, format, Box::new(w), p)?)
+        })
+        .with_context(|| format!("cannot write {}", p.display()))?,
     };
     if let Some(p) = output {
         if !ctx.quiet {
@@ -429,5 +459,5 @@ fn pad(s: &str, shown: usize, width: usize) -> String {
 }
 
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    out::visible(&s.split_whitespace().collect::<Vec<_>>().join(" "))
 }

@@ -31,19 +31,37 @@ impl Ctx {
         bar::Bars::new(self.quiet, self.verbose)
     }
 
+    /// Where the library's jobs find models and settings.
+    pub fn pipeline(&self) -> babeldesk::pipeline::summarize::Context<'_> {
+        babeldesk::pipeline::summarize::Context {
+            registry: &self.registry,
+            settings: &self.settings,
+            env: &self.env,
+        }
+    }
+
     /// The memory database, opened with the configured lock timeout.
     pub fn memory(&self) -> Result<babeldesk::memory::Memory> {
-        Ok(babeldesk::memory::Memory::open_with(
-            &self.settings.memory,
-            self.settings.lock_timeout,
-        )?)
+        self.open_memory(babeldesk::memory::Access::Write)
+    }
+
+    /// The memory database for a command that only reads: nothing is created or changed.
+    pub fn memory_read(&self) -> Result<babeldesk::memory::Memory> {
+        self.open_memory(babeldesk::memory::Access::Read)
+    }
+
+    fn open_memory(&self, access: babeldesk::memory::Access) -> Result<babeldesk::memory::Memory> {
+        let (path, timeout) = (&self.settings.memory, self.settings.lock_timeout);
+        Ok(babeldesk::memory::Memory::open_for(path, timeout, access)?)
     }
 }
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Completions { shell } = cli.command {
         let mut cmd = <Cli as clap::CommandFactory>::command();
-        clap_complete::generate(shell, &mut cmd, "babeldesk", &mut std::io::stdout());
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut cmd, "babeldesk", &mut script);
+        out::text_out(&String::from_utf8_lossy(&script))?;
         return Ok(ExitCode::SUCCESS);
     }
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
@@ -94,7 +112,7 @@ pub fn wanted(m: &crate::cli::ModelArgs) -> babeldesk::pipeline::Wanted<'_> {
 /// The engine `--engine` forces, if any.
 pub fn engine_choice(m: &crate::cli::ModelArgs) -> Option<babeldesk::pipeline::EngineChoice> {
     m.engine.map(|e| match e {
-        crate::cli::EngineArg::Marian => babeldesk::pipeline::EngineChoice::Marian,
+        crate::cli::EngineArg::Seq2seq => babeldesk::pipeline::EngineChoice::Seq2seq,
         crate::cli::EngineArg::Llm => babeldesk::pipeline::EngineChoice::Llm,
     })
 }
@@ -124,8 +142,8 @@ pub fn load_model(
     entry: &babeldesk::models::ModelEntry,
     m: &crate::cli::ModelArgs,
     bars: &bar::Bars,
-) -> babeldesk::Result<babeldesk::pipeline::LoadedModel> {
-    babeldesk::pipeline::load(
+) -> babeldesk::Result<babeldesk::models::loaded::LoadedModel> {
+    babeldesk::models::loaded::load(
         &ctx.settings,
         &ctx.env,
         entry,
@@ -133,6 +151,15 @@ pub fn load_model(
         generation(m),
         bars,
     )
+}
+
+/// Whether the error is standard output closed by its reader (`babeldesk … | head`): a
+/// normal end, not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// One line on stderr: the error and its causes.

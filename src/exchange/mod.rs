@@ -3,7 +3,7 @@
 
 pub mod tmx;
 
-use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged, Unit};
+use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged};
 use crate::progress::{Progress, Unit as ProgressUnit};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -39,7 +39,8 @@ pub trait TmReader {
 
 /// Writes units to one output, a unit at a time.
 pub trait TmWriter {
-    fn unit(&mut self, unit: &Unit) -> Result<(), ExchangeError>;
+    /// Write one unit: what a stored unit has, less its row id (see `From<Unit> for NewUnit`).
+    fn unit(&mut self, unit: &NewUnit) -> Result<(), ExchangeError>;
     fn finish(self: Box<Self>) -> Result<(), ExchangeError>;
 }
 
@@ -157,7 +158,7 @@ pub fn export(
     let mut n = 0;
     memory.list(filter, |unit| {
         n += 1;
-        writer.unit(&unit).map_err(crate::Error::from)
+        writer.unit(&unit.into()).map_err(crate::Error::from)
     })?;
     writer.finish()?;
     Ok(n)

@@ -15,7 +15,7 @@
 //! are normalized (`EN-us` → `en-US`). babeldesk's own fields travel as `x-babeldesk-*` props.
 
 use super::{line_column, Counting, ExchangeError, TmFormat, TmReader, TmWriter};
-use crate::memory::{NewUnit, Origin, Status, Unit};
+use crate::memory::{NewUnit, Origin, Status};
 use crate::text::langtag;
 use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use quick_xml::events::{BytesStart, Event};
@@ -598,14 +598,14 @@ impl<'a> TmxWriter<'a> {
 }
 
 impl TmWriter for TmxWriter<'_> {
-    fn unit(&mut self, u: &Unit) -> Result<(), ExchangeError> {
+    fn unit(&mut self, u: &NewUnit) -> Result<(), ExchangeError> {
         let esc = |s: &str| quick_xml::escape::escape(xml_chars(s)).into_owned();
         let mut t = format!("    <tu srclang=\"{}\"", esc(&u.source_lang));
         for (name, date) in [
             ("creationdate", &u.created_at),
             ("changedate", &u.updated_at),
         ] {
-            if !date.is_empty() {
+            if let Some(date) = date.as_deref().filter(|d| !d.is_empty()) {
                 t += &format!(" {name}=\"{}\"", to_tmx_date(date));
             }
         }

@@ -25,6 +25,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0002_lookup.sql"),
 ];
 
+/// What a command does with the memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reading only: nothing is created or changed; a missing database reads as empty, and a
+    /// database in a read-only folder can be read.
+    Read,
+    /// Reading and writing: the database and its folder are made when missing.
+    Write,
+}
+
 /// How long a write waits for another process's write to finish, unless told otherwise.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,6 +58,12 @@ pub enum MemoryError {
     NoSuchUnits(Vec<i64>),
     #[error("unit {id} would become a copy of unit {other} (same source, target and context)")]
     Duplicate { id: i64, other: i64 },
+    #[error("{} is not a babeldesk memory (it holds other tables); give --memory another file", path.display())]
+    NotOurs { path: PathBuf },
+    #[error("memory database {} needs a schema upgrade, which a read-only command does not make; run a command that writes (e.g. `babeldesk memory import`) first", path.display())]
+    NeedsUpgrade { path: PathBuf },
+    #[error("--memory {}: an in-memory database keeps nothing after the command; give a file path", path.display())]
+    InMemory { path: PathBuf },
     #[error("memory database {} has schema version {found}, newer than this babeldesk knows ({known}); upgrade babeldesk", path.display())]
     TooNew {
         path: PathBuf,
@@ -104,44 +120,96 @@ fn counts_as_object<S: serde::Serializer>(v: &[(String, i64)], s: S) -> Result<S
     map.end()
 }
 
+/// A database opened for reading only. In a folder babeldesk cannot write, SQLite cannot make
+/// the WAL index, so the file is then read as immutable (no other writer can be there either).
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(_) => Ok(conn),
+        Err(_) => {
+            let uri = format!("file:{}?immutable=1", uri_path(path));
+            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+        }
+    }
+}
+
+/// A path as the path part of an SQLite `file:` URI.
+fn uri_path(path: &Path) -> String {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = String::new();
+    for b in abs.to_string_lossy().bytes() {
+        match b {
+            b'%' | b'?' | b'#' => out.push_str(&format!("%{b:02X}")),
+            b if b.is_ascii() => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 impl Memory {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Memory, MemoryError> {
         Memory::open_with(path, DEFAULT_LOCK_TIMEOUT)
     }
 
-    /// Open, waiting at most `lock_timeout` whenever another process holds the write lock.
+    /// Open for writing, waiting at most `lock_timeout` whenever another process holds the
+    /// write lock.
     pub fn open_with(path: &Path, lock_timeout: Duration) -> Result<Memory, MemoryError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| MemoryError::Folder {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
+        Memory::open_for(path, lock_timeout, Access::Write)
+    }
+
+    /// Open for what a command does: see [`Access`]. A database that is not babeldesk's is
+    /// refused before anything is written to it.
+    pub fn open_for(
+        path: &Path,
+        lock_timeout: Duration,
+        access: Access,
+    ) -> Result<Memory, MemoryError> {
         let wrap = |source| MemoryError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(wrap)?;
+        let in_memory = path == Path::new(":memory:") || path.as_os_str().is_empty();
+        let conn = match access {
+            Access::Write if in_memory => {
+                return Err(MemoryError::InMemory {
+                    path: path.to_path_buf(),
+                })
+            }
+            Access::Write => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|source| MemoryError::Folder {
+                        path: path.to_path_buf(),
+                        source,
+                    })?;
+                }
+                Connection::open(path).map_err(wrap)?
+            }
+            // Nothing stored yet: an empty memory, and no file made.
+            Access::Read if in_memory || !path.exists() => {
+                Connection::open_in_memory().map_err(wrap)?
+            }
+            Access::Read => open_read_only(path).map_err(wrap)?,
+        };
         let mut mem = Memory {
             conn,
             path: path.to_path_buf(),
             lock_timeout,
         };
-        // WAL + busy timeout: two babeldesk processes can write the same memory.
         mem.conn
             .busy_timeout(lock_timeout)
             .map_err(|e| mem.err(e))?;
-        mem.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| mem.err(e))?;
+        mem.check_ours()?;
+        if access == Access::Write {
+            mem.set_write_mode()?;
+        }
         mem.conn
             .pragma_update(None, "foreign_keys", true)
-            .map_err(|e| mem.err(e))?;
-        // In WAL mode NORMAL never corrupts the database; a power cut may lose the last
-        // commits, not damage earlier ones. FULL would fsync every single stored unit.
-        mem.conn
-            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| mem.err(e))?;
         // Concordance search: case-insensitive for every script, which SQL's lower() is not.
         mem.conn
@@ -156,8 +224,67 @@ impl Memory {
                 },
             )
             .map_err(|e| mem.err(e))?;
-        mem.migrate()?;
+        if access == Access::Read
+            && mem
+                .conn
+                .is_readonly(rusqlite::DatabaseName::Main)
+                .unwrap_or(false)
+        {
+            mem.check_current()?;
+        } else {
+            mem.migrate()?;
+        }
         Ok(mem)
+    }
+
+    /// WAL + busy timeout: two babeldesk processes can write the same memory. In WAL mode
+    /// NORMAL never corrupts the database; a power cut may lose the last commits, not damage
+    /// earlier ones. FULL would fsync every single stored unit.
+    fn set_write_mode(&self) -> Result<(), MemoryError> {
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .and_then(|_| self.conn.pragma_update(None, "synchronous", "NORMAL"))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Refuse another application's database: one with tables but no babeldesk schema.
+    fn check_ours(&self) -> Result<(), MemoryError> {
+        let (version, tables, units): (i64, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), \
+                 (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'), \
+                 (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        if (version == 0 && tables > 0) || (version > 0 && units == 0) {
+            return Err(MemoryError::NotOurs {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A read-only database must already have the current schema.
+    fn check_current(&self) -> Result<(), MemoryError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        match version {
+            v if v > known => Err(MemoryError::TooNew {
+                path: self.path.clone(),
+                found: v,
+                known,
+            }),
+            v if v < known => Err(MemoryError::NeedsUpgrade {
+                path: self.path.clone(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -229,7 +356,11 @@ impl Memory {
         };
         Ok(Stats {
             path: self.path.clone(),
-            bytes: one("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")? as u64,
+            // A memory with nothing stored yet has no file.
+            bytes: match self.conn.path().filter(|p| !p.is_empty()) {
+                Some(_) => one("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")? as u64,
+                None => 0,
+            },
             schema_version: one("PRAGMA user_version")?,
             units: one("SELECT count(*) FROM units")?,
             by_pair: grouped("SELECT CASE WHEN instr(source_lang || target_lang, '-') THEN source_lang || ':' || target_lang ELSE source_lang || '-' || target_lang END, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,

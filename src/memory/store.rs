@@ -58,15 +58,15 @@ impl Staged {
     pub fn new(unit: NewUnit) -> Staged {
         let key = key::key(&unit.source);
         let tokens: Vec<&str> = key::tokens(&key).collect();
-        let mut distinct: Vec<String> = tokens.iter().map(|t| t.to_string()).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
         Staged {
             ident: unit.ident(),
             key_hash: key::hash(&[&key]),
             ntok: tokens.len() as i64,
             fts: tokens.join(" "),
-            distinct,
+            distinct: distinct_tokens(&key)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             key,
             unit,
         }
@@ -108,6 +108,7 @@ impl Importer<'_> {
     }
 }
 
+/// The distinct tokens of a key, sorted: what `token_df` counts once per unit.
 fn distinct_tokens(key: &str) -> Vec<&str> {
     let mut t: Vec<&str> = key::tokens(key).collect();
     t.sort_unstable();
@@ -434,10 +435,15 @@ impl Memory {
             ("source_lang", &filter.source_lang),
             ("target_lang", &filter.target_lang),
         ] {
+            // As `lang_matches`: the tag, its regions, or its language without a region.
             if let Some(lang) = lang {
+                let base = lang.split('-').next().unwrap_or(lang).to_string();
                 args.push(Box::new(lang.clone()));
-                let n = args.len();
-                sql += &format!(" AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%')");
+                args.push(Box::new(base));
+                let (n, b) = (args.len() - 1, args.len());
+                sql += &format!(
+                    " AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%' OR {column} = ?{b})"
+                );
             }
         }
         if let Some(o) = filter.origin {
@@ -490,24 +496,21 @@ impl Memory {
             rows.collect::<Result<_, _>>().map_err(&wrap)?
         };
         for u in old {
-            let key = key::key(&u.source);
-            let tokens: Vec<&str> = key::tokens(&key).collect();
             let mut n = NewUnit::new(&u.source_lang, &u.target_lang, &u.source, &u.target);
-            n.prev_hash = u.prev_hash.clone();
-            n.next_hash = u.next_hash.clone();
+            n.prev_hash = u.prev_hash;
+            n.next_hash = u.next_hash;
+            let s = Staged::new(n);
             tx.execute(
                 "UPDATE OR IGNORE units SET ident = ?1, key_hash = ?2, ntok = ?3, source_key = ?4 WHERE id = ?5",
-                params![n.ident(), key::hash(&[&key]), tokens.len() as i64, key, u.id],
+                params![s.ident, s.key_hash, s.ntok, s.key, u.id],
             )
             .and_then(|_| {
                 tx.execute(
                     "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
-                    params![u.id, tokens.join(" ")],
+                    params![u.id, s.fts],
                 )
             })
-            .and_then(|_| {
-                update_df(&tx, distinct_tokens(&key).into_iter().map(|t| (t, 1)))
-            })
+            .and_then(|_| update_df(&tx, s.distinct.iter().map(|t| (t.as_str(), 1))))
             .map_err(&wrap)?;
         }
         tx.commit().map_err(&wrap)

@@ -132,6 +132,30 @@ pub struct Unit {
     pub use_count: i64,
 }
 
+/// A stored unit as the fields a new one is made of (what exchange writers need).
+impl From<Unit> for NewUnit {
+    fn from(u: Unit) -> NewUnit {
+        NewUnit {
+            source_lang: u.source_lang,
+            target_lang: u.target_lang,
+            source: u.source,
+            target: u.target,
+            origin: u.origin,
+            status: u.status,
+            model: u.model,
+            document: u.document,
+            position: u.position,
+            prev_hash: u.prev_hash,
+            next_hash: u.next_hash,
+            source_tags: u.source_tags,
+            target_tags: u.target_tags,
+            created_at: Some(u.created_at),
+            updated_at: Some(u.updated_at),
+            use_count: u.use_count,
+        }
+    }
+}
+
 /// An earlier state of a unit's target, kept when a person edits or reviews it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
@@ -202,16 +226,18 @@ pub struct ImportReport {
     pub merged: u64,
 }
 
-/// Does a stored tag belong to the asked language? `en` matches `en`, `en-GB`, `en-US`; a full
-/// tag matches only itself (tags are stored normalized, see [`crate::text::langtag`]).
-/// An empty `asked` matches every language.
+/// Does a stored tag belong to the asked language? The one rule for every command: the same
+/// tag, or the same language where one side names no region. `en` matches `en`, `en-GB` and
+/// `en-US`; `en-GB` matches `en-GB` and plain `en`, never `en-US` (tags are stored
+/// normalized, see [`crate::text::langtag`]). An empty `asked` matches every language.
 pub fn lang_matches(stored: &str, asked: &str) -> bool {
-    asked.is_empty()
-        || stored == asked
-        || (!asked.contains('-')
-            && stored.len() > asked.len()
-            && stored.starts_with(asked)
-            && stored.as_bytes()[asked.len()] == b'-')
+    let is_base_of = |base: &str, tag: &str| {
+        !base.contains('-')
+            && tag.len() > base.len()
+            && tag.starts_with(base)
+            && tag.as_bytes()[base.len()] == b'-'
+    };
+    asked.is_empty() || stored == asked || is_base_of(asked, stored) || is_base_of(stored, asked)
 }
 
 #[cfg(test)]
@@ -230,7 +256,9 @@ mod tests {
     fn primary_tag_matches_regions() {
         assert!(lang_matches("en-GB", "en"));
         assert!(lang_matches("en", "en"));
-        assert!(!lang_matches("en", "en-GB"));
+        // A unit without a region serves every region of its language.
+        assert!(lang_matches("en", "en-GB"));
+        assert!(!lang_matches("en-US", "en-GB"));
         assert!(!lang_matches("eng", "en"));
     }
 

@@ -4,6 +4,8 @@
 
 use super::protocol::{Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION};
 use super::registry::Architecture;
+use crate::config::Env;
+use crate::error::EngineError;
 use crate::{Error, Result};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -25,13 +27,13 @@ pub fn engine_exe(arch: Architecture) -> &'static str {
 
 /// An engine executable: `$BABELDESK_ENGINE` / `$BABELDESK_LLM_ENGINE`, else the one beside
 /// the running executable.
-pub fn engine_path(exe: &str) -> PathBuf {
+pub fn engine_path(exe: &str, env: &dyn Env) -> PathBuf {
     let var = if exe == LLM_ENGINE_EXE {
         "BABELDESK_LLM_ENGINE"
     } else {
         "BABELDESK_ENGINE"
     };
-    if let Some(p) = std::env::var_os(var) {
+    if let Some(p) = env.var(var) {
         return PathBuf::from(p);
     }
     let me = std::env::current_exe().unwrap_or_default();
@@ -70,24 +72,17 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Start the rust-bert engine.
-    pub fn start() -> Result<Engine> {
-        Engine::start_exe(ENGINE_EXE)
-    }
-
     /// Start the engine executable `name` (see [`engine_exe`]).
-    pub fn start_exe(name: &str) -> Result<Engine> {
-        let exe = engine_path(name);
+    pub fn start_exe(name: &str, env: &dyn Env) -> Result<Engine> {
+        let exe = engine_path(name, env);
         let mut child = Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                Error::Engine(format!(
-                    "cannot start the model engine {}: {e}",
-                    exe.display()
-                ))
+            .map_err(|source| EngineError::Start {
+                exe: exe.clone(),
+                source,
             })?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
@@ -124,10 +119,11 @@ impl Engine {
                 engine.cuda_devices = cuda_devices;
                 Ok(engine)
             }
-            other => Err(Error::Engine(format!(
-                "engine {} speaks another protocol: {other:?}",
-                exe.display()
-            ))),
+            other => Err(EngineError::Protocol {
+                exe,
+                reply: format!("{other:?}"),
+            }
+            .into()),
         }
     }
 
@@ -176,9 +172,7 @@ impl Engine {
                 tokens,
             } if texts.len() == n && (problems.is_empty() || problems.len() == n) => {
                 if let Some(t) = tokens {
-                    self.tokens.prompt += t.prompt;
-                    self.tokens.generated += t.generated;
-                    self.tokens.millis += t.millis;
+                    self.tokens += t;
                 }
                 Ok(Answers {
                     texts,
@@ -209,12 +203,13 @@ impl Engine {
             Ok(_) => {}
         }
         match serde_json::from_str::<Reply>(&answer) {
-            Ok(Reply::Error { message }) => Err(Error::Engine(message)),
+            Ok(Reply::Error { message }) => Err(EngineError::Failed(message).into()),
             Ok(reply) => Ok(reply),
-            Err(e) => Err(Error::Engine(format!(
-                "engine sent an unreadable reply ({e}): {}",
-                answer.trim()
-            ))),
+            Err(source) => Err(EngineError::Unreadable {
+                answer: answer.trim().to_string(),
+                source,
+            }
+            .into()),
         }
     }
 
@@ -235,9 +230,7 @@ impl Engine {
         } else {
             format!("; it said: {tail}")
         };
-        Error::Engine(format!(
-            "the model engine stopped unexpectedly ({status}){tail}"
-        ))
+        EngineError::Died { status, tail }.into()
     }
 }
 
@@ -245,14 +238,14 @@ impl Answers {
     /// The texts, or the first problem as an error (for callers that need every answer).
     pub fn into_result(self) -> Result<Vec<String>> {
         match self.problems.iter().flatten().next() {
-            Some(p) => Err(Error::Engine(p.clone())),
+            Some(p) => Err(EngineError::Unusable(p.clone()).into()),
             None => Ok(self.texts),
         }
     }
 }
 
 fn unexpected(reply: Reply) -> Error {
-    Error::Engine(format!("unexpected engine reply: {reply:?}"))
+    EngineError::Unexpected(format!("{reply:?}")).into()
 }
 
 impl Drop for Engine {

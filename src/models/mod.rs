@@ -4,6 +4,7 @@
 //! files into `babeldesk-llm` (neither into this library), so the CLI links neither.
 
 pub mod engine;
+pub mod loaded;
 pub mod prompt;
 pub mod protocol;
 pub mod pull;

@@ -272,7 +272,7 @@ pub fn clean_summary(output: &str, max_words: usize) -> String {
         .filter(|l| !l.is_empty() && !is_note(l))
         .collect();
     let text = text.join(" ");
-    crate::summarize::trim_to_words(strip_quotes("", &text), max_words)
+    crate::text::words::trim_to_words(strip_quotes("", &text), max_words)
 }
 
 /// What is wrong with a summary in `lang` (`raw`: the whole cleaned answer, before the cut).

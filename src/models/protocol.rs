@@ -88,6 +88,26 @@ pub struct TokenCounts {
     pub millis: u64,
 }
 
+impl std::ops::AddAssign for TokenCounts {
+    fn add_assign(&mut self, other: TokenCounts) {
+        self.prompt += other.prompt;
+        self.generated += other.generated;
+        self.millis += other.millis;
+    }
+}
+
+/// What was counted between two readings of a running total.
+impl std::ops::Sub for TokenCounts {
+    type Output = TokenCounts;
+    fn sub(self, earlier: TokenCounts) -> TokenCounts {
+        TokenCounts {
+            prompt: self.prompt.saturating_sub(earlier.prompt),
+            generated: self.generated.saturating_sub(earlier.generated),
+            millis: self.millis.saturating_sub(earlier.millis),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
@@ -123,13 +143,134 @@ pub enum Reply {
     },
 }
 
+/// An error from a library the engines use (tch, rust-bert, tokenizers, llama.cpp).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why an engine could not answer a request. Variants keep their causes; the client gets
+/// [`EngineFailure::message`], the error and its causes on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineFailure {
+    /// A file that could not be read or written.
+    #[error("{}", path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is missing or not what it should be (bad JSON, a bad safetensors header).
+    #[error("{}", path.display())]
+    BadFile {
+        path: PathBuf,
+        #[source]
+        source: Cause,
+    },
+    /// A model file the engine's library refused, with its reason in parentheses.
+    #[error("{}: {what} ({source})", path.display())]
+    Refused {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: Cause,
+    },
+    /// A request this engine cannot serve: no model loaded, another protocol.
+    #[error("{0}")]
+    Request(String),
+    /// A model this engine cannot run: another architecture, language or task, a config that
+    /// lacks a needed key.
+    #[error("{0}")]
+    Unsupported(String),
+    /// A device the engine cannot use.
+    #[error("{0}")]
+    Device(String),
+    /// A failure inside the model library, as the library tells it.
+    #[error(transparent)]
+    Library(Cause),
+    /// A failure inside the model library, with what was being done.
+    #[error("{context}")]
+    Model {
+        context: String,
+        #[source]
+        source: Cause,
+    },
+    /// A panic inside the engine (tch and llama.cpp report some failures so): its first line.
+    #[error("model failure: {0}")]
+    Panic(String),
+}
+
+impl EngineFailure {
+    pub fn file(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        EngineFailure::File {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn bad_file(path: impl Into<PathBuf>, source: impl Into<Cause>) -> Self {
+        EngineFailure::BadFile {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    pub fn refused(path: impl Into<PathBuf>, what: &'static str, source: impl Into<Cause>) -> Self {
+        EngineFailure::Refused {
+            path: path.into(),
+            what,
+            source: source.into(),
+        }
+    }
+
+    pub fn library(source: impl Into<Cause>) -> Self {
+        EngineFailure::Library(source.into())
+    }
+
+    pub fn model(context: impl Into<String>, source: impl Into<Cause>) -> Self {
+        EngineFailure::Model {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    pub fn request(message: impl Into<String>) -> Self {
+        EngineFailure::Request(message.into())
+    }
+
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        EngineFailure::Unsupported(message.into())
+    }
+
+    fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        EngineFailure::Panic(message.lines().next().unwrap_or_default().to_string())
+    }
+
+    /// The error and its causes joined with ": ", on one line; a cause whose text is told
+    /// already (many library errors repeat their source) is not told again.
+    pub fn message(&self) -> String {
+        let mut line = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            let text = e.to_string();
+            if !text.is_empty() && !line.contains(&text) {
+                line = format!("{line}: {text}");
+            }
+            cause = e.source();
+        }
+        line
+    }
+}
+
 /// Serve requests from `input` until `shutdown` or its end, answering each with one line. A
 /// panic in `handle` (tch and llama.cpp report some failures so) becomes an error reply, never
 /// a dead engine with a half-done job. Returns the process exit code.
 pub fn serve(
     input: impl std::io::BufRead,
     mut output: impl std::io::Write,
-    mut handle: impl FnMut(Request) -> std::result::Result<Reply, String>,
+    mut handle: impl FnMut(Request) -> std::result::Result<Reply, EngineFailure>,
 ) -> i32 {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     for line in input.lines() {
@@ -147,18 +288,10 @@ pub fn serve(
             Ok(Request::Shutdown) => (Reply::Bye, true),
             Ok(req) => (
                 catch_unwind(AssertUnwindSafe(|| handle(req)))
-                    .unwrap_or_else(|p| {
-                        let message = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "unknown panic".into());
-                        Err(format!(
-                            "model failure: {}",
-                            message.lines().next().unwrap_or_default()
-                        ))
-                    })
-                    .unwrap_or_else(|message| Reply::Error { message }),
+                    .unwrap_or_else(|p| Err(EngineFailure::from_panic(p.as_ref())))
+                    .unwrap_or_else(|e| Reply::Error {
+                        message: e.message(),
+                    }),
                 false,
             ),
         };
@@ -243,5 +376,23 @@ mod serve_tests {
         );
         assert!(matches!(&lines[2], Reply::Error { message } if message == "model failure: boom"));
         assert_eq!(lines[3], Reply::Bye);
+    }
+
+    #[test]
+    fn failures_tell_their_causes_once() {
+        let gone = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let file = EngineFailure::file("/m/config.json", gone);
+        assert_eq!(file.message(), "/m/config.json: gone");
+        let header = EngineFailure::model("bad safetensors header", "eof");
+        let bad = EngineFailure::bad_file("/m/w.safetensors", header);
+        assert_eq!(
+            bad.message(),
+            "/m/w.safetensors: bad safetensors header: eof"
+        );
+        let refused = EngineFailure::refused("/m/x.gguf", "not a usable GGUF model", "null");
+        assert_eq!(
+            refused.message(),
+            "/m/x.gguf: not a usable GGUF model (null)"
+        );
     }
 }

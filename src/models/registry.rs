@@ -94,7 +94,32 @@ impl ModelEntry {
         self.languages.first().map(String::as_str)
     }
     /// Whether a chat model was listed as knowing `lang`.
+    /// Refuse what would make babeldesk write outside the models folder: the id must be one
+    /// folder name, and every file name a relative path that stays inside the model's folder.
+    fn check(&self) -> std::result::Result<(), String> {
+        if !is_plain_name(&self.id) {
+            return Err(
+                "the id must be one folder name (no '/', '\\', '..' or leading '.')".into(),
+            );
+        }
+        if self.weights.is_empty() {
+            return Err("the entry lists no weight file".into());
+        }
+        for f in self.files.iter().chain(&self.weights) {
+            if f.name.is_empty() || !f.name.split('/').all(is_plain_name) {
+                return Err(format!(
+                    "file '{}' must be a relative path inside the model's folder (no '..', no leading '/' or '.')",
+                    f.name.escape_debug()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the model knows `lang`; models work per language, so a region (en-GB) is
+    /// known when the language (en) is.
     pub fn knows(&self, lang: &str) -> bool {
+        let lang = crate::text::langtag::primary(lang);
         self.languages.iter().any(|l| l == lang)
     }
 
@@ -104,6 +129,15 @@ impl ModelEntry {
             _ => self.source_lang(),
         }
     }
+}
+
+/// One path component that names something inside its folder: not empty, not `.`/`..` or
+/// hidden, no separators, no control characters.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', ':'])
+        && !name.chars().any(char::is_control)
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +177,12 @@ impl Registry {
             path: path.to_path_buf(),
             message: e.to_string().lines().next().unwrap_or_default().to_string(),
         })?;
+        for entry in &file.model {
+            entry.check().map_err(|message| Error::Config {
+                path: path.to_path_buf(),
+                message: format!("model '{}': {message}", entry.id.escape_debug()),
+            })?;
+        }
         Ok(Registry {
             entries: file.model,
         })
@@ -160,11 +200,13 @@ impl Registry {
     }
 
     /// The registry's model for a task and language pair (`target` only for translation).
+    /// The entries for `task` from `source` (into `target`), by language: regions are ignored.
     pub fn find(&self, task: Task, source: &str, target: Option<&str>) -> Vec<&ModelEntry> {
+        use crate::text::langtag::primary;
         self.entries
             .iter()
-            .filter(|e| e.task == task && e.source_lang() == Some(source))
-            .filter(|e| target.is_none() || e.target_lang() == target)
+            .filter(|e| e.task == task && e.source_lang() == Some(primary(source)))
+            .filter(|e| target.map_or(true, |t| e.target_lang() == Some(primary(t))))
             .collect()
     }
 }
@@ -172,6 +214,36 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_that_would_write_outside_the_models_folder_are_refused() {
+        let entry = |id: &str, file: &str, weights: &str| {
+            format!(
+                "[[model]]\nid = {id:?}\ntask = \"embedding\"\narchitecture = \"bert\"\nlanguages = [\"en\"]\nhf_repo = \"x/y\"\nlicense = \"MIT\"\nfiles = [{{ name = {file:?} }}]\nweights = [{weights}]\n"
+            )
+        };
+        let ok = "{ name = \"model.safetensors\" }";
+        let p = Path::new("evil.toml");
+        assert!(Registry::parse(&entry("fine", "1_Pooling/config.json", ok), p).is_ok());
+        for (id, file, weights) in [
+            ("../outside", "config.json", ok),
+            ("/abs", "config.json", ok),
+            (".", "config.json", ok),
+            ("fine", "../outside.txt", ok),
+            ("fine", "/etc/passwd", ok),
+            ("fine", "a/../../b", ok),
+            ("fine", "config.json", "{ name = \"../w.bin\" }"),
+            ("fine", "config.json", ""),
+        ] {
+            let err = Registry::parse(&entry(id, file, weights), p)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("evil.toml") && err.contains("model '"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn builtin_has_the_required_models() {

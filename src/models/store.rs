@@ -117,6 +117,10 @@ pub fn verify(entry: &ModelEntry, inv: &Inventory) -> Result<Vec<FileCheck>> {
 /// and that known checksums match. Files are hard-linked when possible; nothing is left in
 /// `dest` when a check fails.
 pub fn import(entry: &ModelEntry, src: &Path, dest: &Path) -> Result<Inventory> {
+    if !src.is_dir() {
+        let why = std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder");
+        return Err(Error::io(src, why));
+    }
     let inv = Inventory::of(entry, src);
     if !inv.complete() {
         return Err(Error::ModelDirIncomplete {

@@ -4,6 +4,7 @@
 //! one model.
 
 use crate::config::{Env, Settings};
+use crate::error::ChoiceError;
 use crate::models::registry::{Architecture, FileSpec, ModelEntry, Registry, Task};
 use crate::models::resolve;
 use crate::{Error, Result};
@@ -17,20 +18,28 @@ pub struct Wanted<'a> {
     pub engine: Option<EngineChoice>,
 }
 
-/// Which engine runs a job: rust-bert models (Marian for translation, BART/T5 for summaries)
-/// or a GGUF instruct model through llama.cpp.
+/// Which engine runs a job: rust-bert sequence-to-sequence models (Marian for translation,
+/// BART/T5 for summaries) or a GGUF instruct model through llama.cpp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineChoice {
-    Marian,
+    Seq2seq,
     Llm,
 }
 
 impl EngineChoice {
+    /// The name `--engine` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineChoice::Seq2seq => "seq2seq",
+            EngineChoice::Llm => "llm",
+        }
+    }
+
     fn of(entry: &ModelEntry) -> EngineChoice {
         if entry.architecture == Architecture::Gguf {
             EngineChoice::Llm
         } else {
-            EngineChoice::Marian
+            EngineChoice::Seq2seq
         }
     }
 }
@@ -47,9 +56,12 @@ pub fn choose(
     if let Some(id) = model {
         let entry = registry.get(id)?;
         if entry.task != task && entry.task != Task::Chat {
-            return Err(Error::Input(
-                format!("model '{id}' does {:?}, not {task:?}", entry.task).to_lowercase(),
-            ));
+            return Err(ChoiceError::WrongTask {
+                id: id.to_string(),
+                does: format!("{:?}", entry.task).to_lowercase(),
+                wanted: format!("{task:?}").to_lowercase(),
+            }
+            .into());
         }
         return Ok(for_job(entry, langs));
     }
@@ -62,11 +74,14 @@ pub fn choose(
         langs.get(1).copied(),
     );
     found.first().map(|e| (*e).clone()).ok_or_else(|| {
-        Error::Input(format!(
-            "no {} model for {} in the registry",
-            format!("{task:?}").to_lowercase(),
-            langs.join("→")
-        ))
+        ChoiceError::NotInRegistry {
+            what: format!(
+                "{} model for {}",
+                format!("{task:?}").to_lowercase(),
+                langs.join("→")
+            ),
+        }
+        .into()
     })
 }
 
@@ -162,26 +177,19 @@ fn pick(
         let entry = choose(registry, task, model, model_dir, langs)?;
         if let Some(want) = engine {
             if EngineChoice::of(&entry) != want {
-                return Err(Error::Input(
-                    format!(
-                        "--engine {} does not run '{}' ({:?} model)",
-                        if want == EngineChoice::Llm {
-                            "llm"
-                        } else {
-                            "marian"
-                        },
-                        entry.id,
-                        entry.architecture
-                    )
-                    .replace("Gguf", "GGUF"),
-                ));
+                return Err(ChoiceError::WrongEngine {
+                    engine: want.name().to_string(),
+                    id: entry.id.clone(),
+                    architecture: format!("{:?}", entry.architecture).replace("Gguf", "GGUF"),
+                }
+                .into());
             }
         }
         return Ok(entry);
     }
     let installed = |e: &&&ModelEntry| resolve::resolve(e, None, &settings.models_dir, env).is_ok();
     let kinds: Vec<&[&ModelEntry]> = match engine {
-        Some(EngineChoice::Marian) => vec![dedicated],
+        Some(EngineChoice::Seq2seq) => vec![dedicated],
         Some(EngineChoice::Llm) => vec![llms],
         None => vec![dedicated, llms],
     };
@@ -217,7 +225,7 @@ fn pick(
     }
     if let Some(e) = llms
         .first()
-        .filter(|_| engine != Some(EngineChoice::Marian))
+        .filter(|_| engine != Some(EngineChoice::Seq2seq))
     {
         options.push(format!(
             "`babeldesk models pull {}` (an instruct model, run by llama.cpp)",
@@ -225,7 +233,7 @@ fn pick(
         ));
     }
     if options.is_empty() {
-        return Err(Error::Input(format!("no {what} in the registry")));
+        return Err(ChoiceError::NotInRegistry { what }.into());
     }
     Err(Error::NoModelInstalled {
         what,
@@ -253,11 +261,11 @@ pub fn entry_for_dir(task: Task, dir: &Path, langs: &[&str]) -> Result<ModelEntr
     ggufs.sort();
     if !ggufs.is_empty() && !dir.join("config.json").is_file() {
         if ggufs.len() > 1 {
-            return Err(Error::Input(format!(
-                "{}: several GGUF files ({}); keep one per folder",
-                dir.display(),
-                ggufs.join(", ")
-            )));
+            return Err(ChoiceError::SeveralGguf {
+                dir: dir.to_path_buf(),
+                files: ggufs,
+            }
+            .into());
         }
         return Ok(ModelEntry {
             id,
@@ -296,10 +304,11 @@ pub fn entry_for_dir(task: Task, dir: &Path, langs: &[&str]) -> Result<ModelEntr
         "t5" => (Architecture::T5, &["config.json", "spiece.model"]),
         "bert" => (Architecture::Bert, &["config.json", "tokenizer.json"]),
         other => {
-            return Err(Error::Input(format!(
-            "{}: model_type '{other}' is not supported (marian, bart, t5, bert, or a .gguf file)",
-            config.display()
-        )))
+            return Err(ChoiceError::UnsupportedModelType {
+                config,
+                kind: other.to_string(),
+            }
+            .into())
         }
     };
     Ok(ModelEntry {
@@ -381,7 +390,7 @@ mod tests {
             ["ru", "en"],
             "the job's pair goes to the prompt"
         );
-        assert!(pick(Some(EngineChoice::Marian)).is_err());
+        assert!(pick(Some(EngineChoice::Seq2seq)).is_err());
 
         install(root.path(), reg.get("opus-mt-ru-en").unwrap());
         assert_eq!(pick(None).unwrap().id, "opus-mt-ru-en");

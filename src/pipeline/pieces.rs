@@ -3,7 +3,7 @@
 //! a hint each (instruct models), and each text's pieces joined again. A failed text is Err
 //! with the reason the engine gave.
 
-use super::LoadedModel;
+use crate::models::loaded::LoadedModel;
 use crate::models::protocol::Hint;
 use crate::progress::{Progress, Unit};
 use crate::Result;
@@ -37,9 +37,7 @@ pub(super) fn split_long(model: &mut LoadedModel, texts: &[&str]) -> Result<Vec<
         for (c, &cn) in clauses.iter().zip(&clause_counts) {
             let parts: Vec<String> = if cn > budget {
                 // A clause still too long: equal word slices that fit.
-                let words: Vec<&str> = c.split_whitespace().collect();
-                let per = (words.len() * budget / cn).max(1);
-                words.chunks(per).map(|w| w.join(" ")).collect()
+                crate::text::words::equal_slices(c, cn, budget)
             } else {
                 vec![c.to_string()]
             };

@@ -1,16 +1,18 @@
-//! Translating a document segment by segment through the translation memory and a Marian
-//! model. Every segment keeps its byte range, so the output is reassembled with the original
-//! paragraphs and spacing.
+//! Translating a document segment by segment through the translation memory and a model
+//! (Marian, or an instruct model). Every segment keeps its byte range, so the output is
+//! reassembled with the original paragraphs and spacing.
 //!
-//! For each distinct segment: the memory is asked first (with the neighbouring segments as
-//! context); 101 and 100 matches are reused as they are, fuzzy ones (≥ `min_match`) are
-//! reported, and used only with `use_fuzzy`. The rest go to the model, in batches sorted by
-//! length; the model is not even started when the memory has everything. New pairs are stored
-//! with origin `mt`, the model id, the document, the position and the context.
+//! The job runs in stages, each a function below: [`look_up`] asks the memory for each
+//! distinct segment (with the neighbouring segments as context): 101 and 100 matches are
+//! reused as they are, fuzzy ones (≥ `min_match`) are reported, and used only with
+//! `use_fuzzy`; [`translate_misses`] sends the rest to the model (not even started when the
+//! memory has everything); [`record_outcomes`] turns answers into segments; [`store`] keeps
+//! new pairs with origin `mt`, the model id, the document, the position and the context; and
+//! [`assemble`] lays the document out again.
 
-use super::pieces::{split_long, translate_each, translate_pieces};
-use super::LoadedModel;
+use super::pieces::{split_long, translate_each, translate_pieces, Outcome};
 use crate::memory::{context_hash, Memory, NewUnit, Origin, Query};
+use crate::models::loaded::{LoadedModel, ModelSource};
 use crate::models::protocol::{Example, Hint, TokenCounts};
 use crate::progress::Progress;
 use crate::text::{Document, Span};
@@ -65,6 +67,28 @@ pub struct FuzzyMatch {
     pub target: String,
 }
 
+/// Where a segment's target came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentOrigin {
+    /// Reused from the translation memory.
+    Memory,
+    /// Translated by the model now.
+    Mt,
+    /// The model's answer was unusable: the target is the source, and nothing was stored.
+    Failed,
+}
+
+impl SegmentOrigin {
+    pub fn name(self) -> &'static str {
+        match self {
+            SegmentOrigin::Memory => "memory",
+            SegmentOrigin::Mt => "mt",
+            SegmentOrigin::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Segment {
     pub source: String,
@@ -72,9 +96,7 @@ pub struct Segment {
     /// Byte offsets of `source` in the input.
     pub start: usize,
     pub end: usize,
-    /// `memory` (reused from the translation memory), `mt` (translated now) or `failed` (the
-    /// model's answer was unusable: `target` is then the source, and nothing was stored).
-    pub origin: &'static str,
+    pub origin: SegmentOrigin,
     /// The memory's score for a reused unit (101, 100, or fuzzy with --use-fuzzy).
     pub score: Option<u8>,
     /// The memory unit reused or stored (none with --no-memory).
@@ -92,6 +114,26 @@ pub struct Segment {
     /// Why the model's answer was not used (origin `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+}
+
+impl Segment {
+    /// A segment with only its texts set (positions are set when the document is assembled).
+    fn new(source: &str, target: String) -> Segment {
+        Segment {
+            source: source.to_string(),
+            target,
+            start: 0,
+            end: 0,
+            origin: SegmentOrigin::Mt,
+            score: None,
+            unit_id: None,
+            model: None,
+            split_into: None,
+            fuzzy: None,
+            examples: None,
+            problem: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,10 +171,65 @@ pub struct OtherLanguage {
     pub language: &'static str,
 }
 
-/// Where translations come from when the memory has none: a model loaded on first need.
-pub trait ModelSource {
-    fn get(&mut self) -> Result<&mut LoadedModel>;
-    fn loaded(&mut self) -> Option<&mut LoadedModel>;
+/// The document's segments, and each distinct text once: a repeated sentence is looked up and
+/// translated at its first place only.
+struct Segments<'d> {
+    paragraphs: Vec<Vec<Span>>,
+    spans: Vec<Span>,
+    texts: Vec<&'d str>,
+    /// The first place of each distinct text.
+    first: Vec<usize>,
+    /// Each segment's distinct text.
+    distinct_of: Vec<usize>,
+}
+
+impl<'d> Segments<'d> {
+    fn of(doc: &'d Document) -> Segments<'d> {
+        let paragraphs = doc.sentences();
+        let spans: Vec<Span> = paragraphs.iter().flatten().copied().collect();
+        let texts: Vec<&str> = spans.iter().map(|s| s.of(&doc.text)).collect();
+        let mut first = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let distinct_of = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                *index.entry(t).or_insert_with(|| {
+                    first.push(i);
+                    first.len() - 1
+                })
+            })
+            .collect();
+        Segments {
+            paragraphs,
+            spans,
+            texts,
+            first,
+            distinct_of,
+        }
+    }
+
+    /// Hashes of the segments before and after segment `i` (the memory's context).
+    fn context(&self, i: usize) -> (Option<String>, Option<String>) {
+        (
+            i.checked_sub(1).map(|p| context_hash(self.texts[p])),
+            self.texts.get(i + 1).map(|n| context_hash(n)),
+        )
+    }
+
+    /// The text of distinct text `u`.
+    fn text(&self, u: usize) -> &'d str {
+        self.texts[self.first[u]]
+    }
+}
+
+/// What is known of one distinct text: its translation once there is one (positions are set
+/// when the document is assembled), the memory's fuzzy hint, and examples for the model.
+#[derive(Default)]
+struct Slot {
+    done: Option<Segment>,
+    hint: Option<FuzzyMatch>,
+    examples: Vec<Example>,
 }
 
 pub fn translate(
@@ -144,247 +241,279 @@ pub fn translate(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Translation> {
-    let paragraphs = doc.sentences();
-    let spans: Vec<Span> = paragraphs.iter().flatten().copied().collect();
-    let texts: Vec<&str> = spans.iter().map(|s| s.of(&doc.text)).collect();
-    let context = |i: usize| {
-        (
-            i.checked_sub(1).map(|p| context_hash(texts[p])),
-            texts.get(i + 1).map(|n| context_hash(n)),
-        )
-    };
-    // Repeated segments are looked up and translated once, at their first place.
-    let mut first: Vec<usize> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let of_segment: Vec<usize> = texts
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            *index.entry(t).or_insert_with(|| {
-                first.push(i);
-                first.len() - 1
-            })
-        })
-        .collect();
-
-    struct Found {
-        target: String,
-        origin: &'static str,
-        score: Option<u8>,
-        unit_id: Option<i64>,
-        model: Option<String>,
-        split_into: Option<usize>,
-        fuzzy: Option<FuzzyMatch>,
-        examples: Option<usize>,
-        problem: Option<String>,
-    }
-    let mut found: Vec<Option<Found>> = (0..first.len()).map(|_| None).collect();
-    let mut hints: Vec<Option<FuzzyMatch>> = vec![None; first.len()];
-    let mut examples: Vec<Vec<Example>> = vec![Vec::new(); first.len()];
+    let segs = Segments::of(doc);
+    let mut slots: Vec<Slot> = (0..segs.first.len()).map(|_| Slot::default()).collect();
     if let Some(mem) = memory.as_deref_mut() {
-        let mut reused = Vec::new();
-        for (u, &i) in first.iter().enumerate() {
-            let (prev, next) = context(i);
-            let mut q = Query::new(texts[i], from, to);
-            q.prev_hash = prev.as_deref();
-            q.next_hash = next.as_deref();
-            q.min_score = options.min_match;
-            q.limit = 1;
-            if options.examples > 0 {
-                q.min_score = options.min_match.min(options.example_min);
-                q.limit = options.examples;
-            }
-            let matches = mem.lookup(&q)?;
-            examples[u] = matches
-                .iter()
-                .filter(|m| m.score >= options.example_min && m.score < 101)
-                .map(|m| Example {
-                    source: m.unit.source.clone(),
-                    target: m.unit.target.clone(),
-                })
-                .collect();
-            let Some(best) = matches.into_iter().next() else {
-                continue;
-            };
-            if best.score < options.min_match {
-                continue;
-            }
-            if best.score >= 100 || options.use_fuzzy {
-                reused.push(best.unit.id);
-                found[u] = Some(Found {
-                    target: best.unit.target,
-                    origin: "memory",
-                    score: Some(best.score),
-                    unit_id: Some(best.unit.id),
-                    model: best.unit.model,
-                    split_into: None,
-                    fuzzy: None,
-                    examples: None,
-                    problem: None,
-                });
-            } else {
-                hints[u] = Some(FuzzyMatch {
-                    score: best.score,
-                    unit_id: best.unit.id,
-                    source: best.unit.source,
-                    target: best.unit.target,
-                });
-            }
-        }
-        mem.record_use(&reused)?;
+        look_up(&segs, from, to, mem, options, &mut slots)?;
     }
-
-    let misses: Vec<usize> = (0..first.len()).filter(|&u| found[u].is_none()).collect();
-    let mut model_id = None;
-    let mut stored = 0;
-    let mut tokens = None;
+    let misses: Vec<usize> = (0..slots.len())
+        .filter(|&u| slots[u].done.is_none())
+        .collect();
+    let (mut model_id, mut tokens, mut stored) = (None, None, 0);
     if !misses.is_empty() {
         let model = models.get()?;
         model_id = Some(model.entry.id.clone());
         let before = model.engine.tokens;
-        let miss_texts: Vec<&str> = misses.iter().map(|&u| texts[first[u]]).collect();
-        let pieces = split_long(model, &miss_texts)?;
-        let targets = if options.examples > 0 {
-            // One at a time in document order: the previous sentence's translation is known
-            // when its successor is asked for (it is a miss before it, or came from memory).
-            translate_each(model, &pieces, progress, |k, so_far| {
-                let i = first[misses[k]];
-                let previous = i.checked_sub(1).and_then(|p| {
-                    let pu = of_segment[p];
-                    let target = match &found[pu] {
-                        Some(f) if f.problem.is_none() => Some(f.target.clone()),
-                        Some(_) => None,
-                        None => misses
-                            .binary_search(&pu)
-                            .ok()
-                            .and_then(|pk| so_far.get(pk)?.as_ref().ok().cloned()),
-                    }?;
-                    Some(Example {
-                        source: texts[p].to_string(),
-                        target,
-                    })
-                });
-                Hint {
-                    examples: examples[misses[k]].clone(),
-                    previous,
-                }
-            })?
-        } else {
-            translate_pieces(model, &pieces, progress)?
-        };
-        let after = model.engine.tokens;
-        if after.prompt + after.generated > before.prompt + before.generated {
-            tokens = Some(TokenCounts {
-                prompt: after.prompt - before.prompt,
-                generated: after.generated - before.generated,
-                millis: after.millis - before.millis,
-            });
-        }
-        let mut units = Vec::new();
-        for (k, &u) in misses.iter().enumerate() {
-            let i = first[u];
-            let (prev, next) = context(i);
-            let (target, problem) = match &targets[k] {
-                Ok(t) => (t.clone(), None),
-                Err(p) => (texts[i].to_string(), Some(p.clone())),
-            };
-            if memory.is_some() && problem.is_none() && !target.trim().is_empty() {
-                let mut unit = NewUnit::new(from, to, texts[i], &target);
-                unit.origin = Origin::Mt;
-                unit.model = model_id.clone();
-                unit.document = Some(doc.name.clone());
-                unit.position = Some(i as i64);
-                unit.prev_hash = prev;
-                unit.next_hash = next;
-                units.push((u, unit));
-            }
-            found[u] = Some(Found {
-                target,
-                origin: if problem.is_some() { "failed" } else { "mt" },
-                score: None,
-                unit_id: None,
-                model: model_id.clone(),
-                split_into: (pieces[k].len() > 1).then_some(pieces[k].len()),
-                fuzzy: hints[u].take(),
-                examples: (options.examples > 0).then_some(examples[u].len()),
-                problem,
-            });
-        }
+        let outcomes = translate_misses(&segs, &slots, &misses, model, options, progress)?;
+        let used = model.engine.tokens - before;
+        tokens = (used.prompt + used.generated > 0).then_some(used);
+        record_outcomes(
+            &segs,
+            &mut slots,
+            &misses,
+            outcomes,
+            &model.entry.id,
+            options,
+        );
         if let Some(mem) = memory.as_deref_mut() {
-            let mut ids = Vec::new();
-            let report = mem.import(|imp| {
-                for (_, unit) in &units {
-                    ids.push(imp.add(unit)?);
-                }
-                Ok::<_, crate::Error>(())
-            })?;
-            stored = report.added as usize;
-            for ((u, _), id) in units.iter().zip(ids) {
-                if let Some(f) = found[*u].as_mut() {
-                    f.unit_id = id;
-                }
-            }
+            stored = store(doc, &segs, from, to, mem, &mut slots, &misses)?;
         }
     }
+    let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
+    let mut t = assemble(doc, &segs, slots, from, to);
+    t.model = model_id;
+    t.translated = misses.len();
+    t.stored = stored;
+    t.tokens = tokens;
+    t.model_calls = model_calls;
+    Ok(t)
+}
 
-    let found: Vec<Found> = found
+/// Stage 1: the memory's matches. 101/100 (and fuzzy with `use_fuzzy`) are reused, weaker
+/// ones kept as hints, and matches above `example_min` kept as examples for the model.
+fn look_up(
+    segs: &Segments,
+    from: &str,
+    to: &str,
+    mem: &mut Memory,
+    options: &Options,
+    slots: &mut [Slot],
+) -> Result<()> {
+    let mut reused = Vec::new();
+    for (u, slot) in slots.iter_mut().enumerate() {
+        let (prev, next) = segs.context(segs.first[u]);
+        let mut q = Query::new(segs.text(u), from, to);
+        q.prev_hash = prev.as_deref();
+        q.next_hash = next.as_deref();
+        q.min_score = options.min_match;
+        q.limit = 1;
+        if options.examples > 0 {
+            q.min_score = options.min_match.min(options.example_min);
+            q.limit = options.examples;
+        }
+        let matches = mem.lookup(&q)?;
+        slot.examples = matches
+            .iter()
+            .filter(|m| m.score >= options.example_min && m.score < 101)
+            .map(|m| Example {
+                source: m.unit.source.clone(),
+                target: m.unit.target.clone(),
+            })
+            .collect();
+        let Some(best) = matches.into_iter().next() else {
+            continue;
+        };
+        if best.score < options.min_match {
+            continue;
+        }
+        if best.score >= 100 || options.use_fuzzy {
+            reused.push(best.unit.id);
+            slot.done = Some(Segment {
+                origin: SegmentOrigin::Memory,
+                score: Some(best.score),
+                unit_id: Some(best.unit.id),
+                model: best.unit.model,
+                ..Segment::new(segs.text(u), best.unit.target)
+            });
+        } else {
+            slot.hint = Some(FuzzyMatch {
+                score: best.score,
+                unit_id: best.unit.id,
+                source: best.unit.source,
+                target: best.unit.target,
+            });
+        }
+    }
+    mem.record_use(&reused)?;
+    Ok(())
+}
+
+/// Stage 2: the model's translations of the misses, each with how many pieces it was sent as.
+/// With examples, one at a time in document order, so the previous sentence's translation is
+/// known when its successor is asked for (it was a miss before it, or came from the memory).
+fn translate_misses(
+    segs: &Segments,
+    slots: &[Slot],
+    misses: &[usize],
+    model: &mut LoadedModel,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Vec<(Outcome, usize)>> {
+    let texts: Vec<&str> = misses.iter().map(|&u| segs.text(u)).collect();
+    let pieces = split_long(model, &texts)?;
+    let outcomes = if options.examples > 0 {
+        translate_each(model, &pieces, progress, |k, so_far| {
+            let i = segs.first[misses[k]];
+            let previous = i.checked_sub(1).and_then(|p| {
+                let pu = segs.distinct_of[p];
+                let target = match &slots[pu].done {
+                    Some(s) if s.problem.is_none() => Some(s.target.clone()),
+                    Some(_) => None,
+                    None => misses
+                        .binary_search(&pu)
+                        .ok()
+                        .and_then(|pk| so_far.get(pk)?.as_ref().ok().cloned()),
+                }?;
+                Some(Example {
+                    source: segs.texts[p].to_string(),
+                    target,
+                })
+            });
+            Hint {
+                examples: slots[misses[k]].examples.clone(),
+                previous,
+            }
+        })?
+    } else {
+        translate_pieces(model, &pieces, progress)?
+    };
+    Ok(outcomes
         .into_iter()
-        .map(|f| f.expect("every segment is found or translated"))
+        .zip(pieces.iter().map(Vec::len))
+        .collect())
+}
+
+/// Stage 3: each miss becomes a segment: translated, or failed with the source kept.
+fn record_outcomes(
+    segs: &Segments,
+    slots: &mut [Slot],
+    misses: &[usize],
+    outcomes: Vec<(Outcome, usize)>,
+    model_id: &str,
+    options: &Options,
+) {
+    for (&u, (outcome, pieces)) in misses.iter().zip(outcomes) {
+        let source = segs.text(u);
+        let (target, origin, problem) = match outcome {
+            Ok(t) => (t, SegmentOrigin::Mt, None),
+            Err(p) => (source.to_string(), SegmentOrigin::Failed, Some(p)),
+        };
+        let slot = &mut slots[u];
+        slot.done = Some(Segment {
+            origin,
+            model: Some(model_id.to_string()),
+            split_into: (pieces > 1).then_some(pieces),
+            fuzzy: slot.hint.take(),
+            examples: (options.examples > 0).then_some(slot.examples.len()),
+            problem,
+            ..Segment::new(source, target)
+        });
+    }
+}
+
+/// Stage 4: the new translations into the memory, in one transaction, with the document, the
+/// position and the context. Failed and empty ones are not stored. Returns how many were.
+fn store(
+    doc: &Document,
+    segs: &Segments,
+    from: &str,
+    to: &str,
+    mem: &mut Memory,
+    slots: &mut [Slot],
+    misses: &[usize],
+) -> Result<usize> {
+    let mut units = Vec::new();
+    for &u in misses {
+        let Some(seg) = slots[u].done.as_ref() else {
+            continue;
+        };
+        if seg.origin != SegmentOrigin::Mt || seg.target.trim().is_empty() {
+            continue;
+        }
+        let i = segs.first[u];
+        let (prev, next) = segs.context(i);
+        let mut unit = NewUnit::new(from, to, &seg.source, &seg.target);
+        unit.origin = Origin::Mt;
+        unit.model = seg.model.clone();
+        unit.document = Some(doc.name.clone());
+        unit.position = Some(i as i64);
+        unit.prev_hash = prev;
+        unit.next_hash = next;
+        units.push((u, unit));
+    }
+    let mut ids = Vec::new();
+    let report = mem.import(|imp| {
+        for (_, unit) in &units {
+            ids.push(imp.add(unit)?);
+        }
+        Ok::<_, crate::Error>(())
+    })?;
+    for ((u, _), id) in units.iter().zip(ids) {
+        if let Some(seg) = slots[*u].done.as_mut() {
+            seg.unit_id = id;
+        }
+    }
+    Ok(report.added as usize)
+}
+
+/// Stage 5: every segment in document order with its byte range, the translated text laid
+/// out as the original, and the counts.
+fn assemble(
+    doc: &Document,
+    segs: &Segments,
+    slots: Vec<Slot>,
+    from: &str,
+    to: &str,
+) -> Translation {
+    let done: Vec<Segment> = slots
+        .into_iter()
+        .map(|s| s.done.expect("every segment is found or translated"))
         .collect();
-    let segments: Vec<Segment> = spans
+    let segments: Vec<Segment> = segs
+        .spans
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let f = &found[of_segment[i]];
-            let (start, end) = doc.input_range(*s);
+        .map(|(i, span)| {
+            let (start, end) = doc.input_range(*span);
             Segment {
-                source: texts[i].to_string(),
-                target: f.target.clone(),
+                source: segs.texts[i].to_string(),
                 start,
                 end,
-                origin: f.origin,
-                score: f.score,
-                unit_id: f.unit_id,
-                model: f.model.clone(),
-                split_into: f.split_into,
-                fuzzy: f.fuzzy.clone(),
-                examples: f.examples,
-                problem: f.problem.clone(),
+                ..done[segs.distinct_of[i]].clone()
             }
         })
         .collect();
     let mut layout = Vec::new();
     let mut k = 0;
-    for para in &paragraphs {
+    for para in &segs.paragraphs {
         layout.push((k..k + para.len()).collect::<Vec<_>>());
         k += para.len();
     }
-    let text = reassemble(doc, &paragraphs, &segments);
-    let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
-    Ok(Translation {
+    let count = |o: SegmentOrigin| segments.iter().filter(|s| s.origin == o).count();
+    Translation {
         file: doc.name.clone(),
         from: from.to_string(),
         to: to.to_string(),
-        model: model_id,
-        from_memory: segments.iter().filter(|s| s.origin == "memory").count(),
-        translated: misses.len(),
-        failed: segments.iter().filter(|s| s.origin == "failed").count(),
-        stored,
-        tokens,
+        model: None,
+        from_memory: count(SegmentOrigin::Memory),
+        translated: 0,
+        failed: count(SegmentOrigin::Failed),
+        stored: 0,
+        tokens: None,
+        text: reassemble(doc, &segs.paragraphs, &segments),
         segments,
         paragraphs: layout,
-        text,
-        model_calls,
+        model_calls: 0,
         other_language: doc
             .foreign_paragraphs
             .iter()
-            .filter(|(_, l)| *l != from)
+            .filter(|(_, l)| *l != crate::text::langtag::primary(from))
             .map(|&(paragraph, language)| OtherLanguage {
                 paragraph,
                 language,
             })
             .collect(),
-    })
+    }
 }
 
 /// Translate lines as they are (one segment each, no memory): for test sets, whose lines must

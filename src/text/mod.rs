@@ -7,6 +7,7 @@ pub mod lang;
 pub mod langtag;
 pub mod reader;
 pub mod segment;
+pub mod words;
 
 /// A byte range into the original text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -60,9 +61,10 @@ impl Document {
         let (text, map) = if html_name || html::looks_like_html(&decoded) {
             let e = html::extract(&decoded);
             if e.text.trim().is_empty() {
-                return Err(crate::Error::Input(format!(
-                    "{name}: the web page has no text outside scripts, navigation and markup"
-                )));
+                return Err(crate::Error::Document {
+                    name: name.to_string(),
+                    problem: crate::error::DocumentProblem::NoPageText,
+                });
             }
             let shift = |v: Vec<usize>| v.into_iter().map(|p| p + bom).collect();
             (

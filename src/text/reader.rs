@@ -1,6 +1,7 @@
 //! Bytes in, checked text and paragraphs out.
 
 use super::Span;
+use crate::error::DocumentProblem;
 use crate::{Error, Result};
 
 /// Decode a document, refusing what is not text: empty input, binary data (NUL bytes) and
@@ -11,17 +12,20 @@ pub fn decode(bytes: Vec<u8>, name: &str) -> Result<String> {
         None => bytes,
     };
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::Input(format!("{name}: the document is empty")));
+        return Err(problem(name, DocumentProblem::Empty));
     }
     if let Some(pos) = bytes.iter().take(8192).position(|&b| b == 0) {
-        return Err(Error::Input(format!(
-            "{name}: binary data (NUL byte at offset {pos}), not a text document"
-        )));
+        return Err(problem(name, DocumentProblem::Binary(pos)));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        let at = e.utf8_error().valid_up_to();
-        Error::Input(format!("{name}: not UTF-8 text (invalid byte at offset {at}); convert it first, e.g. with iconv -f cp1251 -t utf-8"))
-    })
+    String::from_utf8(bytes)
+        .map_err(|e| problem(name, DocumentProblem::NotUtf8(e.utf8_error().valid_up_to())))
+}
+
+fn problem(name: &str, problem: DocumentProblem) -> Error {
+    Error::Document {
+        name: name.to_string(),
+        problem,
+    }
 }
 
 /// Non-empty lines, trimmed, as paragraphs. News pages put one paragraph per line; blank lines

@@ -4,6 +4,7 @@
 mod eval;
 mod llm;
 mod memory;
+mod stable_json;
 mod summarize;
 mod translate;
 
@@ -124,6 +125,13 @@ fn stderr(o: &Output) -> String {
 fn json(o: &Output) -> Value {
     assert!(o.status.success(), "{}", stderr(o));
     serde_json::from_str(&stdout(o)).unwrap()
+}
+
+/// A usage error (a flag's value refused before any work): exit 2, naming the problem.
+fn assert_usage(o: &Output, needle: &str) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
 }
 
 /// A failure: exit 1 and one line on stderr naming the problem.
@@ -317,12 +325,12 @@ fn translate_refuses_bad_input_clearly() {
         &sb.run(&["translate", "nope.txt", "--model-dir", m]),
         "nope.txt",
     );
-    assert_fails(
+    assert_usage(
         &sb.run_stdin(
             &["translate", "--from", "russian!", "--model-dir", m],
             "Привет.".as_bytes(),
         ),
-        "not a language code",
+        "for '--from <LANG>': 'russian!' is not a BCP-47 language tag",
     );
     assert_fails(
         &sb.run_stdin(
@@ -535,7 +543,40 @@ fn memory_stats_in_json_and_text() {
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json["units"], 0);
     assert!(json["schema_version"].as_i64().unwrap() >= 1);
-    assert!(db.is_file());
+    // A read-only command makes nothing: no database, no folder.
+    assert!(!db.exists());
+    let nowhere = sb.path("no/such/dir/x.sqlite");
+    let out = sb.run(&["--memory", nowhere.to_str().unwrap(), "memory", "stats"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!sb.path("no").exists());
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("memory    {}", nowhere.display())),
+        "{text}"
+    );
+    assert!(
+        text.contains("size      0 B") && text.contains("units     0"),
+        "{text}"
+    );
+    // Once something is stored, the text counts it by pair, origin and status.
+    let tmx = sb.path("one.tmx");
+    std::fs::write(&tmx, "<tmx version=\"1.4\"><header srclang=\"ru\"/><body><tu><tuv xml:lang=\"ru\"><seg>Да</seg></tuv><tuv xml:lang=\"en\"><seg>Yes</seg></tuv></tu></body></tmx>").unwrap();
+    let db_arg = db.to_str().unwrap();
+    let out = sb.run(&[
+        "--memory",
+        db_arg,
+        "memory",
+        "import",
+        tmx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&sb.run(&["--memory", db_arg, "memory", "stats"]));
+    assert!(text.contains("units     1"), "{text}");
+    assert!(text.contains("by pair:\n  ru-en               1"), "{text}");
+    assert!(
+        text.contains("by origin:\n  import              1"),
+        "{text}"
+    );
     let path = stdout(&sb.run(&["memory", "path"]));
     assert!(
         path.trim()

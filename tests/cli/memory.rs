@@ -259,9 +259,9 @@ fn analyze_reports_match_bands() {
         text.contains("repetitions") && text.contains("4 segments"),
         "{text}"
     );
-    assert_fails(
+    assert_usage(
         &sb.mem(&["analyze", &doc, "--to", "english!"]),
-        "--to: 'english!' is not a BCP-47",
+        "for '--to <LANG>': 'english!' is not a BCP-47",
     );
 }
 
@@ -402,7 +402,8 @@ fn unsafe_kill(pid: u32) {
 fn a_locked_memory_waits_then_says_so() {
     let sb = Sandbox::new();
     let db = sb.with_memory();
-    assert!(sb.mem(&["stats"]).status.success());
+    let tmx = write(&sb, "small.tmx", TMX.as_bytes());
+    assert!(sb.mem(&["import", &tmx]).status.success());
     // Another process holds the write lock for two seconds.
     let mut holder = Command::new("python3")
         .args([
@@ -418,7 +419,6 @@ fn a_locked_memory_waits_then_says_so() {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "locked");
-    let tmx = write(&sb, "small.tmx", TMX.as_bytes());
     let mut impatient = sb.cmd(&["--memory", &db, "memory", "import", &tmx]);
     impatient.env("BABELDESK_LOCK_TIMEOUT", "0.3");
     let t = Instant::now();

@@ -249,3 +249,44 @@ fn web_pages_are_read_without_their_furniture_and_offsets_point_into_the_page() 
         "the English paragraph is flagged"
     );
 }
+
+#[test]
+fn every_language_flag_reads_the_same_pair() {
+    let sb = Sandbox::new();
+    let doc = sb.path("doc.txt");
+    std::fs::write(&doc, DOC).unwrap();
+    let doc = doc.to_str().unwrap();
+    // Stored as ru → en-GB (the model is chosen for en).
+    let (t, _) = translate(&sb, &["--to", "EN_gb"], DOC);
+    assert_eq!(t["to"], "en-GB");
+    let dry = json(&sb.run(&[
+        "translate",
+        doc,
+        "--dry-run",
+        "--to",
+        "en-GB",
+        "--format",
+        "json",
+    ]));
+    let analyzed = json(&sb.run(&[
+        "memory", "analyze", doc, "--to", "en-gb", "--format", "json",
+    ]));
+    assert_eq!(dry, analyzed);
+    assert_eq!(dry["to"], "en-GB");
+    let no_match = |v: &Value| {
+        v["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["band"] == "no match")
+            .unwrap()["segments"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(no_match(&dry), 0, "{dry}");
+    // Another region is another pair: nothing matches.
+    let us = json(&sb.run(&[
+        "memory", "analyze", doc, "--to", "en-US", "--format", "json",
+    ]));
+    assert!(no_match(&us) > 0, "{us}");
+}

@@ -9,10 +9,10 @@
 
 mod session;
 
-use babeldesk::config::Device;
+use babeldesk::config::{Device, Env, ProcessEnv};
 use babeldesk::models::prompt;
 use babeldesk::models::protocol::{
-    self, Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
+    self, EngineFailure, Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -23,7 +23,7 @@ use std::io::{BufRead, Write};
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-pub(crate) type EngineResult<T> = std::result::Result<T, String>;
+pub(crate) type EngineResult<T> = std::result::Result<T, EngineFailure>;
 
 /// Context size: the model's own, at most this (a sentence, its examples and the answer need
 /// far less; a summary chunk is cut to fit).
@@ -45,7 +45,7 @@ pub fn serve(input: impl BufRead, output: impl Write) -> i32 {
         }
     };
     // llama.cpp logs every tensor it loads; babeldesk reports what matters itself.
-    if std::env::var_os("BABELDESK_LLAMA_LOG").is_none() {
+    if ProcessEnv.var("BABELDESK_LLAMA_LOG").is_none() {
         backend.void_logs();
     }
     let mut loaded: Option<Loaded> = None;
@@ -58,9 +58,11 @@ fn handle(
     loaded: &mut Option<Loaded>,
 ) -> EngineResult<Reply> {
     match req {
-        Request::Hello { version } if version != PROTOCOL_VERSION => Err(format!(
-            "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
-        )),
+        Request::Hello { version } if version != PROTOCOL_VERSION => {
+            Err(EngineFailure::request(format!(
+                "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
+            )))
+        }
         Request::Hello { .. } => Ok(Reply::Hello {
             version: PROTOCOL_VERSION,
             engine: format!("babeldesk-llm {} (llama.cpp)", env!("CARGO_PKG_VERSION")),
@@ -78,7 +80,7 @@ fn handle(
             })
         }
         Request::Translate { texts, hints } => {
-            let m = loaded.as_mut().ok_or("no model is loaded")?;
+            let m = loaded.as_mut().ok_or_else(not_loaded)?;
             let mut reply = Answers::default();
             for (i, text) in texts.iter().enumerate() {
                 let hint = hints.get(i).cloned().unwrap_or_default();
@@ -87,7 +89,7 @@ fn handle(
             Ok(reply.into_reply())
         }
         Request::Summarize { texts, max_words } => {
-            let m = loaded.as_mut().ok_or("no model is loaded")?;
+            let m = loaded.as_mut().ok_or_else(not_loaded)?;
             let mut reply = Answers::default();
             for text in &texts {
                 reply.push(summarize(m, text, max_words.unwrap_or(SUMMARY_WORDS))?);
@@ -95,34 +97,40 @@ fn handle(
             Ok(reply.into_reply())
         }
         Request::CountTokens { texts } => {
-            let m = loaded.as_ref().ok_or("no model is loaded")?;
+            let m = loaded.as_ref().ok_or_else(not_loaded)?;
             Ok(Reply::Counts {
                 counts: texts.iter().map(|t| m.session.count(t)).collect(),
             })
         }
-        Request::Embed { .. } => Err("GGUF chat models do not make embeddings".into()),
+        Request::Embed { .. } => Err(EngineFailure::unsupported(
+            "GGUF chat models do not make embeddings",
+        )),
         Request::Shutdown => Ok(Reply::Bye),
     }
 }
 
+fn not_loaded() -> EngineFailure {
+    EngineFailure::request("no model is loaded")
+}
+
 fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
     if req.device == Device::Cuda {
-        return Err(
+        return Err(EngineFailure::Device(
             "--device cuda: this babeldesk-llm runs llama.cpp on the CPU; use --device cpu or auto"
                 .into(),
-        );
+        ));
     }
     let path = req.dir.join(&req.weights);
     if !path.is_file() {
-        return Err(format!("{}: no such GGUF file", path.display()));
+        return Err(EngineFailure::bad_file(&path, "no such GGUF file"));
     }
     let model = LlamaModel::load_from_file(backend, &path, &LlamaModelParams::default())
-        .map_err(|e| format!("{}: not a usable GGUF model ({e})", path.display()))?;
+        .map_err(|e| EngineFailure::refused(&path, "not a usable GGUF model", e))?;
     // One model per engine process, for the life of the process: the context borrows it.
     let model: &'static LlamaModel = Box::leak(Box::new(model));
     let n_ctx = model.n_ctx_train().clamp(256, MAX_CTX);
-    let threads = std::env::var("BABELDESK_THREADS")
-        .ok()
+    let threads = ProcessEnv
+        .var("BABELDESK_THREADS")
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
         as i32;
@@ -134,7 +142,7 @@ fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
         .with_n_threads_batch(threads);
     let ctx = model
         .new_context(backend, params)
-        .map_err(|e| format!("{}: cannot make a context ({e})", path.display()))?;
+        .map_err(|e| EngineFailure::refused(&path, "cannot make a context", e))?;
     Ok(Loaded {
         session: Session::new(model, ctx, n_batch as usize),
         languages: req.languages.clone(),
@@ -161,9 +169,7 @@ impl Answers {
     fn push(&mut self, a: Answer) {
         self.texts.push(a.text);
         self.problems.push(a.problem);
-        self.tokens.prompt += a.tokens.prompt;
-        self.tokens.generated += a.tokens.generated;
-        self.tokens.millis += a.tokens.millis;
+        self.tokens += a.tokens;
     }
 
     fn into_reply(self) -> Reply {
@@ -179,7 +185,11 @@ impl Answers {
 fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
     let (from, to) = match m.languages.as_slice() {
         [f, t, ..] => (f.clone(), t.clone()),
-        _ => return Err("the model was loaded without a language pair".into()),
+        _ => {
+            return Err(EngineFailure::request(
+                "the model was loaded without a language pair",
+            ))
+        }
     };
     let (from, to) = (from.as_str(), to.as_str());
     let n = m.session.count(text);
@@ -219,9 +229,11 @@ fn answer(
         let rendered = m.session.render(&messages)?;
         let anchor = m.session.render_anchor(&messages)?;
         let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
-        tokens.prompt += out.read_tokens as u64;
-        tokens.generated += out.generated as u64;
-        tokens.millis += started.elapsed().as_millis() as u64;
+        tokens += TokenCounts {
+            prompt: out.read_tokens as u64,
+            generated: out.generated as u64,
+            millis: started.elapsed().as_millis() as u64,
+        };
         debug(&rendered, &out);
         match judge(&out) {
             Ok(text) => {
@@ -243,7 +255,7 @@ fn answer(
 
 /// `BABELDESK_DEBUG_LLM=1`: every prompt and raw answer on stderr (run the engine by hand).
 fn debug(prompt: &str, out: &Output) {
-    if std::env::var_os("BABELDESK_DEBUG_LLM").is_some() {
+    if ProcessEnv.var("BABELDESK_DEBUG_LLM").is_some() {
         eprintln!(
             "--- prompt\n{prompt}\n--- answer ({} tokens, stopped by cap: {})\n{}\n",
             out.generated, out.hit_limit, out.text

@@ -7,6 +7,7 @@
 
 use super::EngineResult;
 use babeldesk::models::prompt::Message;
+use babeldesk::models::protocol::EngineFailure;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
@@ -80,7 +81,7 @@ impl Session {
                 .iter()
                 .map(|(role, content)| LlamaChatMessage::new(role.to_string(), content.clone()))
                 .collect();
-            let chat = chat.map_err(|e| format!("prompt: {e}"))?;
+            let chat = chat.map_err(|e| EngineFailure::model("prompt", e))?;
             if let Ok(text) = self.model.apply_chat_template(t, &chat, add_assistant) {
                 return Ok(text);
             }
@@ -108,14 +109,14 @@ impl Session {
         let add_bos = vocab.should_add_bos();
         let tokens = vocab.tokenize(prompt.as_bytes(), add_bos, true);
         if tokens.is_empty() {
-            return Err("empty prompt".into());
+            return Err(EngineFailure::request("empty prompt"));
         }
         if tokens.len() + max_tokens > self.n_ctx() {
-            return Err(format!(
+            return Err(EngineFailure::request(format!(
                 "the prompt ({} tokens) and answer ({max_tokens}) do not fit the context of {} tokens",
                 tokens.len(),
                 self.n_ctx()
-            ));
+            )));
         }
         // The anchor counts only if it tokenizes as the prompt's own start, and leaves a token
         // to read (its logits start the answer).
@@ -132,7 +133,7 @@ impl Session {
         if anchor_tokens != self.anchor {
             self.ctx
                 .clear_kv_cache_seq(Some(0), None, None)
-                .map_err(|e| format!("cache: {e}"))?;
+                .map_err(|e| EngineFailure::model("cache", e))?;
             self.anchor.clear();
             self.read(&mut batch, &anchor_tokens, 0, false)?;
             read += anchor_tokens.len();
@@ -140,7 +141,7 @@ impl Session {
         } else {
             self.ctx
                 .clear_kv_cache_seq(Some(0), Some(self.anchor.len() as u32), None)
-                .map_err(|e| format!("cache: {e}"))?;
+                .map_err(|e| EngineFailure::model("cache", e))?;
         }
         let keep = self.anchor.len();
         self.read(&mut batch, &tokens[keep..], keep, true)?;
@@ -170,10 +171,10 @@ impl Session {
             batch.clear();
             batch
                 .add(token, pos as i32, &[0], true)
-                .map_err(|e| format!("batch: {e}"))?;
+                .map_err(|e| EngineFailure::model("batch", e))?;
             self.ctx
                 .decode(&mut batch)
-                .map_err(|e| format!("generating: {e}"))?;
+                .map_err(|e| EngineFailure::model("generating", e))?;
             pos += 1;
             logits_at = 0;
         }
@@ -201,11 +202,11 @@ impl Session {
                 let last = last_logits && pos + j + 1 == start + tokens.len();
                 batch
                     .add(t, (pos + j) as i32, &[0], last)
-                    .map_err(|e| format!("batch: {e}"))?;
+                    .map_err(|e| EngineFailure::model("batch", e))?;
             }
             self.ctx
                 .decode(batch)
-                .map_err(|e| format!("reading the prompt: {e}"))?;
+                .map_err(|e| EngineFailure::model("reading the prompt", e))?;
             pos += chunk.len();
         }
         Ok(())

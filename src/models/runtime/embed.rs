@@ -3,7 +3,7 @@
 //! for all-MiniLM-L6-v2.
 
 use super::{read_json, EngineResult};
-use babeldesk::models::protocol::LoadRequest;
+use babeldesk::models::protocol::{EngineFailure, LoadRequest};
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use rust_bert::Config;
 use tch::{nn, Kind, Tensor};
@@ -30,19 +30,21 @@ impl Embedder {
             .unwrap_or(256) as usize;
         let mut vs = nn::VarStore::new(device);
         let model = BertModel::<BertEmbeddings>::new(vs.root(), &config);
-        vs.load(dir.join(&req.weights))
-            .map_err(|e| format!("loading {}: {e}", dir.join(&req.weights).display()))?;
+        let weights = dir.join(&req.weights);
+        vs.load(&weights)
+            .map_err(|e| EngineFailure::model(format!("loading {}", weights.display()), e))?;
         // Batches of 32 tokenize in microseconds; rayon's worker threads would then spin
         // against libtorch's for both cores (measured: 25% slower embeddings).
         tokenizers::utils::parallelism::set_parallelism(false);
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| format!("{}: {e}", dir.join("tokenizer.json").display()))?;
+        let tokenizer_path = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| EngineFailure::bad_file(&tokenizer_path, e))?;
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: max_tokens,
                 ..Default::default()
             }))
-            .map_err(|e| e.to_string())?;
+            .map_err(EngineFailure::library)?;
         tokenizer.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
             ..Default::default()
@@ -74,7 +76,7 @@ impl Embedder {
         let enc = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| e.to_string())?;
+            .map_err(EngineFailure::library)?;
         let rows = |f: &dyn Fn(&tokenizers::Encoding) -> Vec<i64>| {
             let data: Vec<Tensor> = enc.iter().map(|e| Tensor::from_slice(&f(e))).collect();
             Tensor::stack(&data, 0).to(self.device)
@@ -95,7 +97,7 @@ impl Embedder {
                     None,
                     false,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(EngineFailure::library)?;
             let m = mask.unsqueeze(-1).to_kind(Kind::Float);
             let summed = (out.hidden_state * &m).sum_dim_intlist(1, false, Kind::Float);
             let counts = m.sum_dim_intlist(1, false, Kind::Float).clamp_min(1e-9);
@@ -105,7 +107,8 @@ impl Embedder {
         })?;
         let pooled = pooled.to(tch::Device::Cpu).contiguous();
         let dim = pooled.size()[1] as usize;
-        let flat: Vec<f32> = Vec::<f32>::try_from(pooled.view([-1])).map_err(|e| e.to_string())?;
+        let flat: Vec<f32> =
+            Vec::<f32>::try_from(pooled.view([-1])).map_err(EngineFailure::library)?;
         Ok(flat.chunks(dim).map(<[f32]>::to_vec).collect())
     }
 
@@ -116,7 +119,7 @@ impl Embedder {
                 self.tokenizer
                     .encode(t.as_str(), true)
                     .map(|e| e.get_ids().len())
-                    .map_err(|e| e.to_string())
+                    .map_err(EngineFailure::library)
             })
             .collect()
     }

@@ -1,7 +1,7 @@
 //! Translation and abstractive summarization through rust-bert's own pipelines.
 
 use super::{marian, read_json, EngineResult};
-use babeldesk::models::protocol::{Generation, LoadRequest};
+use babeldesk::models::protocol::{EngineFailure, Generation, LoadRequest};
 use babeldesk::models::registry::Architecture;
 use rust_bert::pipelines::common::{ModelResource, ModelType, TokenizerOption};
 use rust_bert::pipelines::summarization::{SummarizationConfig, SummarizationModel};
@@ -31,9 +31,9 @@ fn language(code: &str) -> EngineResult<Language> {
             "it" => Language::Italian,
             "zh" => Language::ChineseMandarin,
             other => {
-                return Err(format!(
+                return Err(EngineFailure::unsupported(format!(
                     "language '{other}' is not supported by the translation engine"
-                ))
+                )))
             }
         },
     )
@@ -67,15 +67,19 @@ pub struct Translator {
 impl Translator {
     pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Translator> {
         if req.architecture != Architecture::Marian {
-            return Err(format!(
+            return Err(EngineFailure::unsupported(format!(
                 "translation with {:?} models is not supported yet",
                 req.architecture
-            ));
+            )));
         }
         let prepared = marian::prepare(&req.dir, &req.weights, &req.cache_dir)?;
         let (src, tgt) = match req.languages.as_slice() {
             [s, t, ..] => (language(s)?, language(t)?),
-            _ => return Err("a translation model needs a source and a target language".into()),
+            _ => {
+                return Err(EngineFailure::unsupported(
+                    "a translation model needs a source and a target language",
+                ))
+            }
         };
         let max_pos = prepared.max_position_embeddings;
         let mut config = TranslationConfig::new(
@@ -95,7 +99,7 @@ impl Translator {
         config.no_repeat_ngram_size = g.no_repeat_ngram_size.unwrap_or(0);
         config.do_sample = false;
         let model = TranslationModel::new(config)
-            .map_err(|e| format!("loading {}: {e}", req.dir.display()))?;
+            .map_err(|e| EngineFailure::model(format!("loading {}", req.dir.display()), e))?;
         Ok(Translator {
             model,
             max_input_tokens: max_pos,
@@ -103,8 +107,8 @@ impl Translator {
     }
 
     pub fn translate(&self, texts: &[String]) -> EngineResult<Vec<String>> {
-        let out =
-            tch::no_grad(|| self.model.translate(texts, None, None)).map_err(|e| e.to_string())?;
+        let out = tch::no_grad(|| self.model.translate(texts, None, None))
+            .map_err(EngineFailure::library)?;
         Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
     }
 
@@ -135,9 +139,9 @@ impl Summarizer {
             // T5's relative positions do not truncate; the caller still chunks by its own limit.
             Architecture::T5 => (ModelType::T5, dir.join("spiece.model"), None, None),
             other => {
-                return Err(format!(
+                return Err(EngineFailure::unsupported(format!(
                     "summarization with {other:?} models is not supported"
-                ))
+                )))
             }
         };
         let mut config = SummarizationConfig::new(
@@ -164,7 +168,7 @@ impl Summarizer {
             config.no_repeat_ngram_size = n;
         }
         let model = SummarizationModel::new(config)
-            .map_err(|e| format!("loading {}: {e}", dir.display()))?;
+            .map_err(|e| EngineFailure::model(format!("loading {}", dir.display()), e))?;
         Ok(Summarizer {
             model,
             max_input_tokens: max_input,
@@ -172,7 +176,7 @@ impl Summarizer {
     }
 
     pub fn summarize(&self, texts: &[String]) -> EngineResult<Vec<String>> {
-        let out = tch::no_grad(|| self.model.summarize(texts)).map_err(|e| e.to_string())?;
+        let out = tch::no_grad(|| self.model.summarize(texts)).map_err(EngineFailure::library)?;
         Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
     }
 

@@ -5,6 +5,7 @@
 //! never modified.
 
 use super::{read_json, EngineResult};
+use babeldesk::models::protocol::EngineFailure;
 use std::path::{Path, PathBuf};
 
 const ENCODER_POSITIONS: &str = "model.encoder.embed_positions.weight";
@@ -21,11 +22,11 @@ pub fn prepare(dir: &Path, weights: &str, cache_dir: &Path) -> EngineResult<Prep
     let mut config = read_json(&config_path)?;
     let obj = config
         .as_object_mut()
-        .ok_or_else(|| format!("{}: not a JSON object", config_path.display()))?;
+        .ok_or_else(|| EngineFailure::bad_file(&config_path, "not a JSON object"))?;
     let d_model = obj
         .get("d_model")
         .and_then(|v| v.as_i64())
-        .ok_or("config.json lacks d_model")?;
+        .ok_or_else(|| EngineFailure::unsupported("config.json lacks d_model"))?;
     let max_pos = obj
         .get("max_position_embeddings")
         .and_then(|v| v.as_i64())
@@ -54,7 +55,7 @@ pub fn prepare(dir: &Path, weights: &str, cache_dir: &Path) -> EngineResult<Prep
         max_position_embeddings: max_pos,
     };
     if changed {
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        std::fs::create_dir_all(&out).map_err(|e| EngineFailure::file(&out, e))?;
         let p = out.join("config.json");
         write_atomic(
             &p,
@@ -83,10 +84,8 @@ fn identity(paths: &[&Path]) -> EngineResult<String> {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for p in paths {
-        let canon = p
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-        let meta = std::fs::metadata(&canon).map_err(|e| format!("{}: {e}", p.display()))?;
+        let canon = p.canonicalize().map_err(|e| EngineFailure::file(p, e))?;
+        let meta = std::fs::metadata(&canon).map_err(|e| EngineFailure::file(p, e))?;
         let mtime = meta
             .modified()
             .ok()
@@ -101,18 +100,19 @@ fn identity(paths: &[&Path]) -> EngineResult<String> {
 /// Tensor names from a safetensors header (8-byte length, then JSON), without loading tensors.
 pub fn safetensors_names(path: &Path) -> EngineResult<Vec<String>> {
     use std::io::Read;
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    let err = |e| EngineFailure::file(path, e);
     let mut f = std::fs::File::open(path).map_err(err)?;
     let mut len = [0u8; 8];
     f.read_exact(&mut len).map_err(err)?;
     let len = u64::from_le_bytes(len);
     if len > 100 << 20 {
-        return Err(format!("{}: not a safetensors file", path.display()));
+        return Err(EngineFailure::bad_file(path, "not a safetensors file"));
     }
     let mut header = vec![0u8; len as usize];
     f.read_exact(&mut header).map_err(err)?;
-    let json: serde_json::Value = serde_json::from_slice(&header)
-        .map_err(|e| format!("{}: bad safetensors header: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_slice(&header).map_err(|e| {
+        EngineFailure::bad_file(path, EngineFailure::model("bad safetensors header", e))
+    })?;
     Ok(json
         .as_object()
         .map(|o| o.keys().filter(|k| *k != "__metadata__").cloned().collect())
@@ -136,7 +136,7 @@ pub fn sinusoidal_table(positions: i64, dim: i64) -> Vec<f32> {
 
 fn add_position_tables(src: &Path, dest: &Path, positions: i64, dim: i64) -> EngineResult<()> {
     let mut tensors =
-        tch::Tensor::read_safetensors(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        tch::Tensor::read_safetensors(src).map_err(|e| EngineFailure::bad_file(src, e))?;
     let table = tch::Tensor::from_slice(&sinusoidal_table(positions, dim)).view([positions, dim]);
     for name in [ENCODER_POSITIONS, DECODER_POSITIONS] {
         if !tensors.iter().any(|(n, _)| n == name) {
@@ -145,14 +145,15 @@ fn add_position_tables(src: &Path, dest: &Path, positions: i64, dim: i64) -> Eng
     }
     let tmp = dest.with_extension("partial");
     tch::Tensor::write_safetensors(&tensors, &tmp)
-        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, dest).map_err(|e| format!("{}: {e}", dest.display()))
+        .map_err(|e| EngineFailure::model(tmp.display().to_string(), e))?;
+    std::fs::rename(&tmp, dest).map_err(|e| EngineFailure::file(dest, e))
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> EngineResult<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    babeldesk::files::write_bytes(path, bytes).map_err(|e| match e {
+        babeldesk::Error::Io { path, source } => EngineFailure::File { path, source },
+        other => EngineFailure::library(other),
+    })
 }
 
 #[cfg(test)]

@@ -7,12 +7,14 @@ mod generate;
 mod marian;
 
 use babeldesk::config::Device;
-use babeldesk::models::protocol::{self, LoadRequest, Reply, Request, PROTOCOL_VERSION};
+use babeldesk::models::protocol::{
+    self, EngineFailure, LoadRequest, Reply, Request, PROTOCOL_VERSION,
+};
 use babeldesk::models::registry::Task;
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-pub(crate) type EngineResult<T> = std::result::Result<T, String>;
+pub(crate) type EngineResult<T> = std::result::Result<T, EngineFailure>;
 
 enum Loaded {
     Translator(generate::Translator),
@@ -28,9 +30,11 @@ pub fn serve(input: impl BufRead, output: impl Write) -> i32 {
 
 fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
     match req {
-        Request::Hello { version } if version != PROTOCOL_VERSION => Err(format!(
-            "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
-        )),
+        Request::Hello { version } if version != PROTOCOL_VERSION => {
+            Err(EngineFailure::request(format!(
+                "protocol version {version} is not supported (engine speaks {PROTOCOL_VERSION})"
+            )))
+        }
         Request::Hello { .. } => Ok(Reply::Hello {
             version: PROTOCOL_VERSION,
             engine: format!(
@@ -52,24 +56,24 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
         }
         Request::Translate { texts, .. } => match loaded {
             Some(Loaded::Translator(t)) => Ok(texts_reply(t.translate(&texts)?)),
-            _ => Err("no translation model is loaded".into()),
+            _ => Err(EngineFailure::request("no translation model is loaded")),
         },
         Request::Summarize { texts, .. } => match loaded {
             Some(Loaded::Summarizer(s)) => Ok(texts_reply(s.summarize(&texts)?)),
-            _ => Err("no summarization model is loaded".into()),
+            _ => Err(EngineFailure::request("no summarization model is loaded")),
         },
         Request::Embed { texts } => match loaded {
             Some(Loaded::Embedder(e)) => Ok(Reply::Embeddings {
                 vectors: e.embed(&texts)?,
             }),
-            _ => Err("no embedding model is loaded".into()),
+            _ => Err(EngineFailure::request("no embedding model is loaded")),
         },
         Request::CountTokens { texts } => {
             let counts = match loaded {
                 Some(Loaded::Translator(t)) => t.count_tokens(&texts),
                 Some(Loaded::Summarizer(s)) => s.count_tokens(&texts),
                 Some(Loaded::Embedder(e)) => e.count_tokens(&texts)?,
-                None => return Err("no model is loaded".into()),
+                None => return Err(EngineFailure::request("no model is loaded")),
             };
             Ok(Reply::Counts { counts })
         }
@@ -94,7 +98,11 @@ fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<(Loaded, Option<
             let max = e.max_tokens as i64;
             (Loaded::Embedder(e), Some(max))
         }
-        Task::Chat => return Err("chat (GGUF) models run in babeldesk-llm, not here".into()),
+        Task::Chat => {
+            return Err(EngineFailure::unsupported(
+                "chat (GGUF) models run in babeldesk-llm, not here",
+            ))
+        }
     })
 }
 
@@ -111,15 +119,15 @@ fn device(wanted: Device) -> EngineResult<tch::Device> {
         Device::Cpu => Ok(tch::Device::Cpu),
         Device::Auto => Ok(tch::Device::cuda_if_available()),
         Device::Cuda if tch::Cuda::is_available() => Ok(tch::Device::Cuda(0)),
-        Device::Cuda => Err(
+        Device::Cuda => Err(EngineFailure::Device(
             "--device cuda: libtorch sees no CUDA device on this machine; use --device cpu or auto"
                 .into(),
-        ),
+        )),
     }
 }
 
 /// Read `config.json` of a model folder as JSON.
 pub(crate) fn read_json(path: &std::path::Path) -> EngineResult<serde_json::Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(path).map_err(|e| EngineFailure::file(path, e))?;
+    serde_json::from_str(&text).map_err(|e| EngineFailure::bad_file(path, e))
 }

@@ -1,4 +1,4 @@
-//! Extractive summaries: score sentences by centrality (cosine to the document's centroid),
+//! Choosing sentences for extractive summaries: score sentences by centrality (cosine to the document's centroid),
 //! pick them with maximal marginal relevance so the summary does not repeat itself, and keep
 //! the article's order. Works on any sentence vectors: neural embeddings, or the lexical
 //! bag-of-words vectors below for languages the embedding model does not cover.
@@ -21,13 +21,6 @@ fn normalized(v: &[f32]) -> Vec<f32> {
     } else {
         v.iter().map(|x| x / n).collect()
     }
-}
-
-/// Indices of up to `n` sentences, in document order.
-pub fn select(vectors: &[Vec<f32>], n: usize) -> Vec<usize> {
-    let mut chosen = rank(vectors, n);
-    chosen.sort_unstable();
-    chosen
 }
 
 /// Sentences for a summary within word limits, in document order: up to `n` sentences in MMR
@@ -55,23 +48,6 @@ pub fn select_words(
     }
     chosen.sort_unstable();
     chosen
-}
-
-/// Cut a generated summary to at most `max_words` words, at the last sentence end that fits
-/// (or at a word boundary when no sentence fits).
-pub fn trim_to_words(text: &str, max_words: usize) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() <= max_words {
-        return words.join(" ");
-    }
-    let kept = &words[..max_words];
-    match kept
-        .iter()
-        .rposition(|w| w.ends_with(['.', '!', '?', '…']) || w.ends_with(".\"") || w.ends_with(".»"))
-    {
-        Some(last) => kept[..=last].join(" "),
-        None => kept.join(" "),
-    }
 }
 
 /// Up to `n` sentence indices in MMR order (most central first, near-duplicates never).
@@ -138,21 +114,12 @@ pub fn lexical_vectors(sentences: &[&str]) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// How many sentences a summary gets: `--sentences N`, else `ratio` of the article, at least 1.
-pub fn budget(total: usize, sentences: Option<usize>, ratio: Option<f32>) -> usize {
-    match (sentences, ratio) {
-        (Some(n), _) => n.min(total),
-        (None, Some(r)) => ((total as f32 * r).round() as usize).clamp(1, total.max(1)),
-        (None, None) => total.min(3),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn word_limits_pick_and_trim() {
+    fn word_limits_pick() {
         let vs = vec![
             vec![1.0, 0.0],
             vec![0.9, 0.1],
@@ -166,12 +133,6 @@ mod tests {
         assert!(picked.windows(2).all(|w| w[0] < w[1]), "document order");
         // At least 40 words even though one sentence was asked for.
         assert_eq!(select_words(&vs, &words, 1, None, Some(40)).len(), 2);
-        assert_eq!(
-            trim_to_words("One two. Three four five. Six", 5),
-            "One two. Three four five."
-        );
-        assert_eq!(trim_to_words("one two three", 2), "one two");
-        assert_eq!(trim_to_words("  short  text ", 9), "short text");
     }
 
     #[test]
@@ -183,7 +144,8 @@ mod tests {
             vec![0.0, 0.0, 1.0], // off-topic
             vec![0.8, 0.0, 0.3],
         ];
-        let got = select(&vs, 2);
+        let mut got = rank(&vs, 2);
+        got.sort_unstable();
         assert_eq!(got.len(), 2);
         assert!(!(got.contains(&0) && got.contains(&1)), "{got:?}");
         assert!(got.windows(2).all(|w| w[0] < w[1]), "order kept");
@@ -196,7 +158,5 @@ mod tests {
         assert_eq!(vs.len(), 3);
         assert!(dot(&vs[0], &vs[1]) > 0.0);
         assert_eq!(dot(&vs[0], &vs[2]), 0.0);
-        assert_eq!(budget(10, None, Some(0.2)), 2);
-        assert_eq!(budget(2, Some(5), None), 2);
     }
 }

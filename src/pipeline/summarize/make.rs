@@ -1,44 +1,20 @@
-//! Summaries of one document: extractive (sentence embeddings, or a lexical graph for languages
-//! the embedding model does not cover) or abstractive (BART/T5, or an instruct model, chunked at
-//! sentence boundaries so nothing is silently truncated).
+//! Making the summary of one document: extractive (sentence embeddings, or a lexical graph for
+//! languages the embedding model does not cover) or abstractive (BART/T5, or an instruct model,
+//! chunked at sentence boundaries so nothing is silently truncated).
 
-use super::LoadedModel;
+use super::{rank, Length, Summary, SummaryMethod, SummarySentence, Timings};
+use crate::error::DocumentProblem;
+use crate::models::loaded::LoadedModel;
 use crate::progress::Progress;
-use crate::text::{Document, Span};
-use crate::{summarize, Error, Result};
-use serde::{Deserialize, Serialize};
+use crate::text::{words, Document, Span};
+use crate::{Error, Result};
 use std::time::Instant;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SummarySentence {
-    pub text: String,
-    /// Byte offsets into the input (extractive only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<usize>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Timings {
-    pub model_ms: u64,
-    pub total_ms: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Summary {
-    pub file: String,
-    pub language: Option<String>,
-    pub method: String,
-    pub model: String,
-    pub sentences: Vec<SummarySentence>,
-    pub timings: Timings,
-    #[serde(default)]
-    pub cached: bool,
-    /// The article's own language when it was translated first (`--to`); offsets then refer
-    /// to nothing in the input and are left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub translated_from: Option<String>,
+fn nothing_to_summarize(doc: &Document) -> Error {
+    Error::Document {
+        name: doc.name.clone(),
+        problem: DocumentProblem::NoSentences,
+    }
 }
 
 /// Flattened article sentences with their spans; pieces without a letter are not sentences.
@@ -52,24 +28,6 @@ fn article_sentences(doc: &Document) -> Vec<Span> {
 
 /// Extractive summary; `embedder` is `None` when the language is not covered, and the lexical
 /// similarity vectors are used instead.
-/// How long a summary may be.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Length {
-    pub sentences: Option<usize>,
-    pub ratio: Option<f32>,
-    pub max_words: Option<usize>,
-    pub min_words: Option<usize>,
-}
-
-impl Length {
-    pub fn sentences(n: usize) -> Length {
-        Length {
-            sentences: Some(n),
-            ..Length::default()
-        }
-    }
-}
-
 pub fn extractive(
     doc: &Document,
     embedder: Option<&mut LoadedModel>,
@@ -78,10 +36,7 @@ pub fn extractive(
     let started = Instant::now();
     let spans = article_sentences(doc);
     if spans.is_empty() {
-        return Err(Error::Input(format!(
-            "{}: no sentence to summarize",
-            doc.name
-        )));
+        return Err(nothing_to_summarize(doc));
     }
     let texts: Vec<&str> = spans.iter().map(|s| s.of(&doc.text)).collect();
     let model_started = Instant::now();
@@ -91,24 +46,16 @@ pub fn extractive(
                 .embed(texts.iter().map(|s| s.to_string()).collect())?,
             m.entry.id.clone(),
         ),
-        None => (summarize::lexical_vectors(&texts), "lexical".to_string()),
+        None => (rank::lexical_vectors(&texts), "lexical".to_string()),
     };
     let model_ms = model_started.elapsed().as_millis() as u64;
-    let n = match length {
-        Length {
-            sentences: None,
-            ratio: None,
-            max_words: Some(_),
-            ..
-        } => usize::MAX,
-        _ => summarize::budget(spans.len(), length.sentences, length.ratio),
-    };
+    let n = length.sentence_budget(spans.len());
     let words: Vec<usize> = texts.iter().map(|t| t.split_whitespace().count()).collect();
-    let picked = summarize::select_words(&vectors, &words, n, length.max_words, length.min_words);
+    let picked = rank::select_words(&vectors, &words, n, length.max_words, length.min_words);
     Ok(Summary {
         file: doc.name.clone(),
         language: doc.language.map(str::to_string),
-        method: "extractive".into(),
+        method: SummaryMethod::Extractive,
         model,
         sentences: picked
             .into_iter()
@@ -139,10 +86,7 @@ pub fn abstractive(
     let started = Instant::now();
     let spans = article_sentences(doc);
     if spans.is_empty() {
-        return Err(Error::Input(format!(
-            "{}: no sentence to summarize",
-            doc.name
-        )));
+        return Err(nothing_to_summarize(doc));
     }
     let limit = model.max_input_tokens.unwrap_or(512).max(16) as usize;
     let mut pieces: Vec<String> = spans.iter().map(|s| s.of(&doc.text).to_string()).collect();
@@ -157,7 +101,10 @@ pub fn abstractive(
             .engine
             .summarize_within(chunks.clone(), max_words)?
             .into_result()
-            .map_err(|e| Error::Input(format!("{}: no summary: {e}", doc.name)))?;
+            .map_err(|e| Error::NoSummary {
+                name: doc.name.clone(),
+                source: Box::new(e),
+            })?;
         if outs.len() == 1 {
             break outs.into_iter().next().unwrap_or_default();
         }
@@ -171,7 +118,7 @@ pub fn abstractive(
     Ok(Summary {
         file: doc.name.clone(),
         language: doc.language.map(str::to_string),
-        method: "abstractive".into(),
+        method: SummaryMethod::Abstractive,
         model: model.entry.id.clone(),
         sentences: vec![SummarySentence {
             text: summary,
@@ -197,17 +144,13 @@ pub fn chunk(model: &mut LoadedModel, sentences: &[String], limit: usize) -> Res
     let (mut cur, mut cur_tokens) = (Vec::<String>::new(), 0usize);
     for (s, &n) in sentences.iter().zip(&counts) {
         if n > budget {
-            // Split an overlong sentence into word slices of proportional size.
-            let words: Vec<&str> = s.split_whitespace().collect();
-            let per = (words.len() * budget / n).max(1);
-            for w in words.chunks(per) {
-                if !cur.is_empty() {
-                    chunks.push(cur.join(" "));
-                    cur.clear();
-                    cur_tokens = 0;
-                }
-                chunks.push(w.join(" "));
+            // An overlong sentence: word slices of proportional size, each its own chunk.
+            if !cur.is_empty() {
+                chunks.push(cur.join(" "));
+                cur.clear();
+                cur_tokens = 0;
             }
+            chunks.extend(words::equal_slices(s, n, budget));
             continue;
         }
         if cur_tokens + n > budget && !cur.is_empty() {
