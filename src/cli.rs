@@ -54,6 +54,35 @@ fn parse_lang(s: &str) -> Result<String, String> {
     babeldesk::text::langtag::normalize(s)
 }
 
+/// A calendar day, `YYYY-MM-DD` and nothing more (no 2023-02-29, no 2024-13-45).
+fn parse_day(s: &str) -> Result<String, String> {
+    let bad = || format!("'{s}' is not a day: write YYYY-MM-DD (e.g. 2024-03-31)");
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+        let part = &s[r];
+        match part.bytes().all(|c| c.is_ascii_digit()) {
+            true => part.parse().map_err(|_| bad()),
+            false => Err(bad()),
+        }
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if day == 0 || day > days {
+        return Err(bad());
+    }
+    Ok(s.to_string())
+}
+
 fn parse_device(s: &str) -> Result<Device, String> {
     s.parse().map_err(|e: babeldesk::Error| e.to_string())
 }
@@ -353,8 +382,8 @@ pub struct UnitFilter {
     /// Only units in this review state
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
-    /// Only units changed on or after this day (YYYY-MM-DD)
-    #[arg(long, value_name = "DATE")]
+    /// Only units changed on or after this day (YYYY-MM-DD, a real calendar day)
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
     pub since: Option<String>,
 }
 
@@ -533,4 +562,33 @@ pub enum ModelsCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_real_calendar_days() {
+        for ok in ["2024-02-29", "2023-12-31", "2000-02-29", "1999-01-01"] {
+            assert_eq!(parse_day(ok).unwrap(), ok);
+        }
+        for bad in [
+            "2024-13-45",
+            "2023-02-29",
+            "2024-01-01garbage",
+            "1900-02-29",
+            "2024-1-1",
+            "2024-00-10",
+            "+024-01-01",
+            "",
+        ] {
+            assert!(parse_day(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

@@ -82,6 +82,8 @@ pub enum DocumentProblem {
     NoPageText,
     #[error("no sentence to summarize")]
     NoSentences,
+    #[error("not valid UTF-16 text (bad code unit at byte {0})")]
+    BadUtf16(usize),
 }
 
 /// Why no model could be chosen for a job as the flags ask.

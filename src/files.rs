@@ -123,19 +123,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("out.txt");
         std::fs::write(&p, "old").unwrap();
+        let names = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // Interrupted mid-way, after far more than any buffer holds has been written: the
+        // bytes went to a temporary file beside the target, never into it.
         let err = write_with(&p, |w| {
-            w.write_all(b"half").unwrap();
+            for _ in 0..64 {
+                w.write_all(&[b'x'; 4096]).unwrap();
+            }
+            w.flush().unwrap();
+            assert!(
+                std::fs::read(&p).unwrap() == b"old",
+                "the target was written in place"
+            );
+            let partial: Vec<String> = names()
+                .into_iter()
+                .filter(|n| n.starts_with(".partial-"))
+                .collect();
+            assert_eq!(partial.len(), 1, "no temporary file beside the target");
+            let tmp = dir.path().join(&partial[0]);
+            assert_eq!(std::fs::metadata(tmp).unwrap().len(), 64 * 4096);
             Err::<(), _>(Error::io(&p, std::io::Error::other("stopped")))
         });
-        assert!(err.is_err());
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp file left"
+        let err = format!("{:?}", err.unwrap_err());
+        assert!(
+            err.contains("stopped"),
+            "the fill's own error comes back: {err}"
         );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(names(), ["out.txt"], "no temp file left");
         write_bytes(&p, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(names(), ["out.txt"], "the temp file became the target");
     }
 
     #[cfg(unix)]

@@ -78,6 +78,13 @@ struct SearchArgs {
 
 /// `memory search`: fuzzy matches, or a concordance (substring) search.
 fn search(ctx: &Ctx, a: SearchArgs, format: Format) -> Result<()> {
+    let chars = a.query.chars().count();
+    if chars > babeldesk::memory::MAX_QUERY_CHARS {
+        bail!(
+            "the search text has {chars} characters; at most {} are searched for",
+            babeldesk::memory::MAX_QUERY_CHARS
+        );
+    }
     let mem = ctx.memory_read()?;
     let found: Vec<Match> = if a.concordance {
         let filter = Filter {
@@ -184,12 +191,22 @@ fn analyze_file(
 
 /// The match-band report, as a table or JSON.
 pub fn print_analysis(report: &analyze::Analysis, json: bool) -> Result<()> {
+    out::text_out(&analysis_text(report, json, true)?)
+}
+
+/// The match-band report as text (bold file name when `styled` and on a terminal) or JSON.
+pub fn analysis_text(report: &analyze::Analysis, json: bool, styled: bool) -> Result<String> {
     if json {
-        return out::json(report);
+        return Ok(serde_json::to_string_pretty(report)? + "\n");
     }
+    let file = if styled {
+        out::bold(&report.file)
+    } else {
+        report.file.clone()
+    };
     let mut t = format!(
         "{}  {} → {}  {} segments, {} words\n{:<12} {:>8} {:>8} {:>6}\n",
-        out::bold(&report.file),
+        file,
         report.from,
         report.to,
         report.segments,
@@ -206,7 +223,7 @@ pub fn print_analysis(report: &analyze::Analysis, json: bool) -> Result<()> {
             b.band, b.segments, b.words, share
         );
     }
-    out::text_out(&t)
+    Ok(t)
 }
 
 fn stats(ctx: &Ctx, format: Format) -> Result<()> {
@@ -360,20 +377,6 @@ fn filter_from(f: &UnitFilter) -> Result<Filter> {
             (Some(lang("--lang", a)?), Some(lang("--lang", b)?))
         }
     };
-    if let Some(s) = &f.since {
-        let b = s.as_bytes();
-        let ok = b.len() >= 10
-            && b[..10].iter().enumerate().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    *c == b'-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
-        if !ok {
-            bail!("--since '{s}' is not a date: write YYYY-MM-DD");
-        }
-    }
     Ok(Filter {
         source_lang,
         target_lang,

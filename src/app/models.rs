@@ -174,6 +174,10 @@ fn verify(ctx: &Ctx, id: Option<String>, format: Format) -> Result<ExitCode> {
         };
         let files = store::verify(entry, &resolved.inventory)?;
         let ok = files.iter().all(|f| f.ok != Some(false));
+        // Checked again: a later load need not warn about these files.
+        if ok && resolved.inventory.is_stamped() {
+            resolved.inventory.stamp(entry)?;
+        }
         results.push(Verified {
             id: entry.id.clone(),
             path: resolved.inventory.dir,
@@ -212,9 +216,26 @@ fn verify(ctx: &Ctx, id: Option<String>, format: Format) -> Result<ExitCode> {
         }
         out::text_out(&text)?;
     }
-    Ok(if all_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if all_ok {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Exit 1 always comes with one line on stderr saying why.
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| {
+            let files: Vec<&str> = r
+                .files
+                .iter()
+                .filter(|f| f.ok == Some(false))
+                .map(|f| f.name.as_str())
+                .collect();
+            format!("{} ({})", r.id, files.join(", "))
+        })
+        .collect();
+    eprintln!(
+        "babeldesk: error: checksum mismatch in {}; get a good copy with `babeldesk models pull ID`",
+        bad.join("; ")
+    );
+    Ok(ExitCode::from(1))
 }

@@ -56,7 +56,8 @@ pub fn bold(s: &str) -> String {
 
 /// `s` in an ANSI style (`"32"` green…) when standard output is a terminal and NO_COLOR is unset.
 pub fn paint(s: &str, code: &str) -> String {
-    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    use babeldesk::config::{Env, ProcessEnv};
+    if std::io::stdout().is_terminal() && ProcessEnv.var("NO_COLOR").is_none() {
         format!("\x1b[{code}m{s}\x1b[0m")
     } else {
         s.to_string()

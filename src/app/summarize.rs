@@ -32,6 +32,11 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
         let (bytes, name) = read_input(file)?;
         let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
         let summary = summarizer.summarize(&doc)?.summary;
+        if summary.sentences.iter().any(|s| s.cut) {
+            bars.warn(&format!(
+                "note: {name}: a sentence longer than --max-words was cut at a word boundary"
+            ));
+        }
         if args.format == Format::Text {
             out::text_out(&render(&summary))?;
         }

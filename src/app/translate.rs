@@ -11,7 +11,7 @@ use babeldesk::pipeline::{
     translate::{SegmentOrigin, Translation},
 };
 use babeldesk::progress::Progress;
-use babeldesk::text::{langtag, Document};
+use babeldesk::text::Document;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -28,18 +28,35 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         Some(f) => f,
         None => bail!("{name}: cannot tell the document's language; say it with --from"),
     };
-    if langtag::primary(&from) == langtag::primary(&to) {
+    // en-US → en-GB is a translation (the memory may hold it); en → en is not.
+    if from == to {
         bail!("{name}: the document is already in '{to}'");
     }
     if args.dry_run {
         let report = pipeline::analyze::analyze(&doc, &from, &to, &ctx.memory_read()?)?;
-        return super::memory::print_analysis(&report, args.format == TranslateFormat::Json)
-            .map(|_| ExitCode::SUCCESS);
+        let json = args.format == TranslateFormat::Json;
+        let text = super::memory::analysis_text(&report, json, args.output.is_none())?;
+        out::to(args.output.as_deref(), &text)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let bars = ctx.progress();
-    // The model is chosen now (a bad --model fails early) but started only if needed.
-    let entry = super::translation_entry(ctx, &args.model, &from, &to)?;
-    let mut models = LazyModel::new(|| super::load_model(ctx, &entry, &args.model, &bars));
+    // The model is chosen now (a bad --model fails early) but started only if needed; with
+    // none installed, a document the memory covers still translates, and the error waits for
+    // the first segment that needs a model.
+    let wanted = super::wanted(&args.model);
+    let (r, s, env) = (&ctx.registry, &ctx.settings, &ctx.env);
+    let (entry, mut missing) = match pipeline::choose_translator(r, s, env, wanted, &from, &to) {
+        Ok(entry) => (Some(entry), None),
+        Err(
+            e @ (babeldesk::Error::NoModelInstalled { .. } | babeldesk::Error::ModelMissing { .. }),
+        ) => (None, Some(e)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut models = LazyModel::new(|| match (&entry, missing.take()) {
+        (Some(entry), _) => super::load_model(ctx, entry, &args.model, &bars),
+        (None, Some(e)) => Err(e),
+        (None, None) => unreachable!("the load runs once"),
+    });
     let mut memory = if args.no_memory {
         None
     } else {
@@ -49,8 +66,11 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         min_match: args.min_match,
         use_fuzzy: args.use_fuzzy,
         ..Default::default()
-    }
-    .for_model(&entry);
+    };
+    let options = match &entry {
+        Some(entry) => options.for_model(entry),
+        None => options,
+    };
     let result = pipeline::translate::translate(
         &doc,
         &from,
@@ -60,6 +80,20 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         &options,
         &bars,
     )?;
+    tell(&bars, &name, &result);
+    let text = match args.format {
+        TranslateFormat::Text => format!("{}\n", result.text),
+        TranslateFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        TranslateFormat::Bilingual => bilingual(&result),
+        TranslateFormat::Tmx => tmx(&result, args.output.as_deref())?,
+    };
+    out::to(args.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the user should know about a translation: counts and speed (with -v), segments that
+/// failed and paragraphs in another language (always).
+fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
     bars.note(&format!(
         "{} segments: {} from memory, {} translated, {} stored; {} model calls",
         result.segments.len(),
@@ -97,14 +131,6 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
             result.from
         ));
     }
-    let text = match args.format {
-        TranslateFormat::Text => format!("{}\n", result.text),
-        TranslateFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
-        TranslateFormat::Bilingual => bilingual(&result),
-        TranslateFormat::Tmx => tmx(&result, args.output.as_deref())?,
-    };
-    out::to(args.output.as_deref(), &text)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Source and target, segment by segment; a blank line between paragraphs.

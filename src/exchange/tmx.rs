@@ -22,7 +22,7 @@ use quick_xml::events::{BytesStart, Event};
 use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -50,25 +50,130 @@ impl TmFormat for Tmx {
     }
 }
 
-type Source = BufReader<DecodeReaderBytes<Counting<File>, Vec<u8>>>;
+/// The longest run of text, or of one tag, the reader accepts (16 MiB): past it the file is
+/// refused, so a hostile file cannot make babeldesk hold gigabytes in memory.
+pub const MAX_RUN: usize = 16 << 20;
+/// The most attributes one element may have.
+pub const MAX_ATTRIBUTES: usize = 64;
+
+type Raw = Counting<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>;
+type Source = BufReader<Bounded<DecodeReaderBytes<Raw, Vec<u8>>>>;
 
 fn decoded(path: &Path) -> Result<(Source, Rc<Cell<u64>>), ExchangeError> {
-    let file = File::open(path).map_err(|source| ExchangeError::Io {
+    let io = |source| ExchangeError::Io {
         path: path.to_path_buf(),
         source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut head = Vec::with_capacity(1024);
+    std::io::Read::by_ref(&mut file)
+        .take(1024)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let encoding = sniff_encoding(&head).map_err(|message| ExchangeError::Syntax {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message,
     })?;
     let count = Rc::new(Cell::new(0));
     let counting = Counting {
-        inner: file,
+        inner: std::io::Cursor::new(head).chain(file),
         count: count.clone(),
     };
-    // UTF-16 (with a BOM) is transcoded; UTF-8 passes through untouched so that invalid
-    // bytes are reported, not silently replaced.
+    // UTF-16 and declared legacy encodings are transcoded; UTF-8 passes through untouched so
+    // that invalid bytes are reported, not silently replaced.
     let decoder = DecodeReaderBytesBuilder::new()
+        .encoding(encoding)
         .utf8_passthru(true)
         .strip_bom(true)
         .build(counting);
-    Ok((BufReader::with_capacity(1 << 16, decoder), count))
+    let bounded = Bounded {
+        inner: decoder,
+        run: 0,
+        started: false,
+    };
+    Ok((BufReader::with_capacity(1 << 16, bounded), count))
+}
+
+/// The encoding of a file that has no byte order mark: UTF-16 told by its `<` byte pairs, or
+/// the encoding its XML declaration names. `None`: UTF-8, or a byte order mark says.
+fn sniff_encoding(head: &[u8]) -> Result<Option<&'static encoding_rs::Encoding>, String> {
+    if head.starts_with(b"\xEF\xBB\xBF")
+        || head.starts_with(b"\xFF\xFE")
+        || head.starts_with(b"\xFE\xFF")
+    {
+        return Ok(None);
+    }
+    if head.starts_with(b"<\0") {
+        return Ok(Some(encoding_rs::UTF_16LE));
+    }
+    if head.starts_with(b"\0<") {
+        return Ok(Some(encoding_rs::UTF_16BE));
+    }
+    let Some(label) = declared_encoding(head) else {
+        return Ok(None);
+    };
+    match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        Some(e) if e == encoding_rs::UTF_8 => Ok(None),
+        Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => Err(format!(
+            "the XML declaration says encoding=\"{label}\" but the file is not UTF-16; fix the declaration or convert the file to UTF-8"
+        )),
+        Some(e) => Ok(Some(e)),
+        None => Err(format!(
+            "the XML declaration names encoding=\"{label}\", which babeldesk cannot read; convert the file to UTF-8 (e.g. with iconv)"
+        )),
+    }
+}
+
+/// The `encoding` of an `<?xml …?>` declaration at the start of `head`.
+fn declared_encoding(head: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(head);
+    let decl = text.trim_start().strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_string())
+}
+
+/// A reader that refuses input which is not markup: the first non-blank byte must be `<`, and
+/// no run between `<`/`>` bytes may pass [`MAX_RUN`].
+struct Bounded<R> {
+    inner: R,
+    run: usize,
+    started: bool,
+}
+
+impl<R: std::io::Read> std::io::Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = &buf[..n];
+        let refuse = |m: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
+        if !self.started {
+            if let Some(&b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+                if b != b'<' {
+                    return refuse("not a TMX file: it does not start with markup ('<')".into());
+                }
+                self.started = true;
+            }
+        }
+        match chunk.iter().rposition(|&b| b == b'<' || b == b'>') {
+            Some(i) => self.run = n - i - 1,
+            None => self.run += n,
+        }
+        if self.run > MAX_RUN {
+            return refuse(format!(
+                "more than {} MiB of text or of one tag: not a TMX file babeldesk accepts",
+                MAX_RUN >> 20
+            ));
+        }
+        Ok(n)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -248,6 +353,12 @@ impl TmxReader {
 
     fn start(&mut self, e: &BytesStart, empty: bool) -> Result<(), String> {
         let name = local(e);
+        let n = e.attributes().with_checks(false).count();
+        if n > MAX_ATTRIBUTES {
+            return Err(format!(
+                "<{name}> has {n} attributes; at most {MAX_ATTRIBUTES} are accepted"
+            ));
+        }
         if let Some(seg) = self.seg.as_mut() {
             start_inside_seg(seg, e, &name, empty)?;
             if !empty {
@@ -257,6 +368,9 @@ impl TmxReader {
         }
         let parent = self.stack.last().map(String::as_str);
         match (parent, name.as_str()) {
+            (None, "tmx") if self.root_seen => {
+                return Err("a second <tmx> element: a file has one root".into())
+            }
             (None, "tmx") => self.root_seen = true,
             (None, other) => return Err(format!("not a TMX file: the root element is <{other}>")),
             (Some("tmx"), "header") => {
@@ -270,9 +384,10 @@ impl TmxReader {
                     srclang: attr(e, "srclang")?.map(|s| srclang(&s)).transpose()?,
                     created: attr(e, "creationdate")?.and_then(|d| tmx_date(&d)),
                     changed: attr(e, "changedate")?.and_then(|d| tmx_date(&d)),
+                    // A count that is not a whole number ≥ 0 is not a count: 0.
                     usage: attr(e, "usagecount")?
-                        .and_then(|n| n.trim().parse().ok())
-                        .unwrap_or(0),
+                        .and_then(|n| n.trim().parse::<u32>().ok())
+                        .map_or(0, i64::from),
                     ..Tu::default()
                 })
             }
@@ -365,6 +480,7 @@ impl TmxReader {
             return;
         }
         let prop = |k: &str| tu.props.get(&format!("x-babeldesk-{k}")).cloned();
+        let (pending, skipped) = (self.pending.len(), self.skipped);
         for &s in &sources {
             let source = &tu.variants[s];
             for (t, target) in tu.variants.iter().enumerate() {
@@ -394,6 +510,10 @@ impl TmxReader {
                 u.use_count = tu.usage;
                 self.pending.push_back(u);
             }
+        }
+        // A <tu> that gave nothing (one variant, or all in one language) is skipped too.
+        if self.pending.len() == pending && self.skipped == skipped {
+            self.skipped += 1;
         }
     }
 }
@@ -548,6 +668,8 @@ fn xml_message(e: &quick_xml::Error) -> String {
         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
             format!("unknown entity &{name}; (entities are not expanded)")
         }
+        // The reader's own refusals (see `Bounded`) say what is wrong themselves.
+        quick_xml::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => e.to_string(),
         other => other.to_string(),
     }
 }
@@ -796,6 +918,83 @@ mod tests {
             let e = read_all(xml).unwrap_err().to_string();
             assert!(e.contains(want), "{e} should contain {want}");
         }
+    }
+
+    #[test]
+    fn hostile_input_is_refused_early_and_in_bounded_memory() {
+        let nul = vec![0u8; 1 << 20];
+        let e = read_all(&nul).unwrap_err().to_string();
+        assert!(
+            e.contains(":1:1: not a TMX file: it does not start with markup"),
+            "{e}"
+        );
+        let prose = "just words, no markup at all\n".repeat(1000);
+        let e = read_all(prose.as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("does not start with markup"), "{e}");
+        let mut huge =
+            b"<tmx><header srclang=\"en\"/><body><tu><tuv xml:lang=\"en\"><seg>".to_vec();
+        huge.resize(huge.len() + MAX_RUN + 10, b'a');
+        let e = read_all(&huge).unwrap_err().to_string();
+        assert!(e.contains("more than 16 MiB"), "{e}");
+        let attrs: String = (0..40_000).map(|i| format!(" a{i}=\"x\"")).collect();
+        let started = std::time::Instant::now();
+        let e = read_all(doc("en", &format!("<tu{attrs}></tu>")).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("<tu> has 40000 attributes; at most 64"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        let e = read_all(format!("{}<tmx/>", doc("en", "")).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a second <tmx> element"), "{e}");
+    }
+
+    #[test]
+    fn counts_and_usage_are_sane() {
+        let tu = |attrs: &str, body: &str| format!("<tu{attrs}>{body}</tu>");
+        let pair =
+            "<tuv xml:lang=\"en\"><seg>Hi</seg></tuv><tuv xml:lang=\"ru\"><seg>Привет</seg></tuv>";
+        let body = [
+            tu(" usagecount=\"-5\"", pair),
+            tu("", "<tuv xml:lang=\"en\"><seg>Alone</seg></tuv>"),
+            tu("", "<tuv xml:lang=\"en\"><seg>Same</seg></tuv><tuv xml:lang=\"en-GB\"><seg>Same</seg></tuv>"),
+        ]
+        .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.tmx");
+        std::fs::write(&path, doc("en", &body)).unwrap();
+        let mut r = TmxReader::open(&path).unwrap();
+        let mut units = Vec::new();
+        while let Some(u) = r.next_unit().unwrap() {
+            units.push(u);
+        }
+        assert_eq!(units.len(), 2, "en→ru, and en→en-GB");
+        assert_eq!(units[0].use_count, 0);
+        assert_eq!(r.skipped(), 1, "the <tu> with one variant");
+    }
+
+    #[test]
+    fn declared_and_bomless_encodings_are_read() {
+        let text = doc("en", "<tu><tuv xml:lang=\"en\"><seg>Caf\u{e9}</seg></tuv><tuv xml:lang=\"fr\"><seg>Caf\u{e9} cr\u{e8}me</seg></tuv></tu>")
+            .replace("<?xml version=\"1.0\"?>", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>");
+        let latin1: Vec<u8> = text.chars().map(|c| c as u32 as u8).collect();
+        let units = read_all(&latin1).unwrap();
+        assert_eq!(units[0].source, "Café");
+        assert_eq!(units[0].target, "Café crème");
+        let plain = doc("en", "<tu><tuv xml:lang=\"en\"><seg>Hello</seg></tuv><tuv xml:lang=\"ru\"><seg>Привет</seg></tuv></tu>");
+        let le: Vec<u8> = plain.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(read_all(&le).unwrap()[0].target, "Привет");
+        let be: Vec<u8> = plain.encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
+        assert_eq!(read_all(&be).unwrap()[0].target, "Привет");
+        let odd = plain.replace(
+            "<?xml version=\"1.0\"?>",
+            "<?xml version=\"1.0\" encoding=\"x-klingon\"?>",
+        );
+        let e = read_all(odd.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains(":1:1: the XML declaration names encoding=\"x-klingon\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -150,11 +150,40 @@ mod tests {
         assert_eq!(punctuation(&k), ".$.,'?");
     }
 
+    /// Keys, hashes and context hashes are stored in users' databases (`source_key`, the
+    /// identity hash, `prev_hash`/`next_hash`): a change to any of them must break this test.
+    /// The single-part values are the published FNV-1a 64 test vectors ("" is the offset
+    /// basis); the others were computed once with an independent Python FNV-1a.
     #[test]
     fn hash_is_stable_and_separates_parts() {
-        assert_eq!(hash(&["a"]), hash(&["a"]));
-        assert_ne!(hash(&["ab", "c"]), hash(&["a", "bc"]));
-        assert_eq!(context_hash("Hello"), context_hash("  hello "));
-        assert_eq!(context_hash("x").len(), 16);
+        assert_eq!(hash(&[""]) as u64, 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash(&["a"]) as u64, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash(&["foobar"]) as u64, 0x8594_4171_f739_67e8);
+        assert_eq!(hash(&["a"]), -5_808_556_873_153_909_620);
+        // Parts are joined by a 0xff byte, so moving the boundary changes the hash.
+        assert_eq!(hash(&["ab", "c"]), -147_597_874_251_972_572);
+        assert_eq!(hash(&["a", "bc"]), -3_263_995_368_054_400_554);
+        assert_eq!(hash(&["завод"]), 7_967_022_883_254_268_448);
+        // The context hash is the hash of the neighbour's key, in 16 hex digits.
+        assert_eq!(context_hash("Hello"), "a430d84680aabd0b");
+        assert_eq!(context_hash("  hello "), "a430d84680aabd0b");
+        assert_eq!(context_hash("«Газпром» — это 3,5 млн"), "633d9b736b2d62fb");
+        assert_eq!(context_hash(""), "cbf29ce484222325");
+    }
+
+    #[test]
+    fn stored_keys_do_not_change() {
+        for (text, stored) in [
+            ("Завод открыли в 2024 году.", "завод открыли в 0 году."),
+            ("ЁЖИК   в тумане", "ежик в тумане"),
+            ("Цена — 3 500 руб.", "цена - 0 0 руб."),
+            (
+                "  \u{201e}Да\u{201c}, сказал он\u{2009}\u{2014} «нет»",
+                "\"да\", сказал он - \"нет\"",
+            ),
+            ("It\u{2019}s 10\u{2013}12\u{00a0}km", "it's 0-0 km"),
+        ] {
+            assert_eq!(key(text), stored, "{text}");
+        }
     }
 }

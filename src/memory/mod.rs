@@ -35,6 +35,9 @@ pub enum Access {
     Write,
 }
 
+/// The longest search text (in characters): every stored unit is compared with it.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
 /// How long a write waits for another process's write to finish, unless told otherwise.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -54,6 +57,8 @@ pub enum MemoryError {
     },
     #[error("memory database {} is locked by another process (waited {} s); try again when it is done", path.display(), waited.as_secs_f32())]
     Locked { path: PathBuf, waited: Duration },
+    #[error("the search text has {chars} characters; at most {max} are searched for")]
+    QueryTooLong { chars: usize, max: usize },
     #[error("no unit with id {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))]
     NoSuchUnits(Vec<i64>),
     #[error("unit {id} would become a copy of unit {other} (same source, target and context)")]
@@ -334,11 +339,11 @@ impl Memory {
                 .and_then(|_| tx.pragma_update(None, "user_version", i as i64 + 1))
                 .map_err(&wrap)?;
         }
-        tx.commit().map_err(&wrap)?;
+        // Rows from before 0002 get their lookup columns in the same transaction.
         if version < 2 {
-            self.reindex()?;
+            store::reindex(&tx).map_err(&wrap)?;
         }
-        Ok(())
+        tx.commit().map_err(&wrap)
     }
 
     pub fn stats(&self) -> Result<Stats, MemoryError> {
@@ -433,6 +438,124 @@ mod tests {
             None
         );
         assert_eq!(mem.stats().unwrap().summaries, 1);
+    }
+
+    /// A database written by a babeldesk that knew migration 0001 only, with rows in it: the
+    /// upgrade (0002, then the reindex of the old rows) must make them findable like new ones.
+    #[test]
+    fn a_version_1_database_with_rows_is_upgraded_and_its_units_found() {
+        use crate::memory::{context_hash, Query};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        let rows = [
+            (
+                "Завод открыли в прошлом году на севере страны.",
+                "The plant opened last year in the north of the country.",
+                None,
+            ),
+            (
+                "Работы начнутся весной и закончатся осенью.",
+                "Work will start in spring and end in autumn.",
+                None,
+            ),
+            ("Да.", "Yes.", Some(context_hash("Вы согласны?"))),
+        ];
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (source, target, prev) in &rows {
+                // 0001 stored a key of its own; the reindex computes today's.
+                conn.execute(
+                    "INSERT INTO units (source_lang, target_lang, source, target, source_key, origin, prev_hash) \
+                     VALUES ('ru', 'en', ?1, ?2, lower(?1), 'mt', ?3)",
+                    params![source, target, prev],
+                )
+                .unwrap();
+            }
+        }
+        let mem = Memory::open(&path).unwrap();
+        let s = mem.stats().unwrap();
+        assert_eq!((s.schema_version, s.units), (MIGRATIONS.len() as i64, 3));
+        // Exact: by the key hash the reindex filled in, also through key normalization.
+        for (source, target, _) in &rows[..2] {
+            let m = mem.lookup(&Query::new(source, "ru", "en")).unwrap();
+            assert_eq!((m[0].score, m[0].unit.target.as_str()), (100, *target));
+        }
+        let m = mem
+            .lookup(&Query::new(
+                "ЗАВОД  открыли в прошлом году на севере страны.",
+                "ru",
+                "en",
+            ))
+            .unwrap();
+        assert_eq!((m.len(), m[0].score), (1, 100));
+        // Fuzzy: through the token index the reindex filled in (one word of eight changed).
+        let m = mem
+            .lookup(&Query::new(
+                "Завод закрыли в прошлом году на севере страны.",
+                "ru",
+                "en",
+            ))
+            .unwrap();
+        assert_eq!((m.len(), m[0].score), (1, 87), "{m:?}");
+        assert_eq!(m[0].unit.target, rows[0].1);
+        let mut q = Query::new("Работы начнутся весной.", "ru", "en");
+        q.min_score = 50;
+        let m = mem.lookup(&q).unwrap();
+        assert_eq!(
+            (m.len(), m[0].unit.target.as_str()),
+            (1, rows[1].1),
+            "{m:?}"
+        );
+        // The stored context still gives 101.
+        let prev = context_hash("Вы согласны?");
+        let mut q = Query::new("Да.", "ru", "en");
+        q.prev_hash = Some(&prev);
+        assert_eq!(mem.lookup(&q).unwrap()[0].score, 101);
+        // A unit added after the upgrade merges with its old copy instead of doubling it.
+        drop(mem);
+        let mut mem = Memory::open(&path).unwrap();
+        let again = crate::memory::NewUnit::new("ru", "en", rows[1].0, rows[1].1);
+        assert_eq!(
+            mem.add(&again).unwrap(),
+            None,
+            "the old row has its identity"
+        );
+        assert_eq!(mem.stats().unwrap().units, 3);
+    }
+
+    /// 0001 had no identity index, so a version-1 database can hold the same unit twice. The
+    /// reindex's `UPDATE OR IGNORE` (store.rs) then leaves the second copy without ident,
+    /// key_hash and ntok but adds it to the token index, and every lookup that meets it fails
+    /// ("Invalid column type Null ... ntok", lookup.rs reads ntok as a number).
+    #[test]
+    fn a_version_1_database_with_duplicate_rows_is_still_searchable() {
+        use crate::memory::Query;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for _ in 0..2 {
+                conn.execute(
+                    "INSERT INTO units (source_lang, target_lang, source, target, source_key, origin) \
+                     VALUES ('ru', 'en', 'Завод открыли в прошлом году.', 'The plant opened last year.', '', 'mt')",
+                    [],
+                )
+                .unwrap();
+            }
+        }
+        let mem = Memory::open(&path).unwrap();
+        let m = mem
+            .lookup(&Query::new("Завод открыли в прошлом году.", "ru", "en"))
+            .unwrap();
+        assert_eq!(m[0].score, 100);
+        let m = mem
+            .lookup(&Query::new("Завод закрыли в прошлом году.", "ru", "en"))
+            .unwrap();
+        assert_eq!(m[0].unit.target, "The plant opened last year.");
     }
 
     #[test]

@@ -139,6 +139,36 @@ mod tests {
         assert_eq!(bounded_levenshtein(&t(&[]), &t(&[1, 2]), 2), Some(2));
     }
 
+    /// OmegaT's word measure on pairs without digits or punctuation (so no penalty applies),
+    /// the expected scores computed outside babeldesk by
+    /// tests/fixtures/references/make_references.py (its own word Levenshtein, then
+    /// floor(100·(1 − d/max))): substitutions, an insertion, a swap (two edits), a repeated
+    /// word, very unequal lengths, Cyrillic, nothing in common.
+    #[test]
+    fn scores_agree_with_omegat_computed_independently() {
+        let refs: serde_json::Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/references/fuzzy-omegat.json"
+        ))
+        .unwrap();
+        let pairs = refs["pairs"].as_array().unwrap();
+        assert!(pairs.len() >= 5);
+        for p in pairs {
+            let (a, b) = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+            let want = p["score"].as_u64().unwrap() as u8;
+            assert_eq!(s(a, b), Some(want), "{a} | {b}");
+            assert_eq!(s(b, a), Some(want), "{b} | {a}");
+            // The early stop of the bounded distance agrees at the edge of `min`.
+            let (pa, pb) = (Prepared::new(a), Prepared::new(b));
+            assert_eq!(score(&pa, &pb, want), Some(want), "{a} | {b} at min {want}");
+            assert_eq!(
+                score(&pa, &pb, want + 1),
+                None,
+                "{a} | {b} at min {}",
+                want + 1
+            );
+        }
+    }
+
     #[test]
     fn shared_tokens_bound_holds() {
         // 20 tokens at 75: at least 15 in common, so 6 rarest tokens cover every candidate

@@ -4,7 +4,7 @@ use super::key;
 use super::unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
 };
-use super::{Memory, MemoryError};
+use super::{Memory, MemoryError, MAX_QUERY_CHARS};
 use rusqlite::types::ToSql;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use std::collections::HashMap;
@@ -379,7 +379,9 @@ impl Memory {
         let wrap = self.errf();
         let tx = self.conn.transaction().map_err(&wrap)?;
         let mut missing = Vec::new();
-        for &id in ids {
+        // An id named twice is one unit, for every review command alike.
+        let mut seen = std::collections::HashSet::new();
+        for &id in ids.iter().filter(|id| seen.insert(**id)) {
             let unit = tx
                 .query_row(
                     &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
@@ -397,7 +399,7 @@ impl Memory {
             return Err(MemoryError::NoSuchUnits(missing));
         }
         tx.commit().map_err(&wrap)?;
-        Ok(ids.len())
+        Ok(seen.len())
     }
 
     /// Units matching a filter, in id order, handed to `each` one at a time (exports stream).
@@ -411,6 +413,13 @@ impl Memory {
 
     /// Units whose source or target contains `needle`, ignoring case (concordance search).
     pub fn concordance(&self, needle: &str, filter: &Filter) -> Result<Vec<Unit>, MemoryError> {
+        let chars = needle.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(MemoryError::QueryTooLong {
+                chars,
+                max: MAX_QUERY_CHARS,
+            });
+        }
         let mut out = Vec::new();
         self.select(
             filter,
@@ -483,38 +492,50 @@ impl Memory {
         }
         Ok(())
     }
+}
 
-    /// Fill the lookup columns of rows written before migration 0002.
-    pub(super) fn reindex(&mut self) -> Result<(), MemoryError> {
-        let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
-        let old: Vec<Unit> = {
-            let mut st = tx
-                .prepare(&format!("SELECT {COLUMNS} FROM units WHERE ident IS NULL"))
-                .map_err(&wrap)?;
-            let rows = st.query_map([], unit_from_row).map_err(&wrap)?;
-            rows.collect::<Result<_, _>>().map_err(&wrap)?
-        };
-        for u in old {
-            let mut n = NewUnit::new(&u.source_lang, &u.target_lang, &u.source, &u.target);
-            n.prev_hash = u.prev_hash;
-            n.next_hash = u.next_hash;
-            let s = Staged::new(n);
+/// Fill the lookup columns of rows written before migration 0002, inside the migration's
+/// transaction (a crash leaves the database at version 1, to be migrated again). A row that
+/// turns out to repeat another (same pair, source, target and context) is merged into it, as
+/// an import merges: its history and use count move over.
+pub(super) fn reindex(tx: &Transaction) -> rusqlite::Result<()> {
+    let old: Vec<Unit> = {
+        let mut st = tx.prepare(&format!("SELECT {COLUMNS} FROM units WHERE ident IS NULL"))?;
+        let rows = st.query_map([], unit_from_row)?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for u in old {
+        let mut n = NewUnit::new(&u.source_lang, &u.target_lang, &u.source, &u.target);
+        n.prev_hash = u.prev_hash;
+        n.next_hash = u.next_hash;
+        let s = Staged::new(n);
+        let updated = tx.execute(
+            "UPDATE OR IGNORE units SET ident = ?1, key_hash = ?2, ntok = ?3, source_key = ?4 WHERE id = ?5",
+            params![s.ident, s.key_hash, s.ntok, s.key, u.id],
+        )?;
+        if updated == 0 {
+            let kept: i64 =
+                tx.query_row("SELECT id FROM units WHERE ident = ?1", [s.ident], |r| {
+                    r.get(0)
+                })?;
             tx.execute(
-                "UPDATE OR IGNORE units SET ident = ?1, key_hash = ?2, ntok = ?3, source_key = ?4 WHERE id = ?5",
-                params![s.ident, s.key_hash, s.ntok, s.key, u.id],
-            )
-            .and_then(|_| {
-                tx.execute(
-                    "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
-                    params![u.id, s.fts],
-                )
-            })
-            .and_then(|_| update_df(&tx, s.distinct.iter().map(|t| (t.as_str(), 1))))
-            .map_err(&wrap)?;
+                "UPDATE unit_history SET unit_id = ?1 WHERE unit_id = ?2",
+                [kept, u.id],
+            )?;
+            tx.execute(
+                "UPDATE units SET use_count = use_count + ?1 WHERE id = ?2",
+                [u.use_count, kept],
+            )?;
+            tx.execute("DELETE FROM units WHERE id = ?1", [u.id])?;
+            continue;
         }
-        tx.commit().map_err(&wrap)
+        tx.execute(
+            "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
+            params![u.id, s.fts],
+        )?;
+        update_df(tx, s.distinct.iter().map(|t| (t.as_str(), 1)))?;
     }
+    Ok(())
 }
 
 fn save_history(tx: &Transaction, unit: &Unit) -> rusqlite::Result<()> {

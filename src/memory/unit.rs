@@ -262,12 +262,40 @@ mod tests {
         assert!(!lang_matches("eng", "en"));
     }
 
+    /// The identity (stored with every unit; duplicates merge on it) is pair, source, target
+    /// and context, and nothing else.
     #[test]
     fn ident_depends_on_context() {
         let a = NewUnit::new("ru", "en", "Да.", "Yes.");
-        let mut b = a.clone();
-        assert_eq!(a.ident(), b.ident());
-        b.prev_hash = Some("00".into());
-        assert_ne!(a.ident(), b.ident());
+        // A fixed value: FNV-1a of "ru", "en", "Да.", "Yes.", "", "" joined by 0xff bytes
+        // (computed with an independent Python FNV-1a). Stored idents must never change.
+        assert_eq!(a.ident(), 5_390_346_784_245_704_173);
+        // Built separately, differing only in what is not identity: the same unit.
+        let mut same = NewUnit::new("ru", "en", "Да.", "Yes.");
+        same.origin = Origin::Mt;
+        same.status = Status::Approved;
+        same.model = Some("opus-mt-ru-en".into());
+        same.document = Some("report.txt".into());
+        same.position = Some(7);
+        same.source_tags = Some("{}".into());
+        same.created_at = Some("2024-01-01T00:00:00Z".into());
+        same.use_count = 3;
+        assert_eq!(same.ident(), a.ident());
+        // Each identity field on its own makes another unit.
+        let changes: [fn(&mut NewUnit); 6] = [
+            |u| u.source_lang = "uk".into(),
+            |u| u.target_lang = "en-GB".into(),
+            |u| u.source = "Да!".into(),
+            |u| u.target = "Yes!".into(),
+            |u| u.prev_hash = Some("a430d84680aabd0b".into()),
+            |u| u.next_hash = Some("a430d84680aabd0b".into()),
+        ];
+        let mut seen = vec![a.ident()];
+        for change in changes {
+            let mut b = NewUnit::new("ru", "en", "Да.", "Yes.");
+            change(&mut b);
+            assert!(!seen.contains(&b.ident()), "{b:?}");
+            seen.push(b.ident());
+        }
     }
 }

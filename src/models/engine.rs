@@ -62,7 +62,8 @@ impl Answers {
 
 pub struct Engine {
     child: Child,
-    stdin: ChildStdin,
+    /// Taken (closed) when the engine is dropped.
+    stdin: Option<ChildStdin>,
     stdout: BufReader<ChildStdout>,
     stderr_tail: Arc<Mutex<Vec<String>>>,
     pub cuda_devices: i64,
@@ -75,10 +76,17 @@ impl Engine {
     /// Start the engine executable `name` (see [`engine_exe`]).
     pub fn start_exe(name: &str, env: &dyn Env) -> Result<Engine> {
         let exe = engine_path(name, env);
+        // BABELDESK_DEBUG_LLM: the engine's own stderr (every prompt and raw answer) goes
+        // straight to the user's; otherwise it is kept for the message if the engine dies.
+        let debug = env.var("BABELDESK_DEBUG_LLM").is_some();
         let mut child = Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(if debug {
+                Stdio::inherit()
+            } else {
+                Stdio::piped()
+            })
             .spawn()
             .map_err(|source| EngineError::Start {
                 exe: exe.clone(),
@@ -89,19 +97,20 @@ impl Engine {
         // Keep the engine's last stderr lines for the error message if it dies.
         let stderr_tail = Arc::new(Mutex::new(Vec::new()));
         let tail = Arc::clone(&stderr_tail);
-        let stderr = child.stderr.take().expect("piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
-                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-                t.push(line);
-                if t.len() > 20 {
-                    t.remove(0);
+        if let Some(stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                    t.push(line);
+                    if t.len() > 20 {
+                        t.remove(0);
+                    }
                 }
-            }
-        });
+            });
+        }
         let mut engine = Engine {
             child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             stderr_tail,
             cuda_devices: 0,
@@ -189,12 +198,14 @@ impl Engine {
     pub fn call(&mut self, req: &Request) -> Result<Reply> {
         let mut line = serde_json::to_string(req).expect("requests serialize");
         line.push('\n');
-        if self
-            .stdin
-            .write_all(line.as_bytes())
-            .and_then(|_| self.stdin.flush())
-            .is_err()
-        {
+        let written = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .and_then(|_| stdin.flush())
+                .is_ok(),
+            None => false,
+        };
+        if !written {
             return Err(self.died());
         }
         let mut answer = String::new();
@@ -249,9 +260,329 @@ fn unexpected(reply: Reply) -> Error {
 }
 
 impl Drop for Engine {
+    /// Ask the engine to stop, close its input (an engine reading on stops at the end), give
+    /// it a few seconds, then kill it: a stuck engine never hangs the command.
     fn drop(&mut self) {
-        let _ = self.stdin.write_all(b"{\"op\":\"shutdown\"}\n");
-        let _ = self.stdin.flush();
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.write_all(b"{\"op\":\"shutdown\"}\n");
+            let _ = stdin.flush();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The client against fake engines: small shell scripts that speak (or break) the
+    //! protocol, so what is tested is the client's handling, not a model.
+
+    use super::*;
+    use crate::config::MapEnv;
+    use crate::models::protocol::Hint;
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    const HELLO: &str = r#"{"reply":"hello","version":2,"engine":"fake","cuda_devices":0}"#;
+
+    /// An executable script `name` in `dir` with `body` after the shebang.
+    fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// A fake engine that answers hello, then each request with the next of `replies`
+    /// (shell words), `bye` on shutdown.
+    fn fake(dir: &Path, replies: &[&str]) -> PathBuf {
+        let mut body = format!("read line\necho '{HELLO}'\n");
+        for r in replies {
+            body.push_str(&format!(
+                "read line || exit 0\ncase \"$line\" in *shutdown*) echo '{{\"reply\":\"bye\"}}'; exit 0;; esac\n{r}\n"
+            ));
+        }
+        body.push_str("while read line; do case \"$line\" in *shutdown*) echo '{\"reply\":\"bye\"}'; exit 0;; esac; done");
+        script(dir, "engine", &body)
+    }
+
+    fn env_for(exe: &Path) -> MapEnv {
+        MapEnv(HashMap::from([(
+            "BABELDESK_ENGINE",
+            exe.display().to_string(),
+        )]))
+    }
+
+    /// Start `exe`; a script written a moment ago can be "busy" while another test thread
+    /// forks (ETXTBSY): retry then.
+    fn start(exe: &Path) -> Result<Engine> {
+        for _ in 0..50 {
+            match Engine::start_exe(ENGINE_EXE, &env_for(exe)) {
+                Err(Error::Engine(EngineError::Start { source, .. }))
+                    if source.raw_os_error() == Some(26) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        panic!("{} stayed busy", exe.display())
+    }
+
+    fn engine_error<T>(r: Result<T>) -> EngineError {
+        match r {
+            Err(Error::Engine(e)) => e,
+            Err(other) => panic!("expected an engine error, got {other:?}"),
+            Ok(_) => panic!("expected an engine error, got a success"),
+        }
+    }
+
+    #[test]
+    fn engine_path_comes_from_the_environment_per_engine() {
+        let env = MapEnv(HashMap::from([
+            ("BABELDESK_ENGINE", "/opt/e".to_string()),
+            ("BABELDESK_LLM_ENGINE", "/opt/l".to_string()),
+        ]));
+        assert_eq!(engine_path(ENGINE_EXE, &env), PathBuf::from("/opt/e"));
+        assert_eq!(engine_path(LLM_ENGINE_EXE, &env), PathBuf::from("/opt/l"));
+        assert_eq!(engine_exe(Architecture::Gguf), LLM_ENGINE_EXE);
+        assert_eq!(engine_exe(Architecture::Marian), ENGINE_EXE);
+        // Without the variables: an executable of that name beside this one (or one up).
+        let beside = engine_path(ENGINE_EXE, &MapEnv(HashMap::new()));
+        assert_eq!(beside.file_name().unwrap(), ENGINE_EXE);
+    }
+
+    #[test]
+    fn a_missing_engine_is_a_start_error_naming_it() {
+        let e = engine_error(Engine::start_exe(
+            ENGINE_EXE,
+            &env_for(Path::new("/nonexistent/babeldesk-engine")),
+        ));
+        assert!(
+            matches!(&e, EngineError::Start { exe, .. } if exe == Path::new("/nonexistent/babeldesk-engine"))
+        );
+        assert!(
+            e.to_string().contains("/nonexistent/babeldesk-engine"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_engine_of_another_protocol_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = script(
+            dir.path(),
+            "old",
+            r#"read line
+echo '{"reply":"hello","version":1,"engine":"old","cuda_devices":0}'
+while read line; do case "$line" in *shutdown*) exit 0;; esac; done"#,
+        );
+        let e = engine_error(start(&exe));
+        assert!(
+            matches!(&e, EngineError::Protocol { reply, .. } if reply.contains("version: 1")),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("speaks another protocol"), "{e}");
+        // An engine that refuses our version with an error reply: its own words.
+        let exe = script(
+            dir.path(),
+            "refuses",
+            r#"read line
+echo '{"reply":"error","message":"protocol version 2 is not supported (engine speaks 3)"}'"#,
+        );
+        let e = engine_error(start(&exe));
+        assert!(
+            matches!(&e, EngineError::Failed(m) if m.contains("engine speaks 3")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_engine_that_dies_is_reported_with_its_status_and_last_words() {
+        let dir = tempfile::tempdir().unwrap();
+        // Dies before answering hello (a missing shared library, say).
+        let exe = script(
+            dir.path(),
+            "dead",
+            "echo 'error while loading shared libraries: libtorch_cpu.so' >&2\nexit 127",
+        );
+        let e = engine_error(start(&exe));
+        match &e {
+            EngineError::Died { status, tail } => {
+                assert!(status.contains("127"), "{status}");
+                assert!(tail.contains("libtorch_cpu.so"), "{tail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            e.to_string()
+                .starts_with("the model engine stopped unexpectedly"),
+            "{e}"
+        );
+        // Dies in the middle of a job, after a good start.
+        let exe = fake(dir.path(), &["echo 'out of memory' >&2; kill -9 $$"]);
+        let mut engine = start(&exe).unwrap();
+        let e = engine_error(engine.count_tokens(vec!["x".into()]));
+        match &e {
+            EngineError::Died { status, tail } => {
+                assert!(status.contains('9'), "{status}");
+                assert!(tail.contains("out of memory"), "{tail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // And stays dead: the next request says so too, it does not hang.
+        assert!(matches!(
+            engine_error(engine.count_tokens(vec!["x".into()])),
+            EngineError::Died { .. }
+        ));
+    }
+
+    #[test]
+    fn error_and_unreadable_replies_are_errors_and_the_engine_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = fake(
+            dir.path(),
+            &[
+                r#"echo '{"reply":"error","message":"no translation model is loaded"}'"#,
+                "echo 'Segmentation fault (core dumped)'",
+                r#"echo '{"reply":"counts","counts":[3]}'"#,
+                r#"echo '{"reply":"counts","counts":[3]}'"#,
+                r#"echo '{"reply":"texts","texts":["only one"]}'"#,
+            ],
+        );
+        let mut engine = start(&exe).unwrap();
+        let e = engine_error(engine.translate_with(vec!["a".into()], vec![]));
+        assert!(matches!(&e, EngineError::Failed(m) if m == "no translation model is loaded"));
+        let e = engine_error(engine.count_tokens(vec!["a".into()]));
+        assert!(
+            matches!(&e, EngineError::Unreadable { answer, .. } if answer == "Segmentation fault (core dumped)"),
+            "{e:?}"
+        );
+        assert_eq!(engine.count_tokens(vec!["a".into()]).unwrap(), [3]);
+        // A reply of the wrong kind, or with the wrong number of texts, is not taken.
+        assert!(matches!(
+            engine_error(engine.embed(vec!["a".into()])),
+            EngineError::Unexpected(r) if r.contains("Counts")
+        ));
+        assert!(matches!(
+            engine_error(engine.translate_with(vec!["a".into(), "b".into()], vec![])),
+            EngineError::Unexpected(r) if r.contains("only one")
+        ));
+    }
+
+    #[test]
+    fn texts_problems_and_token_counts_come_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let reply = r#"echo '{"reply":"texts","texts":["Good morning.",""],"problems":[null,"still Russian"],"tokens":{"prompt":20,"generated":5,"millis":7}}'"#;
+        let log = dir.path().join("requests");
+        let exe = fake(
+            dir.path(),
+            &[
+                &format!("echo \"$line\" >> {}; {reply}", log.display()),
+                &format!("echo \"$line\" >> {}; {reply}", log.display()),
+            ],
+        );
+        let mut engine = start(&exe).unwrap();
+        let hint = Hint {
+            previous: Some(crate::models::protocol::Example {
+                source: "Да.".into(),
+                target: "Yes.".into(),
+            }),
+            ..Hint::default()
+        };
+        let a = engine
+            .translate_with(
+                vec!["Доброе утро.".into(), "Привет.".into()],
+                vec![hint.clone(), Hint::default()],
+            )
+            .unwrap();
+        assert_eq!(a.texts, ["Good morning.", ""]);
+        assert_eq!((a.problem(0), a.problem(1)), (None, Some("still Russian")));
+        assert!(
+            matches!(a.clone().into_result(), Err(Error::Engine(EngineError::Unusable(p))) if p == "still Russian")
+        );
+        engine
+            .summarize_within(vec!["a".into(), "b".into()], Some(40))
+            .unwrap();
+        assert_eq!(engine.calls, 2);
+        assert_eq!(
+            (
+                engine.tokens.prompt,
+                engine.tokens.generated,
+                engine.tokens.millis
+            ),
+            (40, 10, 14)
+        );
+        // What the engine was sent: one request a line, hints and budget included.
+        let sent = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<Request> = sent
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                Request::Translate {
+                    texts: vec!["Доброе утро.".into(), "Привет.".into()],
+                    hints: vec![hint, Hint::default()],
+                },
+                Request::Summarize {
+                    texts: vec!["a".into(), "b".into()],
+                    max_words: Some(40),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn dropping_the_client_shuts_the_engine_down() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("shut");
+        let exe = script(
+            dir.path(),
+            "engine",
+            &format!(
+                "read line\necho '{HELLO}'\nwhile read line; do case \"$line\" in *shutdown*) touch {}; exit 0;; esac; done",
+                marker.display()
+            ),
+        );
+        let engine = start(&exe).unwrap();
+        assert!(!marker.exists());
+        assert!(dropped_within(engine, 10), "dropping the client hung");
+        assert!(marker.exists(), "the engine got no shutdown request");
+    }
+
+    /// Drop `engine` on another thread; whether that finished within `secs` seconds.
+    fn dropped_within(engine: Engine, secs: u64) -> bool {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(engine);
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(secs))
+            .is_ok()
+    }
+
+    /// An engine that is stuck (here: it never answers `shutdown`, though it would stop at
+    /// the end of its input) must not hang the command at exit. `Drop` writes `shutdown`, then
+    /// waits for the process while still holding its stdin open, so it waits forever.
+    #[test]
+    fn dropping_the_client_does_not_wait_forever_for_a_stuck_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = script(
+            dir.path(),
+            "stuck",
+            &format!("read line\necho '{HELLO}'\nwhile read line; do :; done"),
+        );
+        let engine = start(&exe).unwrap();
+        assert!(dropped_within(engine, 10), "dropping the client hung");
     }
 }

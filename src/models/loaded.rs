@@ -82,6 +82,15 @@ pub fn load(
         entry.id,
         inventory.dir.display()
     ));
+    let changed = inventory.changed_since_stamp();
+    if !changed.is_empty() {
+        progress.warn(&format!(
+            "warning: {}: {} changed since its checksum was checked; run `babeldesk models verify {}`",
+            entry.id,
+            changed.join(", "),
+            entry.id
+        ));
+    }
     let started = Instant::now();
     let mut engine = Engine::start_exe(engine_exe(entry.architecture), env)?;
     let reply = engine.load(LoadRequest {

@@ -23,12 +23,19 @@ pub struct PullOptions<'a> {
     pub progress: &'a dyn Progress,
 }
 
+/// The installed model, its checked files stamped (see [`Inventory::stamp`]).
+fn stamped(entry: &ModelEntry, dest: &Path) -> Result<Inventory> {
+    let inv = Inventory::of(entry, dest);
+    inv.stamp(entry)?;
+    Ok(inv)
+}
+
 /// Fetch every missing or unverified file of `entry` into `dest`.
 pub fn pull(entry: &ModelEntry, dest: &Path, opts: &PullOptions) -> Result<Inventory> {
     std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
     let hub = pull_from_hub(entry, dest, opts);
     let hub_err = match hub {
-        Ok(()) => return Ok(Inventory::of(entry, dest)),
+        Ok(()) => return stamped(entry, dest),
         // A bad checksum from the hub is not a connectivity problem: report it as it is.
         Err(e @ Error::Checksum { .. }) if entry.mirror.is_none() => return Err(e),
         Err(e) => e,
@@ -41,7 +48,7 @@ pub fn pull(entry: &ModelEntry, dest: &Path, opts: &PullOptions) -> Result<Inven
         chain(&hub_err)
     ));
     match pull_from_mirror(entry, mirror, dest, opts) {
-        Ok(()) => Ok(Inventory::of(entry, dest)),
+        Ok(()) => stamped(entry, dest),
         Err(m) => Err(Error::PullFailed {
             id: entry.id.clone(),
             hub: chain(&hub_err),

@@ -17,6 +17,25 @@ pub struct Inventory {
     pub bytes: u64,
 }
 
+/// Where `Inventory::stamp` keeps what it saw.
+const STAMP: &str = ".babeldesk-checked.json";
+
+/// A file's size and modification time, as one string.
+fn file_identity(path: &Path) -> Option<String> {
+    let m = std::fs::metadata(path).ok()?;
+    let t = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{}:{}.{:09}",
+        m.len(),
+        t.as_secs(),
+        t.subsec_nanos()
+    ))
+}
+
 impl Inventory {
     pub fn of(entry: &ModelEntry, dir: &Path) -> Inventory {
         let mut missing = Vec::new();
@@ -47,6 +66,39 @@ impl Inventory {
 
     pub fn complete(&self) -> bool {
         self.missing.is_empty()
+    }
+
+    /// Record the size and modification time of every file whose checksum was just checked
+    /// (after `pull` and `import`), so a later load notices a file changed in place without
+    /// hashing gigabytes each time.
+    pub fn stamp(&self, entry: &ModelEntry) -> Result<()> {
+        let mut seen = serde_json::Map::new();
+        for f in self.files(entry).into_iter().filter(|f| f.sha256.is_some()) {
+            if let Some(id) = file_identity(&self.dir.join(&f.name)) {
+                seen.insert(f.name.clone(), serde_json::Value::String(id));
+            }
+        }
+        let path = self.dir.join(STAMP);
+        let text = serde_json::Value::Object(seen).to_string();
+        crate::files::write_bytes(&path, text.as_bytes())
+    }
+
+    /// Whether [`Inventory::stamp`] has been here (babeldesk installed this folder).
+    pub fn is_stamped(&self) -> bool {
+        self.dir.join(STAMP).is_file()
+    }
+
+    /// Checked files that changed since [`Inventory::stamp`] (none without a stamp).
+    pub fn changed_since_stamp(&self) -> Vec<String> {
+        let Ok(text) = std::fs::read_to_string(self.dir.join(STAMP)) else {
+            return Vec::new();
+        };
+        let seen: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap_or_default();
+        seen.into_iter()
+            .filter(|(name, id)| file_identity(&self.dir.join(name)).as_deref() != id.as_str())
+            .map(|(name, _)| name)
+            .collect()
     }
 
     /// The files to check: the listed ones and the weights in use.
@@ -163,7 +215,9 @@ pub fn import(entry: &ModelEntry, src: &Path, dest: &Path) -> Result<Inventory> 
     }
     let staged = staging.keep();
     std::fs::rename(&staged, dest).map_err(|e| Error::io(dest, e))?;
-    Ok(Inventory::of(entry, dest))
+    let inv = Inventory::of(entry, dest);
+    inv.stamp(entry)?;
+    Ok(inv)
 }
 
 #[cfg(test)]

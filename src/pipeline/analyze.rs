@@ -134,6 +134,22 @@ mod tests {
             ),
             (1, 1, 1, 1)
         );
-        assert_eq!(a.bands.iter().map(|b| b.words).sum::<u64>(), a.words);
+        // Words counted by hand, sentence by sentence (7, 6, 5 and the repeated 7), not by the
+        // loop that fills the bands; the document's own word count agrees.
+        assert_eq!(text.split_whitespace().count(), 7 + 6 + 5 + 7);
+        assert_eq!(a.words, 25);
+        let words = |b: &str| a.bands.iter().find(|x| x.band == b).unwrap().words;
+        assert_eq!(
+            (
+                words("100"),
+                words("75-84"),
+                words("no match"),
+                words("repetitions")
+            ),
+            (7, 6, 5, 7)
+        );
+        for b in ["101", "95-99", "85-94", "50-74"] {
+            assert_eq!((count(b), words(b)), (0, 0), "{b}");
+        }
     }
 }

@@ -32,6 +32,8 @@ enum InputMap {
         starts: Vec<usize>,
         ends: Vec<usize>,
     },
+    /// UTF-16 input: the input offset of each UTF-8 byte of the text, and of its end.
+    Utf16(Vec<usize>),
 }
 
 /// A document read for work: checked text, its language, and the paragraphs that make up the
@@ -54,7 +56,15 @@ impl Document {
         } else {
             0
         };
-        let decoded = reader::decode(bytes, name)?;
+        // UTF-16 is transcoded; `origin` maps the UTF-8 text back to the input's bytes.
+        let (decoded, origin) = match reader::decode_utf16(&bytes, name) {
+            Some(d) => {
+                let (text, origin) = d?;
+                (text, Some(origin))
+            }
+            None => (reader::decode(bytes, name)?, None),
+        };
+        let at = |p: usize| origin.as_ref().map_or(p + bom, |o| o[p]);
         let html_name = [".html", ".htm", ".xhtml"]
             .iter()
             .any(|e| name.to_ascii_lowercase().ends_with(e));
@@ -66,7 +76,7 @@ impl Document {
                     problem: crate::error::DocumentProblem::NoPageText,
                 });
             }
-            let shift = |v: Vec<usize>| v.into_iter().map(|p| p + bom).collect();
+            let shift = |v: Vec<usize>| v.into_iter().map(at).collect();
             (
                 e.text,
                 InputMap::Html {
@@ -75,7 +85,10 @@ impl Document {
                 },
             )
         } else {
-            (decoded, InputMap::Shift(bom))
+            match origin {
+                Some(origin) => (decoded, InputMap::Utf16(origin)),
+                None => (decoded, InputMap::Shift(bom)),
+            }
         };
         let all = reader::paragraphs(&text);
         let paragraphs = if keep_all {
@@ -118,6 +131,7 @@ impl Document {
     pub fn input_range(&self, span: Span) -> (usize, usize) {
         match &self.map {
             InputMap::Shift(n) => (span.start + n, span.end + n),
+            InputMap::Utf16(origin) => (origin[span.start], origin[span.end]),
             InputMap::Html { starts, ends } if span.end > span.start => {
                 (starts[span.start], ends[span.end - 1])
             }
@@ -188,5 +202,55 @@ mod seed_gold {
             })
             .collect();
         assert_eq!(got, want);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_is_read_and_ranges_point_into_its_bytes() {
+        let text = "Завод открыли весной. Работы идут.\n";
+        for (bom, le) in [(true, true), (true, false), (false, true), (false, false)] {
+            let mut bytes: Vec<u8> = match (bom, le) {
+                (true, true) => vec![0xFF, 0xFE],
+                (true, false) => vec![0xFE, 0xFF],
+                _ => Vec::new(),
+            };
+            let body = if bom {
+                text.to_string()
+            } else {
+                format!("A {text}")
+            };
+            for u in body.encode_utf16() {
+                bytes.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            let doc = Document::from_bytes(bytes.clone(), "utf16.txt", true).unwrap();
+            let first = doc.sentences()[0][0];
+            let (start, end) = doc.input_range(first);
+            let units: Vec<u16> = bytes[start..end]
+                .chunks(2)
+                .map(|c| {
+                    if le {
+                        u16::from_le_bytes([c[0], c[1]])
+                    } else {
+                        u16::from_be_bytes([c[0], c[1]])
+                    }
+                })
+                .collect();
+            assert_eq!(
+                String::from_utf16(&units).unwrap(),
+                first.of(&doc.text),
+                "{bom} {le}"
+            );
+        }
+        let lone_surrogate = [0xFF, 0xFE, 0x41, 0x00, 0x00, 0xD8, 0x41, 0x00];
+        let e = Document::from_bytes(lone_surrogate.to_vec(), "bad.txt", true).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not valid UTF-16 text (bad code unit at byte 4)"),
+            "{e}"
+        );
     }
 }

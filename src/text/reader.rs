@@ -4,6 +4,50 @@ use super::Span;
 use crate::error::DocumentProblem;
 use crate::{Error, Result};
 
+/// UTF-16 text (with a byte order mark, or ASCII-led without one) as UTF-8, with the input
+/// offset of every UTF-8 byte (and of the end), so byte ranges still point into the input.
+pub fn decode_utf16(bytes: &[u8], name: &str) -> Option<Result<(String, Vec<usize>)>> {
+    let (little, skip) = match bytes {
+        [0xFF, 0xFE, ..] => (true, 2),
+        [0xFE, 0xFF, ..] => (false, 2),
+        [a, 0, ..] if text_byte(*a) => (true, 0),
+        [0, b, ..] if text_byte(*b) => (false, 0),
+        _ => return None,
+    };
+    let body = &bytes[skip..];
+    let units = body.chunks(2).map(|c| match (c, little) {
+        ([a, b], true) => u16::from_le_bytes([*a, *b]),
+        ([a, b], false) => u16::from_be_bytes([*a, *b]),
+        _ => 0xFFFF,
+    });
+    let (mut text, mut origin) = (String::new(), Vec::new());
+    let mut at = skip;
+    for c in char::decode_utf16(units) {
+        let Ok(c) = c else {
+            return Some(Err(problem(name, DocumentProblem::BadUtf16(at))));
+        };
+        if c == '\0' || (c == '\u{FFFF}' && body.len() % 2 == 1 && at + 1 == bytes.len()) {
+            return Some(Err(problem(name, DocumentProblem::Binary(at))));
+        }
+        let width = c.len_utf16() * 2;
+        for _ in 0..c.len_utf8() {
+            origin.push(at);
+        }
+        text.push(c);
+        at += width;
+    }
+    origin.push(bytes.len());
+    if text.trim().is_empty() {
+        return Some(Err(problem(name, DocumentProblem::Empty)));
+    }
+    Some(Ok((text, origin)))
+}
+
+/// A byte that starts text: a printable ASCII character or whitespace.
+fn text_byte(b: u8) -> bool {
+    b.is_ascii_graphic() || b.is_ascii_whitespace()
+}
+
 /// Decode a document, refusing what is not text: empty input, binary data (NUL bytes) and
 /// invalid UTF-8 (with the byte offset of the first bad byte).
 pub fn decode(bytes: Vec<u8>, name: &str) -> Result<String> {

@@ -9,6 +9,25 @@ pub fn equal_slices(text: &str, tokens: usize, budget: usize) -> Vec<String> {
     words.chunks(per).map(|w| w.join(" ")).collect()
 }
 
+/// The start of `text` up to the end of its `max_words`-th word (all of it when shorter): a
+/// slice of the original, so byte ranges stay true.
+pub fn first_words(text: &str, max_words: usize) -> &str {
+    let mut seen = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if in_word && seen == max_words {
+                return &text[..i];
+            }
+            in_word = false;
+        } else if !in_word {
+            in_word = true;
+            seen += 1;
+        }
+    }
+    text
+}
+
 /// Cut a text to at most `max_words` words, at the last sentence end that fits (or at a word
 /// boundary when no sentence fits).
 pub fn trim_to_words(text: &str, max_words: usize) -> String {
@@ -38,6 +57,14 @@ mod tests {
         );
         assert_eq!(trim_to_words("one two three", 2), "one two");
         assert_eq!(trim_to_words("  short  text ", 9), "short text");
+    }
+
+    #[test]
+    fn first_words_is_a_slice_of_the_text() {
+        assert_eq!(first_words("one  two three", 2), "one  two");
+        assert_eq!(first_words("  one two", 1), "  one");
+        assert_eq!(first_words("one two", 5), "one two");
+        assert_eq!(first_words("один два три", 2), "один два");
     }
 
     #[test]

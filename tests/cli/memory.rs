@@ -162,9 +162,9 @@ fn import_review_and_export_round_trip() {
         3
     );
     assert_fails(&sb.mem(&["approve", &id, "9999"]), "no unit with id 9999");
-    assert_fails(
+    assert_usage(
         &sb.mem(&["list", "--since", "yesterday"]),
-        "--since 'yesterday' is not a date",
+        "for '--since <DATE>': 'yesterday' is not a day",
     );
     assert_fails(
         &sb.mem(&["list", "--lang", "russian"]),

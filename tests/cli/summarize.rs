@@ -69,7 +69,8 @@ fn word_limits_hold_for_both_methods() {
         ENGLISH,
     );
     assert_eq!(s[0]["method"], "abstractive");
-    assert!(words(&s) <= 6, "{s}");
+    let n = words(&s);
+    assert!(n > 0 && n <= 6, "{n} words: {s}");
 
     let out = sb.run_stdin(
         &["summarize", "--min-words", "50", "--max-words", "10"],
@@ -84,6 +85,44 @@ fn to_english_translates_through_the_memory_first() {
     let marian = fixture("tiny-marian-ru-en");
     let russian = "Завод открыли в прошлом году на севере страны. Работы начнутся весной и закончатся осенью. \
                    Губернатор сказал, что это важно для региона.\n";
+    // The memory already knows the second sentence.
+    let from_memory = "Works start in spring and end in autumn.";
+    let tmx = sb.path("tm.tmx");
+    std::fs::write(
+        &tmx,
+        format!(
+            "<?xml version=\"1.0\"?><tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/><body>\
+             <tu><tuv xml:lang=\"ru\"><seg>Работы начнутся весной и закончатся осенью.</seg></tuv><tuv xml:lang=\"en\"><seg>{from_memory}</seg></tuv></tu>\
+             </body></tmx>"
+        ),
+    )
+    .unwrap();
+    assert!(sb
+        .run(&["memory", "import", tmx.to_str().unwrap()])
+        .status
+        .success());
+    // What the model makes of each sentence (without the memory, storing nothing).
+    let direct = sb.run_stdin(
+        &[
+            "translate",
+            "--model-dir",
+            marian.to_str().unwrap(),
+            "--no-memory",
+            "--format",
+            "json",
+        ],
+        russian.as_bytes(),
+    );
+    let direct = json(&direct);
+    let model_says: Vec<&str> = direct["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(model_says.len(), 3);
+    assert_ne!(model_says[1], from_memory);
+
     let args = [
         "--method",
         "extractive",
@@ -92,9 +131,13 @@ fn to_english_translates_through_the_memory_first() {
         "--translate-model-dir",
         marian.to_str().unwrap(),
         "--sentences",
-        "2",
+        "3",
+        "-v",
     ];
-    let s = summarize(&sb, &args, russian);
+    let mut all = vec!["summarize", "--no-cache", "--keep-all", "--format", "json"];
+    all.extend_from_slice(&args);
+    let out = sb.run_stdin(&all, russian.as_bytes());
+    let s = json(&out);
     assert_eq!(s[0]["language"], "en");
     assert_eq!(s[0]["translated_from"], "ru");
     let sentences = s[0]["sentences"].as_array().unwrap();
@@ -105,11 +148,28 @@ fn to_english_translates_through_the_memory_first() {
             .all(|x| x.get("start").is_none() && !x["text"].as_str().unwrap().contains("Завод")),
         "{s}"
     );
-    let stats = sb.run(&["memory", "stats", "--format", "json"]);
+    // The summary (all of the short article) is the translation: the memory's sentence in
+    // the middle, the model's for the others.
+    let summary: Vec<&str> = sentences
+        .iter()
+        .map(|x| x["text"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        serde_json::from_str::<Value>(&stdout(&stats)).unwrap()["by_origin"]["mt"],
-        3
+        summary.join(" "),
+        format!("{} {from_memory} {}", model_says[0], model_says[2]),
+        "{s}"
     );
+    assert!(
+        stderr(&out).contains("translated ru → en first (1 of 3 segments from memory)"),
+        "{}",
+        stderr(&out)
+    );
+    let stats = json(&sb.run(&["memory", "stats", "--format", "json"]));
+    assert_eq!(
+        stats["by_origin"]["mt"], 2,
+        "the two new sentences stored: {stats}"
+    );
+    assert_eq!(stats["by_origin"]["import"], 1);
     // An English article with --to en is summarized as it is.
     let s = summarize(&sb, &["--method", "extractive", "--to", "en"], ENGLISH);
     assert!(s[0].get("translated_from").is_none());

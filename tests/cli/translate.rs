@@ -125,13 +125,53 @@ fn fuzzy_matches_are_shown_and_used_only_when_asked() {
 #[test]
 fn no_memory_reads_and_writes_nothing() {
     let sb = Sandbox::new();
+    // A memory that knows every sentence of DOC, with translations the model never makes.
+    let tus: String = [
+        "Завод открыли в прошлом году на севере страны.",
+        "Работы начнутся весной.",
+        "Губернатор сказал, что это важно.",
+        "Сегодня в Москве идёт снег.",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, ru)| {
+        format!("<tu><tuv xml:lang=\"ru\"><seg>{ru}</seg></tuv><tuv xml:lang=\"en\"><seg>From memory {i}.</seg></tuv></tu>")
+    })
+    .collect();
+    let tmx = sb.path("tm.tmx");
+    std::fs::write(
+        &tmx,
+        format!("<?xml version=\"1.0\"?><tmx version=\"1.4\"><header creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/><body>{tus}</body></tmx>"),
+    )
+    .unwrap();
+    assert!(sb
+        .run(&["memory", "import", tmx.to_str().unwrap()])
+        .status
+        .success());
+    let list = || json(&sb.run(&["memory", "list", "--format", "json"]));
+    let before = list();
+    assert_eq!(units(&sb), 4);
+
     let (out, _) = translate(&sb, &["--no-memory"], DOC);
-    assert_eq!(units(&sb), 0);
-    assert!(out["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|s| s["origin"] == "mt" && s["unit_id"].is_null()));
+    let segs = out["segments"].as_array().unwrap();
+    assert_eq!(segs.len(), 5);
+    assert!(
+        segs.iter().all(|s| s["origin"] == "mt"
+            && s["unit_id"].is_null()
+            && !s["target"].as_str().unwrap().starts_with("From memory")),
+        "{out}"
+    );
+    assert_eq!(out["from_memory"], 0);
+    // Not written (no new unit) and not read (no use counted, nothing changed).
+    assert_eq!(units(&sb), 4);
+    assert_eq!(list(), before);
+
+    // The same document through the memory takes every sentence from it.
+    let (used, _) = translate(&sb, &[], DOC);
+    assert_eq!(used["model_calls"], 0, "{used}");
+    assert!(used["segments"].as_array().unwrap().iter().all(
+        |s| s["origin"] == "memory" && s["target"].as_str().unwrap().starts_with("From memory")
+    ));
 }
 
 #[test]

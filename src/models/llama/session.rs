@@ -212,3 +212,203 @@ impl Session {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Real llama.cpp inference on the tiny GGUF fixtures (tests/fixtures/make_gguf.py): each
+    //! is a bigram model whose greedy answer after `<|im_start|>assistant\n` is a known chain.
+
+    use super::*;
+    use llama_cpp_2::context::params::LlamaContextParams;
+    use llama_cpp_2::llama_backend::LlamaBackend;
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use std::num::NonZeroU32;
+    use std::sync::{Mutex, OnceLock};
+
+    /// One backend per process; llama.cpp calls serialized (contexts share global state).
+    fn backend() -> &'static LlamaBackend {
+        static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
+        BACKEND.get_or_init(|| {
+            let mut b = LlamaBackend::init().unwrap();
+            b.void_logs();
+            b
+        })
+    }
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn session(name: &str, n_ctx: u32, n_batch: usize) -> Session {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/models")
+            .join(name)
+            .join("model.gguf");
+        let model =
+            LlamaModel::load_from_file(backend(), &path, &LlamaModelParams::default()).unwrap();
+        let model: &'static LlamaModel = Box::leak(Box::new(model));
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch as u32)
+            .with_n_threads(2)
+            .with_n_threads_batch(2);
+        let ctx = model.new_context(backend(), params).unwrap();
+        Session::new(model, ctx, n_batch)
+    }
+
+    fn chat(system: &str, user: &str) -> Vec<Message> {
+        vec![("system", system.to_string()), ("user", user.to_string())]
+    }
+
+    /// The tokens llama.cpp reads for `text` (as `generate` tokenizes a prompt).
+    fn tokens(s: &Session, text: &str) -> usize {
+        let vocab = s.model.vocab();
+        vocab
+            .tokenize(text.as_bytes(), vocab.should_add_bos(), true)
+            .len()
+    }
+
+    #[test]
+    fn render_writes_the_models_template_and_the_anchor_is_its_system_turn() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let s = session("tiny-llm-chat", 512, 512);
+        let m = chat("Translate into English.", "Доброе утро.");
+        let prompt = s.render(&m).unwrap();
+        assert_eq!(
+            prompt,
+            "<|im_start|>system\nTranslate into English.<|im_end|>\n<|im_start|>user\nДоброе утро.<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let anchor = s.render_anchor(&m).unwrap();
+        assert_eq!(
+            anchor,
+            "<|im_start|>system\nTranslate into English.<|im_end|>\n"
+        );
+        assert!(prompt.starts_with(&anchor));
+        // Special tokens are read as such: the whole turn marker is one token.
+        assert!(tokens(&s, "<|im_start|>") == 1 && s.count("<|im_start|>") > 1);
+        assert_eq!(s.count(""), 0);
+    }
+
+    #[test]
+    fn answers_follow_the_models_chain_and_end_by_themselves() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = session("tiny-llm-chat", 512, 512);
+        let m = chat("Translate into English.", "Доброе утро.");
+        let (prompt, anchor) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
+        for decoding in [Decoding::Guarded, Decoding::Greedy] {
+            let out = s.generate(&prompt, &anchor, 64, decoding).unwrap();
+            assert_eq!(
+                out.text, "Here is the translation: «Good morning.»",
+                "{decoding:?}"
+            );
+            // Ten tokens, then <|im_end|>, which is not part of the answer.
+            assert_eq!((out.generated, out.hit_limit), (10, false), "{decoding:?}");
+        }
+        // A cap below the answer's length cuts it there and says so.
+        let out = s.generate(&prompt, &anchor, 4, Decoding::Greedy).unwrap();
+        assert_eq!(
+            (out.text.as_str(), out.generated, out.hit_limit),
+            ("Here is the translation", 4, true)
+        );
+    }
+
+    #[test]
+    fn a_runaway_answer_stops_at_the_cap_and_says_so() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = session("tiny-llm-runaway", 512, 512);
+        let m = chat("Translate into English.", "Привет.");
+        let (prompt, anchor) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
+        let out = s.generate(&prompt, &anchor, 9, Decoding::Greedy).unwrap();
+        assert_eq!(
+            out.text,
+            "Hello againHello againHello againHello againHello"
+        );
+        assert_eq!((out.generated, out.hit_limit), (9, true));
+        let out = s.generate(&prompt, &anchor, 9, Decoding::Guarded).unwrap();
+        assert_eq!((out.generated, out.hit_limit), (9, true));
+    }
+
+    #[test]
+    fn the_shared_start_is_read_once_and_kept() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = session("tiny-llm-chat", 512, 512);
+        let a = chat("Translate into English.", "Доброе утро.");
+        let b = chat(
+            "Translate into English.",
+            "Министр сказал, что голосование пройдёт.",
+        );
+        let (pa, pb) = (s.render(&a).unwrap(), s.render(&b).unwrap());
+        let anchor = s.render_anchor(&a).unwrap();
+        let n_anchor = tokens(&s, &anchor);
+        assert!(n_anchor > 3);
+        let first = s.generate(&pa, &anchor, 32, Decoding::Guarded).unwrap();
+        assert_eq!(
+            first.read_tokens,
+            tokens(&s, &pa),
+            "all of the first prompt"
+        );
+        let second = s.generate(&pb, &anchor, 32, Decoding::Guarded).unwrap();
+        assert_eq!(
+            second.read_tokens,
+            tokens(&s, &pb) - n_anchor,
+            "the anchor is kept"
+        );
+        let again = s.generate(&pa, &anchor, 32, Decoding::Guarded).unwrap();
+        assert_eq!(again.read_tokens, tokens(&s, &pa) - n_anchor);
+        assert_eq!(again.text, first.text, "the same prompt, the same answer");
+        // Another system prompt replaces the anchor: read in full again, then kept.
+        let c = chat("Summarize the article.", "Доброе утро.");
+        let (pc, anchor_c) = (s.render(&c).unwrap(), s.render_anchor(&c).unwrap());
+        let other = s.generate(&pc, &anchor_c, 32, Decoding::Guarded).unwrap();
+        assert_eq!(other.read_tokens, tokens(&s, &pc));
+        let other = s.generate(&pc, &anchor_c, 32, Decoding::Guarded).unwrap();
+        assert_eq!(other.read_tokens, tokens(&s, &pc) - tokens(&s, &anchor_c));
+        // An "anchor" the prompt does not start with is no anchor: all is read.
+        let stray = s.generate(&pa, &anchor_c, 32, Decoding::Guarded).unwrap();
+        assert_eq!(stray.read_tokens, tokens(&s, &pa));
+        assert_eq!(stray.text, first.text);
+    }
+
+    #[test]
+    fn reading_in_small_batches_gives_the_same_answer() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let m = chat(
+            "Translate into English.",
+            "Министр сказал, что голосование пройдёт.",
+        );
+        let mut answers = Vec::new();
+        for n_batch in [512, 3] {
+            let mut s = session("tiny-llm-chat", 512, n_batch);
+            let (prompt, anchor) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
+            assert!(tokens(&s, &prompt) > 3 * n_batch.min(10));
+            let out = s.generate(&prompt, &anchor, 32, Decoding::Guarded).unwrap();
+            assert_eq!(out.read_tokens, tokens(&s, &prompt));
+            answers.push((out.text, out.generated, out.hit_limit));
+        }
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(answers[0].0, "Here is the translation: «Good morning.»");
+    }
+
+    #[test]
+    fn prompts_that_cannot_be_answered_are_refused() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = session("tiny-llm-chat", 256, 256);
+        let m = chat("Translate into English.", "Доброе утро.");
+        let (prompt, anchor) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
+        let n_ctx = s.n_ctx();
+        let room = n_ctx - tokens(&s, &prompt);
+        // Exactly filling the context is fine; one token more is refused before any work.
+        assert!(s.generate(&prompt, &anchor, room, Decoding::Greedy).is_ok());
+        let e = s
+            .generate(&prompt, &anchor, room + 1, Decoding::Greedy)
+            .err()
+            .unwrap();
+        assert!(
+            e.message()
+                .contains(&format!("do not fit the context of {n_ctx} tokens")),
+            "{}",
+            e.message()
+        );
+        if !s.model.vocab().should_add_bos() {
+            let e = s.generate("", "", 8, Decoding::Greedy).err().unwrap();
+            assert_eq!(e.message(), "empty prompt");
+        }
+    }
+}

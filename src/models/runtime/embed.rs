@@ -124,3 +124,135 @@ impl Embedder {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! On the real all-MiniLM-L6-v2 in models/ (installed by `make models`); skipped with a
+    //! message when it is missing, unless BABELDESK_REQUIRE_MODELS is set.
+
+    use super::*;
+    use babeldesk::config::Device;
+    use babeldesk::models::registry::{Architecture, Task};
+    use std::path::PathBuf;
+
+    fn minilm() -> Option<Embedder> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/all-minilm-l6-v2");
+        if !dir.join("model.safetensors").is_file() {
+            assert!(
+                std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
+                "MiniLM is missing from models/; run `make models`"
+            );
+            eprintln!("skipped: MiniLM is not installed in models/ (run `make models`)");
+            return None;
+        }
+        let req = LoadRequest {
+            task: Task::Embedding,
+            architecture: Architecture::Bert,
+            dir,
+            weights: "model.safetensors".into(),
+            languages: vec!["en".into()],
+            device: Device::Cpu,
+            generation: Default::default(),
+            cache_dir: std::env::temp_dir(),
+        };
+        Some(Embedder::load(&req, tch::Device::Cpu).unwrap())
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    /// sentence-transformers' vectors and word-piece counts (tests/fixtures/references).
+    fn reference() -> Vec<(String, usize, Vec<f32>)> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/references/minilm-vectors.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["text"].as_str().unwrap().to_string(),
+                    s["word_pieces"].as_u64().unwrap() as usize,
+                    s["vector"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vectors_are_mean_pooled_normalized_and_in_input_order() {
+        let Some(e) = minilm() else { return };
+        assert_eq!(
+            e.max_tokens, 256,
+            "sentence_bert_config.json's max_seq_length"
+        );
+        // More than one batch of 32, lengths mixed so sorting reorders them.
+        let refs = reference();
+        let mut texts: Vec<String> = Vec::new();
+        for i in 0..40 {
+            let (t, _, _) = &refs[i % refs.len()];
+            texts.push(if i < refs.len() {
+                t.clone()
+            } else {
+                format!("{i}. {t}")
+            });
+        }
+        let together = e.embed(&texts).unwrap();
+        assert_eq!(together.len(), texts.len());
+        for (i, t) in texts.iter().enumerate() {
+            let v = &together[i];
+            assert_eq!(v.len(), 384);
+            assert!(
+                (dot(v, v).sqrt() - 1.0).abs() < 1e-5,
+                "{t}: not unit length"
+            );
+            let alone = &e.embed(std::slice::from_ref(t)).unwrap()[0];
+            assert!(dot(v, alone) > 0.99999, "{t}: batch and alone differ");
+            if let Some((_, _, want)) = refs.get(i) {
+                let cosine = dot(v, want) / (dot(v, v) * dot(want, want)).sqrt();
+                assert!(
+                    cosine >= 0.9999,
+                    "{t}: cosine {cosine} to sentence-transformers"
+                );
+            }
+        }
+        // Distinct texts get distinct vectors (the order really is kept).
+        assert!(dot(&together[0], &together[3]) < 0.9);
+    }
+
+    #[test]
+    fn long_texts_are_cut_at_max_seq_length() {
+        let Some(e) = minilm() else { return };
+        let long =
+            "Министр сказал, что голосование по новому бюджету пройдёт на следующей неделе. "
+                .repeat(12);
+        let longer = format!("{long} Совсем другой конец, о погоде, футболе и ценах на хлеб.");
+        let v = e.embed(&[long, longer]).unwrap();
+        assert!(
+            dot(&v[0], &v[1]) > 0.999999,
+            "words past 256 pieces changed the vector"
+        );
+    }
+
+    #[test]
+    fn token_counts_are_the_models_word_pieces() {
+        let Some(e) = minilm() else { return };
+        for (text, pieces, _) in reference() {
+            if pieces <= e.max_tokens {
+                assert_eq!(e.count_tokens(&[text.clone()]).unwrap(), [pieces], "{text}");
+            }
+        }
+        // An empty text is [CLS] [SEP], and still a unit vector (no division by zero).
+        assert_eq!(e.count_tokens(&[String::new()]).unwrap(), [2]);
+        let v = &e.embed(&[String::new()]).unwrap()[0];
+        assert!(v.iter().all(|x| x.is_finite()) && (dot(v, v).sqrt() - 1.0).abs() < 1e-5);
+    }
+}

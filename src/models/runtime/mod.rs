@@ -82,6 +82,9 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
 }
 
 fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<(Loaded, Option<i64>)> {
+    // rust-bert panics on a config.json it cannot parse; read it first, so a broken one is an
+    // error that names the file.
+    read_json(&req.dir.join("config.json"))?;
     Ok(match req.task {
         Task::Translation => {
             let t = generate::Translator::load(req, device)?;

@@ -10,6 +10,14 @@ use crate::text::{words, Document, Span};
 use crate::{Error, Result};
 use std::time::Instant;
 
+/// Refuse a document with no sentence before any model is started for it.
+pub(super) fn check_has_sentences(doc: &Document) -> Result<()> {
+    match article_sentences(doc).is_empty() {
+        true => Err(nothing_to_summarize(doc)),
+        false => Ok(()),
+    }
+}
+
 fn nothing_to_summarize(doc: &Document) -> Error {
     Error::Document {
         name: doc.name.clone(),
@@ -59,10 +67,23 @@ pub fn extractive(
         model,
         sentences: picked
             .into_iter()
-            .map(|i| SummarySentence {
-                text: texts[i].to_string(),
-                start: Some(doc.input_range(spans[i]).0),
-                end: Some(doc.input_range(spans[i]).1),
+            .map(|i| {
+                // One sentence longer than the whole budget is cut at a word boundary (and
+                // says so), never printed whole.
+                let text = match length.max_words {
+                    Some(max) if words[i] > max => words::first_words(texts[i], max),
+                    _ => texts[i],
+                };
+                let span = Span {
+                    start: spans[i].start,
+                    end: spans[i].start + text.len(),
+                };
+                SummarySentence {
+                    text: text.to_string(),
+                    start: Some(doc.input_range(span).0),
+                    end: Some(doc.input_range(span).1),
+                    cut: text.len() < texts[i].len(),
+                }
             })
             .collect(),
         timings: Timings {
@@ -124,6 +145,7 @@ pub fn abstractive(
             text: summary,
             start: None,
             end: None,
+            cut: false,
         }],
         timings: Timings {
             model_ms: started.elapsed().as_millis() as u64,

@@ -63,6 +63,9 @@ pub struct SummarySentence {
     pub start: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<usize>,
+    /// The sentence alone was over `--max-words` and was cut at a word boundary.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,6 +271,7 @@ impl<'a> Summarizer<'a> {
     /// The summary of `doc` in its own language: from the cache when it has one for the same
     /// text, method, model and options, else made and cached.
     fn summarize_as_is(&mut self, doc: &Document) -> Result<Summary> {
+        make::check_has_sentences(doc)?;
         let lang = doc.language.unwrap_or("en");
         let method = self.method_for(lang);
         // The cache key names the model that will run, so installing one later is not hidden

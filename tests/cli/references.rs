@@ -1,0 +1,601 @@
+//! Outputs checked against independent references (Python peers, published formulas,
+//! the LISA kit), through the real binaries.
+//!
+//! The reference values are computed by `tests/fixtures/references/make_references.py` with
+//! the Python peers (sentence-transformers 3.3.1, transformers 4.46.3, rouge-score 0.1.2) and
+//! committed; no test here needs Python.
+
+use super::*;
+use babeldesk::config::{Device, Env};
+use babeldesk::models::engine::{Engine, ENGINE_EXE};
+use babeldesk::models::protocol::LoadRequest;
+use babeldesk::models::{Architecture, Task};
+use std::collections::BTreeMap;
+
+fn reference(name: &str) -> Value {
+    let path = repo().join("tests/fixtures/references").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+// ---- MiniLM sentence vectors against sentence-transformers ----
+
+/// The engine path the harness builds, and nothing else, as the client's environment.
+struct EngineEnv;
+
+impl Env for EngineEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        (key == "BABELDESK_ENGINE").then(|| env!("CARGO_BIN_EXE_babeldesk-engine").to_string())
+    }
+}
+
+/// The real MiniLM in the repo's models/, or `None` (skipped) when it is not installed and
+/// the run does not require models.
+fn installed_minilm() -> Option<PathBuf> {
+    let dir = repo().join("models/all-minilm-l6-v2");
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
+        "MiniLM is missing from models/; run `make models`"
+    );
+    eprintln!("skipped: MiniLM is not installed in models/ (run `make models`)");
+    None
+}
+
+fn cosine(a: &[f32], b: &[f64]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * y).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|y| y.powi(2)).sum::<f64>().sqrt();
+    dot / (na * nb)
+}
+
+#[test]
+fn minilm_vectors_match_sentence_transformers() {
+    let Some(dir) = installed_minilm() else {
+        return;
+    };
+    let refs = reference("minilm-vectors.json");
+    let cases = refs["sentences"].as_array().unwrap();
+    let texts: Vec<String> = cases
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<Vec<f64>> = cases
+        .iter()
+        .map(|c| {
+            c["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    // The set includes a text longer than max_seq_length: both sides truncate it.
+    assert!(cases
+        .iter()
+        .any(|c| c["word_pieces"].as_u64().unwrap() > refs["max_seq_length"].as_u64().unwrap()));
+    let cache = tempfile::tempdir().unwrap();
+    let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
+    engine
+        .load(LoadRequest {
+            task: Task::Embedding,
+            architecture: Architecture::Bert,
+            dir,
+            weights: "model.safetensors".into(),
+            languages: vec!["en".into()],
+            device: Device::Cpu,
+            generation: Default::default(),
+            cache_dir: cache.path().to_path_buf(),
+        })
+        .unwrap();
+    // All at once (the engine sorts by length and pads a batch), then each alone.
+    let together = engine.embed(texts.clone()).unwrap();
+    assert_eq!(together.len(), texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let alone = engine.embed(vec![text.clone()]).unwrap().remove(0);
+        for (how, v) in [("in the batch", &together[i]), ("alone", &alone)] {
+            assert_eq!(v.len(), want[i].len(), "{text}: dimensions");
+            let c = cosine(v, &want[i]);
+            assert!(
+                c >= 0.9999,
+                "{text} ({how}): cosine {c} to sentence-transformers"
+            );
+        }
+    }
+}
+
+// ---- generation against transformers: beam search, and models that stop by themselves ----
+
+#[test]
+fn marian_beam4_matches_transformers() {
+    let sb = Sandbox::new();
+    let model = fixture("tiny-marian-ru-en");
+    let generation = reference("generation.json");
+    let cases = generation["marian_beam4"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    for case in cases {
+        let cap = case["max_length"].to_string();
+        let inputs = strings(&case["inputs"]);
+        let outputs = strings(&case["outputs"]);
+        let out = sb.run_stdin(
+            &[
+                "translate",
+                "--model-dir",
+                model.to_str().unwrap(),
+                "--beams",
+                "4",
+                "--max-length",
+                &cap,
+                "--no-memory",
+                "--format",
+                "json",
+            ],
+            inputs.join("\n\n").as_bytes(),
+        );
+        let json = json(&out);
+        let targets: Vec<&str> = json["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["target"].as_str().unwrap())
+            .collect();
+        assert_eq!(targets, outputs, "beam 4, max length {cap}");
+    }
+    // The tiny Marian never ends a translation by itself (searched over 122k inputs), so the
+    // natural stop is checked on the tiny T5 below.
+    assert_eq!(generation["marian_stops_by_itself"]["found"], 0);
+}
+
+/// `babeldesk summarize` of `input` on the tiny T5 with these generation flags.
+fn t5_summary(sb: &Sandbox, input: &str, flags: &[&str]) -> String {
+    let model = fixture("tiny-t5");
+    let mut args = vec![
+        "summarize",
+        "--keep-all",
+        "--no-cache",
+        "--model-dir",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(flags);
+    let json = json(&sb.run_stdin(&args, input.as_bytes()));
+    assert_eq!(json[0]["method"], "abstractive");
+    json[0]["sentences"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn t5_greedy_stops_by_itself_like_transformers() {
+    let sb = Sandbox::new();
+    let refs = &reference("generation.json")["t5_greedy_stops_by_itself"];
+    for case in refs["cases"].as_array().unwrap() {
+        let (input, want) = (case["input"].as_str().unwrap(), &case["output"]);
+        // transformers ended it with EOS after this many tokens, well before every cap.
+        let n = case["generated_with_eos"].as_u64().unwrap();
+        for cap in refs["max_lengths"].as_array().unwrap() {
+            assert!(n + 1 < cap.as_u64().unwrap());
+            let cap = cap.to_string();
+            let got = t5_summary(&sb, input, &["--beams", "1", "--max-length", &cap]);
+            assert_eq!(got, *want, "{input} (max length {cap})");
+        }
+    }
+}
+
+const T5_BEAM4: &[&str] = &["--beams", "4", "--min-length", "0", "--max-length", "64"];
+
+#[test]
+fn t5_beam4_stops_by_itself_like_transformers() {
+    let sb = Sandbox::new();
+    let refs = &reference("generation.json")["t5_beam4_stops_by_itself"];
+    // babeldesk leaves beam search to rust-bert's defaults: no repeated 3-grams, early stop.
+    assert_eq!(refs["settings"]["no_repeat_ngram_size"], 3);
+    assert_eq!(refs["settings"]["early_stopping"], true);
+    for case in refs["cases"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        assert!(case["generated_with_eos"].as_u64().unwrap() < 63);
+        assert_eq!(t5_summary(&sb, input, T5_BEAM4), case["output"], "{input}");
+    }
+}
+
+/// Known difference, kept visible: when a hypothesis that ended with EOS competes with beams
+/// cut at `--max-length`, rust-bert 0.23 divides the cut beams' log-probabilities by their
+/// length counting the decoder start token, transformers 4.46 without it, so babeldesk
+/// prefers a longer, cut answer (generation_utils.rs, `BeamHypotheses::add` at finalize).
+#[test]
+#[ignore = "rust-bert 0.23 ranks beams cut at max_length differently from transformers 4.46"]
+fn t5_beam4_ranks_cut_beams_like_transformers() {
+    let sb = Sandbox::new();
+    let refs = &reference("generation.json")["t5_beam4_stops_by_itself"];
+    for case in refs["diverging"].as_array().unwrap() {
+        let input = case["input"].as_str().unwrap();
+        assert_eq!(t5_summary(&sb, input, T5_BEAM4), case["output"], "{input}");
+    }
+}
+
+// ---- ROUGE per article against rouge-score ----
+
+#[test]
+fn eval_summarize_per_article_rouge_matches_rouge_score() {
+    let sb = Sandbox::new();
+    let dir = repo().join("tests/fixtures/references/rouge");
+    let refs = reference("rouge-per-article.json");
+    let want = refs["articles"].as_object().unwrap();
+    // More sentences than any article has: every sentence is picked, so the prediction is
+    // the whole article (what the reference scored), whichever embedding ranks them.
+    let out = sb.run(&[
+        "eval",
+        "summarize",
+        "--docs",
+        dir.join("docs").to_str().unwrap(),
+        "--refs",
+        dir.join("refs").to_str().unwrap(),
+        "--method",
+        "extractive",
+        "--sentences",
+        "50",
+        "--format",
+        "json",
+    ]);
+    let json = json(&out);
+    let per = json["per_article"].as_array().unwrap();
+    assert_eq!(per.len(), want.len());
+    let mut seen = BTreeMap::new();
+    for row in per {
+        let file = Path::new(row["file"].as_str().unwrap());
+        let name = file.file_name().unwrap().to_str().unwrap().to_string();
+        let expected = &want[&name];
+        for k in ["rouge1", "rouge2", "rougeL"] {
+            let (ours, theirs) = (
+                row["rouge"][k].as_f64().unwrap(),
+                expected[k].as_f64().unwrap(),
+            );
+            assert!(
+                (ours - theirs).abs() < 1e-9,
+                "{name} {k}: {ours} vs rouge-score {theirs}"
+            );
+        }
+        seen.insert(name, ());
+    }
+    assert_eq!(seen.len(), want.len(), "every article scored once");
+    // One reference is all Cyrillic: rouge-score keeps no token of it, so every score is 0.
+    assert_eq!(want["school-meals.txt"]["rouge1"], 0.0);
+}
+
+// ---- the LISA TMX compliance kit ----
+
+/// The kit's folder, or `None` (skipped) without ../shared.
+fn lisa_kit() -> Option<PathBuf> {
+    Some(shared()?.join("data/tmx/lisa-compliance-kit"))
+}
+
+/// A kit text file: UTF-8 or UTF-16 by its byte-order mark, the mark dropped.
+fn kit_text(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    let (enc, bom) = encoding_rs::Encoding::for_bom(&bytes).unwrap_or((encoding_rs::UTF_8, 0));
+    let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom..]);
+    assert!(!had_errors, "{}", path.display());
+    text.into_owned()
+}
+
+/// `fr-ca` as babeldesk writes language tags: `fr-CA`.
+fn tag(kit: &str) -> String {
+    match kit.split_once('-') {
+        Some((lang, region)) => format!("{}-{}", lang.to_lowercase(), region.to_uppercase()),
+        None => kit.to_lowercase(),
+    }
+}
+
+/// One `<tuv>` of an exported TMX: its language, the text (inline codes left out), and the
+/// segment as the original document had it: text escaped as HTML, each inline code's native
+/// markup (`<bpt>&lt;b></bpt>` is `<b>`) put back.
+#[derive(Debug)]
+struct Tuv {
+    lang: String,
+    text: String,
+    native_html: String,
+}
+
+/// The `<tu>`s of a TMX document, each as its `<tuv>`s.
+fn parse_tmx(xml: &str) -> Vec<Vec<Tuv>> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut tus, mut in_seg, mut in_code) = (Vec::new(), false, 0);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"tu" => tus.push(Vec::new()),
+            Event::Start(e) if e.name().as_ref() == b"tuv" => {
+                let lang = e.try_get_attribute("xml:lang").unwrap().unwrap();
+                tus.last_mut().unwrap().push(Tuv {
+                    lang: lang.unescape_value().unwrap().into_owned(),
+                    text: String::new(),
+                    native_html: String::new(),
+                });
+            }
+            Event::Start(e) if e.name().as_ref() == b"seg" => in_seg = true,
+            Event::End(e) if e.name().as_ref() == b"seg" => in_seg = false,
+            Event::Start(e)
+                if in_seg && matches!(e.name().as_ref(), b"bpt" | b"ept" | b"it" | b"ph") =>
+            {
+                in_code += 1
+            }
+            Event::End(e)
+                if in_seg && matches!(e.name().as_ref(), b"bpt" | b"ept" | b"it" | b"ph") =>
+            {
+                in_code -= 1
+            }
+            Event::Text(t) if in_seg => {
+                let text = t.unescape().unwrap();
+                let tuv = tus.last_mut().unwrap().last_mut().unwrap();
+                if in_code > 0 {
+                    tuv.native_html.push_str(&text);
+                } else {
+                    tuv.text.push_str(&text);
+                    for c in text.chars() {
+                        match c {
+                            '&' => tuv.native_html.push_str("&amp;"),
+                            '<' => tuv.native_html.push_str("&lt;"),
+                            '>' => tuv.native_html.push_str("&gt;"),
+                            '"' => tuv.native_html.push_str("&quot;"),
+                            c => tuv.native_html.push(c),
+                        }
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    tus
+}
+
+/// The exported (source, target) segments of one language pair, in the memory's order.
+fn exported_pairs(sb: &Sandbox, db: &str, from: &str, to: &str) -> Vec<(Tuv, Tuv)> {
+    let lang = format!("{from}:{to}");
+    let out = sb.run(&["--memory", db, "memory", "export", "--lang", &lang]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    parse_tmx(&stdout(&out))
+        .into_iter()
+        .map(|tu| {
+            let mut tuvs = tu.into_iter();
+            let (a, b) = (tuvs.next().unwrap(), tuvs.next().unwrap());
+            assert_eq!((a.lang.as_str(), b.lang.as_str()), (from, to));
+            (a, b)
+        })
+        .collect()
+}
+
+/// The kit's Import tests with a plain-text document pair: `ImportTestX.tmx` holds the
+/// memory, `ImportTestX.txt` a source document (one segment a line) and
+/// `ImportTestX_<lang>.txt` its translation through that memory. Compared: after `memory
+/// import` of the TMX, `memory export` of en-US→<lang> gives exactly those line pairs, in
+/// order, whitespace (tabs, runs of spaces, U+3000) and characters (entities, UTF-16 input)
+/// included; and `translate` of the source document through the memory gives the target
+/// lines as 100% matches without any model call (for pairs of two languages: babeldesk
+/// refuses en-US→en-GB as "already in en-GB", so 1D–1H are compared on the export only).
+#[test]
+fn the_lisa_kit_import_tests_give_their_expected_documents() {
+    let Some(kit) = lisa_kit() else { return };
+    let mut checked = Vec::new();
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&kit)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with("ImportTest") && name.ends_with(".txt") && !name.contains('_')
+        })
+        .collect();
+    sources.sort();
+    for source in sources {
+        let stem = source.file_stem().unwrap().to_str().unwrap().to_string();
+        let target = std::fs::read_dir(&kit)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let name = p.file_name().unwrap().to_str().unwrap();
+                name.starts_with(&format!("{stem}_")) && name.ends_with(".txt")
+            })
+            .unwrap();
+        let kit_lang = target.file_stem().unwrap().to_str().unwrap();
+        let to = tag(kit_lang.rsplit_once('_').unwrap().1);
+        let (src_lines, tgt_lines) = (kit_text(&source), kit_text(&target));
+        let expected: Vec<(&str, &str)> = src_lines.lines().zip(tgt_lines.lines()).collect();
+        assert_eq!(
+            src_lines.lines().count(),
+            tgt_lines.lines().count(),
+            "{stem}"
+        );
+
+        let sb = Sandbox::new();
+        let db = sb.path("tm.sqlite").display().to_string();
+        let tmx = kit.join(format!("{stem}.tmx"));
+        let out = sb.run(&["--memory", &db, "memory", "import", tmx.to_str().unwrap()]);
+        assert!(out.status.success(), "{stem}: {}", stderr(&out));
+        let pairs = exported_pairs(&sb, &db, "en-US", &to);
+        let got: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(a, b)| (a.text.as_str(), b.text.as_str()))
+            .collect();
+        assert_eq!(got, expected, "{stem}: export of en-US:{to}");
+
+        if to.starts_with("en") {
+            checked.push(stem);
+            continue;
+        }
+        // The memory covers the document, but translate chooses a model for the pair before
+        // the lookup (src/app/translate.rs): an instruct fixture is named, and never started.
+        let unused = fixture("tiny-llm-echo");
+        let out = sb.run(&[
+            "--memory",
+            &db,
+            "translate",
+            source.to_str().unwrap(),
+            "--from",
+            "en-US",
+            "--to",
+            &to,
+            "--model-dir",
+            unused.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        let json = json(&out);
+        assert_eq!(json["model_calls"], 0, "{stem}");
+        let segs: Vec<(&str, &str)> = json["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                assert_eq!(
+                    (s["origin"].as_str(), s["score"].as_u64()),
+                    (Some("memory"), Some(100))
+                );
+                (s["source"].as_str().unwrap(), s["target"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(segs, expected, "{stem}: translated through the memory");
+        checked.push(stem);
+    }
+    assert!(checked.len() >= 9, "{checked:?}");
+}
+
+/// ImportTest2A: inline codes (`bpt`/`ept`, `it`, `ph`, `hi`, nested, reordered in the
+/// target). Its HTML pair shows the documents the units come from; compared: each exported
+/// segment, its inline codes replaced by their native markup and its text escaped as HTML,
+/// is the paragraph's inner HTML (sentences 4 and 5 share a paragraph, so they are joined
+/// with a space). Not compared: the `Export*` tests, whose documents are Windows resources,
+/// properties, PO and XLIFF files that babeldesk does not read.
+#[test]
+fn the_lisa_kit_inline_codes_export_as_the_expected_html() {
+    let Some(kit) = lisa_kit() else { return };
+    let sb = Sandbox::new();
+    let db = sb.path("tm.sqlite").display().to_string();
+    let tmx = kit.join("ImportTest2A.tmx");
+    assert!(sb
+        .run(&["--memory", &db, "memory", "import", tmx.to_str().unwrap()])
+        .status
+        .success());
+    let pairs = exported_pairs(&sb, &db, "en-US", "fr-CA");
+    assert_eq!(pairs.len(), 7);
+    let paragraphs = |file: &str| -> Vec<String> {
+        let bytes = std::fs::read(kit.join(file)).unwrap();
+        let (html, _, bad) = encoding_rs::WINDOWS_1252.decode(&bytes);
+        assert!(!bad);
+        html.lines()
+            .filter_map(|l| l.trim().strip_prefix("<p>")?.strip_suffix("</p>"))
+            .map(str::to_string)
+            .collect()
+    };
+    let groups: &[&[usize]] = &[&[0], &[1], &[2], &[3, 4], &[5], &[6]];
+    for (file, side) in [("ImportTest2A.htm", 0), ("ImportTest2A_fr-ca.htm", 1)] {
+        let want = paragraphs(file);
+        let got: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|&i| {
+                        let (a, b) = &pairs[i];
+                        let tuv = if side == 0 { a } else { b };
+                        tuv.native_html.clone()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(got, want, "{file}");
+    }
+}
+
+// ---- two processes writing one memory ----
+
+/// `i` spelled with one Cyrillic letter per digit: keys fold digits to 0, words they keep.
+fn spelled(i: usize) -> String {
+    i.to_string()
+        .chars()
+        .map(|d| ['а', 'б', 'в', 'г', 'д', 'е', 'ж', 'з', 'и', 'к'][d as usize - '0' as usize])
+        .collect()
+}
+
+/// A TMX of `n` distinct ru→en units, their sources tagged with `label`.
+fn labelled_tmx(label: &str, n: usize) -> String {
+    let mut t = String::from("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
+    for i in 0..n {
+        t.push_str(&format!("<tu><tuv xml:lang=\"ru\"><seg>Отчёт {label} номер {} о заводе и городе.</seg></tuv><tuv xml:lang=\"en\"><seg>Report {label} number {i} on the plant and the town.</seg></tuv></tu>\n", spelled(i)));
+    }
+    t.push_str("</body></tmx>\n");
+    t
+}
+
+#[test]
+fn two_imports_into_one_memory_at_once_both_land() {
+    const N: usize = 15_000;
+    let sb = Sandbox::new();
+    let db = sb.path("shared.sqlite").display().to_string();
+    // Round 1 on a database neither process finds (both create and migrate it); round 2 on
+    // the database round 1 left.
+    for (round, labels) in [(1, ["альфа", "бета"]), (2, ["гамма", "дельта"])] {
+        let files: Vec<String> = labels
+            .iter()
+            .map(|l| {
+                let p = sb.path(&format!("{l}.tmx"));
+                std::fs::write(&p, labelled_tmx(l, N)).unwrap();
+                p.display().to_string()
+            })
+            .collect();
+        let children: Vec<_> = files
+            .iter()
+            .map(|f| {
+                sb.cmd(&["--memory", &db, "memory", "import", f, "--format", "json"])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (child, file) in children.into_iter().zip(&files) {
+            let out = child.wait_with_output().unwrap();
+            let report = json(&out);
+            assert_eq!(report["added"], N as u64, "round {round}: {file}");
+        }
+        let stats = json(&sb.run(&["--memory", &db, "memory", "stats", "--format", "json"]));
+        assert_eq!(stats["units"], (2 * N * round) as u64, "round {round}");
+        for l in labels {
+            for i in [0, N / 2, N - 1] {
+                let q = format!("Отчёт {l} номер {} о заводе и городе.", spelled(i));
+                let hits = json(&sb.run(&[
+                    "--memory",
+                    &db,
+                    "memory",
+                    "search",
+                    &q,
+                    "--from",
+                    "ru",
+                    "--to",
+                    "en",
+                    "--min-match",
+                    "100",
+                    "--format",
+                    "json",
+                ]));
+                assert_eq!(hits[0]["score"], 100, "{q}: {hits}");
+                assert_eq!(
+                    hits[0]["target"],
+                    format!("Report {l} number {i} on the plant and the town."),
+                );
+            }
+        }
+    }
+}
