@@ -94,6 +94,19 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
 /// What the user should know about a translation: counts and speed (with -v), segments that
 /// failed and paragraphs in another language (always).
 fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
+    if !result.left_out.is_empty() {
+        let lines: Vec<String> = result.left_out.iter().map(|l| l.line.to_string()).collect();
+        let shown = match lines.len() {
+            n if n > 12 => format!("{}, … ({} more)", lines[..12].join(", "), n - 12),
+            _ => lines.join(", "),
+        };
+        bars.say(&format!(
+            "note: {name}: {n} line{s} taken for page junk around the article {were} not translated (line{s} {shown}); --keep-all translates them",
+            n = lines.len(),
+            s = if lines.len() == 1 { "" } else { "s" },
+            were = if lines.len() == 1 { "was" } else { "were" },
+        ));
+    }
     bars.note(&format!(
         "{} segments: {} from memory, {} translated, {} stored; {} model calls",
         result.segments.len(),

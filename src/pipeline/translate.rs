@@ -162,6 +162,10 @@ pub struct Translation {
     /// Article paragraphs that look like another language than `from` (they are translated
     /// as `from` all the same; check them).
     pub other_language: Vec<OtherLanguage>,
+    /// Lines taken for page junk around the article and not translated (`--keep-all`
+    /// translates them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<crate::text::LeftOut>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -504,6 +508,7 @@ fn assemble(
         segments,
         paragraphs: layout,
         model_calls: 0,
+        left_out: doc.left_out_lines(),
         other_language: doc
             .foreign_paragraphs
             .iter()

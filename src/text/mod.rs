@@ -36,6 +36,14 @@ enum InputMap {
     Utf16(Vec<usize>),
 }
 
+/// A paragraph left out as page junk: its line in the text and its input byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    pub line: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
 /// A document read for work: checked text, its language, and the paragraphs that make up the
 /// article (all of them with `keep_all`). Web pages are reduced to their text first.
 #[derive(Debug, Clone)]
@@ -46,6 +54,9 @@ pub struct Document {
     pub paragraphs: Vec<Span>,
     /// Article paragraphs in another language than the document's (index, language).
     pub foreign_paragraphs: Vec<(usize, &'static str)>,
+    /// Paragraphs taken for page junk around the article and left out (none with
+    /// `keep_all`): reported, never dropped silently.
+    pub left_out: Vec<Span>,
     map: InputMap,
 }
 
@@ -91,16 +102,20 @@ impl Document {
             }
         };
         let all = reader::paragraphs(&text);
-        let paragraphs = if keep_all {
-            all
+        let picked = if keep_all {
+            Vec::new()
         } else {
-            let picked = article::article(&text, &all);
-            if picked.is_empty() {
-                // No prose block found: better the whole page than nothing.
-                all
-            } else {
-                picked.into_iter().map(|i| all[i]).collect()
-            }
+            article::article(&text, &all)
+        };
+        // No prose block found (or --keep-all): better the whole page than nothing.
+        let (paragraphs, left_out) = if picked.is_empty() {
+            (all, Vec::new())
+        } else {
+            let left_out = (0..all.len())
+                .filter(|i| !picked.contains(i))
+                .map(|i| all[i])
+                .collect();
+            (picked.into_iter().map(|i| all[i]).collect(), left_out)
         };
         let body: String = paragraphs
             .iter()
@@ -123,6 +138,7 @@ impl Document {
             language,
             paragraphs,
             foreign_paragraphs,
+            left_out,
             map,
         })
     }
@@ -140,6 +156,19 @@ impl Document {
                 (at, at)
             }
         }
+    }
+
+    /// The paragraphs left out as page junk, each with its input byte range and its line
+    /// number in the text (1-based).
+    pub fn left_out_lines(&self) -> Vec<LeftOut> {
+        self.left_out
+            .iter()
+            .map(|span| {
+                let (start, end) = self.input_range(*span);
+                let line = 1 + self.text[..span.start].matches('\n').count();
+                LeftOut { line, start, end }
+            })
+            .collect()
     }
 
     /// Sentences of the article, paragraph by paragraph.

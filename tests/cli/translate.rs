@@ -330,3 +330,34 @@ fn every_language_flag_reads_the_same_pair() {
     ]));
     assert!(no_match(&us) > 0, "{us}");
 }
+
+/// Lines taken for page junk are never dropped silently: JSON lists them (line and input byte
+/// range), stderr says how many and which, and `--keep-all` translates them.
+#[test]
+fn lines_left_out_as_page_junk_are_reported() {
+    let sb = Sandbox::new();
+    let page = "Главное\nВсе новости\nПолитика Экономика Спорт\n\n\
+        Завод открыли в прошлом году на севере страны, и теперь там работают сотни человек из окрестных городов и сёл.\n\n\
+        Губернатор сказал, что это важно для региона, потому что новые рабочие места появились впервые за много лет.\n\n\
+        © 2024 Агентство. Все права защищены.\n";
+    let (t, out) = translate(&sb, &["--no-memory"], page);
+    let lines: Vec<u64> = t["left_out"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 2, 3, 9]);
+    let last = &t["left_out"][3];
+    let (start, end) = (last["start"].as_u64().unwrap() as usize, last["end"].as_u64().unwrap() as usize);
+    assert_eq!(&page[start..end], "© 2024 Агентство. Все права защищены.");
+    assert!(
+        stderr(&out).contains("4 lines taken for page junk around the article were not translated (lines 1, 2, 3, 9); --keep-all translates them"),
+        "{}",
+        stderr(&out)
+    );
+    let (t, out) = translate(&sb, &["--no-memory", "--keep-all"], page);
+    assert!(t.get("left_out").is_none(), "{t}");
+    assert!(!stderr(&out).contains("page junk"));
+    assert_eq!(t["segments"].as_array().unwrap().len(), 7, "{t}");
+}
