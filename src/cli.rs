@@ -187,6 +187,29 @@ pub struct DigestArgs {
     pub format: Format,
 }
 
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The sentence (or, with --concordance, the text) to look for
+    pub query: String,
+    /// Substring search in source and target, ignoring case, instead of fuzzy matching
+    #[arg(long)]
+    pub concordance: bool,
+    /// Source language of the query (default: any)
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub from: Option<String>,
+    /// Target language (default: any)
+    #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+    pub to: Option<String>,
+    /// Lowest fuzzy score shown
+    #[arg(long, default_value_t = 75, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_match: u8,
+    /// Most results shown
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineArg {
     /// A sequence-to-sequence model on libtorch (rust-bert): Marian for translation, BART/T5
@@ -416,27 +439,7 @@ pub enum MemoryCommand {
     ///   babeldesk memory search "Завод открыли в прошлом году." --from ru --to en
     ///   babeldesk memory search --concordance "Газпром" --format json
     #[command(verbatim_doc_comment)]
-    Search {
-        /// The sentence (or, with --concordance, the text) to look for
-        query: String,
-        /// Substring search in source and target, ignoring case, instead of fuzzy matching
-        #[arg(long)]
-        concordance: bool,
-        /// Source language of the query (default: any)
-        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
-        from: Option<String>,
-        /// Target language (default: any)
-        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
-        to: Option<String>,
-        /// Lowest fuzzy score shown
-        #[arg(long, default_value_t = 75, value_name = "0-100", value_parser = clap::value_parser!(u8).range(0..=100))]
-        min_match: u8,
-        /// Most results shown
-        #[arg(long, default_value_t = 10, value_name = "N")]
-        limit: usize,
-        #[arg(long, value_enum, default_value_t)]
-        format: Format,
-    },
+    Search(SearchArgs),
     /// List units, oldest first, with filters and paging
     ///
     /// Example: babeldesk memory list --lang ru-en --origin mt --status draft --limit 20

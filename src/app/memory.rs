@@ -1,7 +1,7 @@
 //! `babeldesk memory …`: review, search, import, export and analyze the translation memory.
 
 use super::{out, read_input, Ctx};
-use crate::cli::{Format, MemoryCommand, OriginArg, StatusArg, UnitFilter};
+use crate::cli::{Format, MemoryCommand, OriginArg, SearchArgs, StatusArg, UnitFilter};
 use anyhow::{bail, Context as _, Result};
 use babeldesk::exchange;
 use babeldesk::memory::{Filter, Match, Origin, Query, Status, Unit};
@@ -14,25 +14,7 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
     match cmd {
         MemoryCommand::Path => out::text_out(&format!("{}\n", ctx.settings.memory.display()))?,
         MemoryCommand::Stats { format } => stats(ctx, format)?,
-        MemoryCommand::Search {
-            query,
-            concordance,
-            from,
-            to,
-            min_match,
-            limit,
-            format,
-        } => {
-            let q = SearchArgs {
-                query,
-                concordance,
-                from,
-                to,
-                min_match,
-                limit,
-            };
-            search(ctx, q, format)?
-        }
+        MemoryCommand::Search(args) => search(ctx, args)?,
         MemoryCommand::List {
             filter,
             limit,
@@ -67,17 +49,8 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct SearchArgs {
-    query: String,
-    concordance: bool,
-    from: Option<String>,
-    to: Option<String>,
-    min_match: u8,
-    limit: usize,
-}
-
 /// `memory search`: fuzzy matches, or a concordance (substring) search.
-fn search(ctx: &Ctx, a: SearchArgs, format: Format) -> Result<()> {
+fn search(ctx: &Ctx, a: SearchArgs) -> Result<()> {
     let chars = a.query.chars().count();
     if chars > babeldesk::memory::MAX_QUERY_CHARS {
         bail!(
@@ -106,7 +79,7 @@ fn search(ctx: &Ctx, a: SearchArgs, format: Format) -> Result<()> {
         mem.lookup(&q)?
     };
     let score = |m: &Match| (!a.concordance).then_some(m.score);
-    if format == Format::Json {
+    if a.format == Format::Json {
         #[derive(serde::Serialize)]
         struct Hit<'a> {
             score: Option<u8>,

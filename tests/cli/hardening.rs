@@ -48,13 +48,18 @@ const ESCAPES: &str = "<tmx version=\"1.4\"><header srclang=\"en\"/><body><tu>\
     <tuv xml:lang=\"en\"><seg>Title\u{1b}]0;pwned\u{7} &#27;[2J done</seg></tuv>\
     <tuv xml:lang=\"ru\"><seg>Заголовок</seg></tuv></tu></body></tmx>";
 
-#[test]
-fn stored_control_characters_never_reach_the_terminal_raw() {
-    let sb = Sandbox::new();
+/// The TMX with control characters, imported into the sandbox's memory.
+fn import_escapes(sb: &Sandbox) {
     let tmx = sb.path("esc.tmx");
     std::fs::write(&tmx, ESCAPES).unwrap();
     let out = sb.run(&["memory", "import", tmx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn stored_control_characters_never_reach_the_terminal_raw() {
+    let sb = Sandbox::new();
+    import_escapes(&sb);
     for args in [
         vec!["memory", "list"],
         vec!["memory", "show", "1"],
@@ -81,12 +86,7 @@ fn stored_control_characters_never_reach_the_terminal_raw() {
 #[test]
 fn output_paths_replace_files_and_write_through_devices() {
     let sb = Sandbox::new();
-    let tmx = sb.path("esc.tmx");
-    std::fs::write(&tmx, ESCAPES).unwrap();
-    assert!(sb
-        .run(&["memory", "import", tmx.to_str().unwrap()])
-        .status
-        .success());
+    import_escapes(&sb);
     // `-o -` is standard output: no file named "-".
     let out = sb.run(&["memory", "export", "-o", "-"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -160,12 +160,7 @@ fn closed_stdout(sb: &Sandbox, args: &[&str]) -> Output {
 #[test]
 fn a_closed_pipe_is_a_normal_end() {
     let sb = Sandbox::new();
-    let tmx = sb.path("esc.tmx");
-    std::fs::write(&tmx, ESCAPES).unwrap();
-    assert!(sb
-        .run(&["memory", "import", tmx.to_str().unwrap()])
-        .status
-        .success());
+    import_escapes(&sb);
     for args in [
         vec!["completions", "bash"],
         vec!["memory", "export"],
@@ -227,12 +222,7 @@ fn wrong_values_are_refused_and_ids_counted_once() {
         .run(&["memory", "list", "--since", "2024-02-29"])
         .status
         .success());
-    let tmx = sb.path("esc.tmx");
-    std::fs::write(&tmx, ESCAPES).unwrap();
-    assert!(sb
-        .run(&["memory", "import", tmx.to_str().unwrap()])
-        .status
-        .success());
+    import_escapes(&sb);
     let out = sb.run(&["memory", "approve", "1", "1", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -4,7 +4,7 @@ use super::*;
 
 const DOC: &str = "Завод открыли в прошлом году на севере страны. Работы начнутся весной.\n\nГубернатор сказал, что  это важно.   Работы начнутся весной.\n\nСегодня в Москве идёт снег.\n";
 
-fn translate(sb: &Sandbox, extra: &[&str], input: &str) -> (Value, Output) {
+pub(super) fn translate(sb: &Sandbox, extra: &[&str], input: &str) -> (Value, Output) {
     let model = fixture("tiny-marian-ru-en");
     let mut args = vec![
         "translate",
@@ -349,7 +349,10 @@ fn lines_left_out_as_page_junk_are_reported() {
         .collect();
     assert_eq!(lines, [1, 2, 3, 9]);
     let last = &t["left_out"][3];
-    let (start, end) = (last["start"].as_u64().unwrap() as usize, last["end"].as_u64().unwrap() as usize);
+    let (start, end) = (
+        last["start"].as_u64().unwrap() as usize,
+        last["end"].as_u64().unwrap() as usize,
+    );
     assert_eq!(&page[start..end], "© 2024 Агентство. Все права защищены.");
     assert!(
         stderr(&out).contains("4 lines taken for page junk around the article were not translated (lines 1, 2, 3, 9); --keep-all translates them"),
