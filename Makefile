@@ -29,10 +29,13 @@ export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 # doing all the work), then digest INPUT.
 run: build models $(LLM_GGUF)
 	@mkdir -p target/run
-	@echo "== translate $(SEED) ($(LLM); every segment goes into the memory)"
-	@time $(BIN) translate $(SEED) -o target/run/seed.en.txt
+	@rm -f target/run/memory.sqlite*
+	@echo "== import the example glossary into a fresh memory (target/run/memory.sqlite)"
+	@$(BIN) --memory target/run/memory.sqlite terms import examples/glossary-ru-en.tsv --from ru --to en
+	@echo "== translate $(SEED) ($(LLM); terms and Chinese names enforced, QA flags on stderr)"
+	@time $(BIN) --memory target/run/memory.sqlite translate $(SEED) -o target/run/seed.en.txt
 	@echo "== the same again: every segment now comes from the memory"
-	@time $(BIN) translate $(SEED) -o target/run/seed.en.txt
+	@time $(BIN) --memory target/run/memory.sqlite translate $(SEED) -o target/run/seed.en.txt
 	@cat target/run/seed.en.txt
 	@echo
 	@echo "== digest $(INPUT)"

@@ -133,6 +133,24 @@ pub enum Command {
     /// Review, search, import and export the translation memory
     #[command(subcommand)]
     Memory(MemoryCommand),
+    /// The termbase: terms to use (or never use) in translations, checked in every segment
+    ///
+    /// Entries live in the memory database, per language pair. `translate` finds them in the
+    /// source in any inflected form ("Пояса и пути" finds "Пояс и путь"), tells an instruct
+    /// model to use them (retrying once when an answer leaves one out), protects them in a
+    /// Marian model's input, and flags a segment that still misses one. Chinese names written
+    /// in Russian (Palladius: Цзянсу, Чэнь Лиянь) are read as pinyin (Jiangsu, Chen Liyan)
+    /// without any entry.
+    ///
+    /// Examples:
+    ///   babeldesk terms import examples/glossary-ru-en.tsv --from ru --to en
+    ///   babeldesk terms add "Пояс и путь" "Belt and Road" --from ru --to en
+    ///   babeldesk terms add "Пояс и путь" "Path and Way" --forbidden
+    ///   babeldesk terms list --lang ru-en
+    ///   babeldesk terms check report-ru.txt report-en.txt
+    ///   babeldesk terms export -o glossary.tbx
+    #[command(subcommand, verbatim_doc_comment)]
+    Terms(TermsCommand),
     /// List, fetch, import and verify models
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -303,10 +321,25 @@ pub struct TranslateArgs {
     /// Only say how much the memory covers (match bands); translate nothing
     #[arg(long, conflicts_with = "no_memory")]
     pub dry_run: bool,
+    /// Do not tell the model the termbase's renderings and the names in pinyin (QA still
+    /// checks the translation against them)
+    #[arg(long)]
+    pub no_terms: bool,
+    /// How terms reach a Marian model, which cannot be told them: replaced by a placeholder
+    /// that is swapped for the rendering afterwards, replaced by the rendering itself, or off
+    #[arg(long, value_enum, default_value_t = ProtectArg::Placeholder, value_name = "HOW")]
+    pub protect: ProtectArg,
     #[command(flatten)]
     pub model: ModelArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: TranslateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtectArg {
+    Placeholder,
+    Inline,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -532,8 +565,174 @@ pub enum MemoryCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Check stored units against the termbase, numbers and names (the QA `translate` runs)
+    ///
+    /// Lists the units with flags: a missing or forbidden term, a number of the source absent
+    /// from the target, a Cyrillic word left in it, a Chinese name not in pinyin.
+    ///
+    /// Example: babeldesk memory qa --lang ru-en --status draft
+    #[command(verbatim_doc_comment)]
+    Qa {
+        #[command(flatten)]
+        filter: UnitFilter,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
     /// Print where the memory database is
     Path,
+}
+
+/// The language pair of a term command.
+#[derive(Debug, Args)]
+pub struct TermPair {
+    /// Source language of the terms (BCP-47)
+    #[arg(long, value_name = "LANG", default_value = "ru", value_parser = parse_lang)]
+    pub from: String,
+    /// Target language of the terms (BCP-47)
+    #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TermStatusArg {
+    /// The rendering to use
+    Preferred,
+    /// A rendering never to use
+    Forbidden,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TermOriginArg {
+    Human,
+    Import,
+    Auto,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TermsCommand {
+    /// Add an entry (or update the note, part of speech and status of the same one)
+    Add {
+        /// The source term, in its dictionary form ("Пояс и путь")
+        source: String,
+        /// Its rendering ("Belt and Road")
+        target: String,
+        #[command(flatten)]
+        pair: TermPair,
+        /// A note for translators
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// Part of speech (noun, verb, adjective, properNoun, …)
+        #[arg(long, value_name = "POS")]
+        pos: Option<String>,
+        /// Mark the rendering as one never to use
+        #[arg(long)]
+        forbidden: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List entries, oldest first
+    List {
+        /// Language pair: SRC-TGT (ru-en), or SRC:TGT with regions
+        #[arg(long, value_name = "PAIR")]
+        lang: Option<String>,
+        /// Only entries whose source or target contains this text (any case)
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<TermStatusArg>,
+        #[arg(long, value_enum)]
+        origin: Option<TermOriginArg>,
+        /// Most entries shown
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show one entry and its history
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Change an entry; its earlier state is kept in its history and its origin becomes human
+    Edit {
+        id: i64,
+        #[arg(long, value_name = "TEXT")]
+        source: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        target: Option<String>,
+        /// A new note ("" clears it)
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+        /// A new part of speech ("" clears it)
+        #[arg(long, value_name = "POS")]
+        pos: Option<String>,
+        #[arg(long, value_enum)]
+        status: Option<TermStatusArg>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Delete entries and their history: all of them, or none when one id is unknown
+    Delete {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Import glossaries, all in one transaction: a bad file changes nothing
+    ///
+    /// Formats by extension: .tbx (TBX-Basic / TBX v3, as memoQ, Trados and OmegaT write
+    /// it), .tsv/.tab/.txt/.utf8 (OmegaT's glossary: source<TAB>target[<TAB>comment]), .csv
+    /// (source,target[,note], an optional header naming note, pos, status). --from/--to give
+    /// the pair of TSV and CSV files and choose the languages read from TBX. A malformed file
+    /// is reported as FILE:LINE:COLUMN.
+    #[command(verbatim_doc_comment)]
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        pair: TermPair,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Export entries of a pair as TBX (default), TSV or CSV, by the output's extension
+    Export {
+        /// Write here instead of standard output (format from the extension)
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        pair: TermPair,
+    },
+    /// Check an existing translation against the termbase, numbers and names
+    ///
+    /// SOURCE and TRANSLATION are read paragraph by paragraph (sentence by sentence where both
+    /// have the same number); each pair gets the QA `translate` runs. Exit code 0 either way;
+    /// the flags are the output.
+    ///
+    /// Example: babeldesk terms check report-ru.txt report-en.txt --format json
+    #[command(verbatim_doc_comment)]
+    Check {
+        source: PathBuf,
+        translation: PathBuf,
+        /// Source language (detected when omitted)
+        #[arg(long, value_name = "LANG", value_parser = parse_lang)]
+        from: Option<String>,
+        #[arg(long, value_name = "LANG", default_value = "en", value_parser = parse_lang)]
+        to: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The Chinese names a Russian document has, read as pinyin; --accept stores them as
+    /// entries (origin auto), which the translation then uses like any other
+    Names {
+        /// Document to read ("-" for standard input)
+        file: PathBuf,
+        #[command(flatten)]
+        pair: TermPair,
+        /// Store the names as termbase entries
+        #[arg(long)]
+        accept: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,7 +14,9 @@ pub mod memory;
 pub mod models;
 pub mod pipeline;
 pub mod progress;
+pub mod qa;
 
+pub mod terms;
 pub mod text;
 
 pub use error::{Error, Result};

@@ -45,6 +45,7 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
             keep_all,
             format,
         } => analyze_file(ctx, &file, from, &to, keep_all, format)?,
+        MemoryCommand::Qa { filter, format } => qa(ctx, &filter, format)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -142,6 +143,39 @@ fn import(ctx: &Ctx, files: &[std::path::PathBuf], format: Format) -> Result<()>
         summary.units.merged,
         summary.skipped
     ))
+}
+
+/// `memory qa`: stored units with QA flags.
+fn qa(ctx: &Ctx, filter: &UnitFilter, format: Format) -> Result<()> {
+    let mem = ctx.memory_read()?;
+    let flagged = babeldesk::pipeline::terms::check_units(&mem, &filter_from(filter)?)?;
+    if format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct Flagged<'a> {
+            #[serde(flatten)]
+            unit: &'a Unit,
+            qa: &'a [babeldesk::qa::QaFlag],
+        }
+        let rows: Vec<Flagged> = flagged
+            .iter()
+            .map(|(unit, qa)| Flagged { unit, qa })
+            .collect();
+        return out::json(&rows);
+    }
+    if flagged.is_empty() {
+        eprintln!("no unit has flags");
+        return Ok(());
+    }
+    let mut t = String::new();
+    for (unit, flags) in &flagged {
+        t += &table(&[(None, unit)]);
+        t += &super::terms::flag_lines(flags);
+    }
+    let all: Vec<&[babeldesk::qa::QaFlag]> = flagged.iter().map(|(_, f)| f.as_slice()).collect();
+    if let Some(s) = babeldesk::qa::summary(&all) {
+        t += &format!("{s}\n");
+    }
+    out::text_out(&t)
 }
 
 /// `memory analyze`: how much of a document the memory already covers.
@@ -336,20 +370,25 @@ fn lang(flag: &str, tag: &str) -> Result<String> {
     langtag::normalize(tag).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }
 
-fn filter_from(f: &UnitFilter) -> Result<Filter> {
-    let (source_lang, target_lang) = match &f.lang {
-        None => (None, None),
-        Some(p) => {
-            let (a, b) = match p.split_once(':') {
-                Some(ab) => ab,
-                None => match p.split('-').collect::<Vec<_>>()[..] {
-                    [a, b] => (a, b),
-                    _ => bail!("--lang '{p}' is not a pair: write SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA)"),
-                },
-            };
-            (Some(lang("--lang", a)?), Some(lang("--lang", b)?))
-        }
+/// A `--lang` pair flag: SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA), or none.
+pub fn pair_flag(flag: Option<&str>) -> Result<(Option<String>, Option<String>)> {
+    let Some(p) = flag else {
+        return Ok((None, None));
     };
+    let (a, b) = match p.split_once(':') {
+        Some(ab) => ab,
+        None => match p.split('-').collect::<Vec<_>>()[..] {
+            [a, b] => (a, b),
+            _ => {
+                bail!("--lang '{p}' is not a pair: write SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA)")
+            }
+        },
+    };
+    Ok((Some(lang("--lang", a)?), Some(lang("--lang", b)?)))
+}
+
+fn filter_from(f: &UnitFilter) -> Result<Filter> {
+    let (source_lang, target_lang) = pair_flag(f.lang.as_deref())?;
     Ok(Filter {
         source_lang,
         target_lang,

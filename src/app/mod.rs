@@ -8,6 +8,7 @@ mod memory;
 mod models;
 mod out;
 mod summarize;
+mod terms;
 mod translate;
 
 use crate::cli::{Cli, Command};
@@ -84,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summarize(args) => summarize::run(&ctx, args),
         Command::Translate(args) => translate::run(&ctx, args),
         Command::Memory(cmd) => memory::run(&ctx, cmd),
+        Command::Terms(cmd) => terms::run(&ctx, cmd),
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Eval(cmd) => eval::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

@@ -1,11 +1,12 @@
 //! `babeldesk translate`.
 
 use super::{out, read_input, Ctx};
-use crate::cli::{TranslateArgs, TranslateFormat};
+use crate::cli::{ProtectArg, TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
 use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
 use babeldesk::memory::{NewUnit, Origin};
 use babeldesk::models::loaded::LazyModel;
+use babeldesk::pipeline::terms::Protect;
 use babeldesk::pipeline::{
     self,
     translate::{SegmentOrigin, Translation},
@@ -65,6 +66,12 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     let options = pipeline::translate::Options {
         min_match: args.min_match,
         use_fuzzy: args.use_fuzzy,
+        terms: !args.no_terms,
+        protect: match args.protect {
+            ProtectArg::Placeholder => Protect::Placeholder,
+            ProtectArg::Inline => Protect::Inline,
+            ProtectArg::Off => Protect::Off,
+        },
         ..Default::default()
     };
     let options = match &entry {
@@ -94,8 +101,8 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
 /// What the user should know about a translation: counts and speed (with -v), segments that
 /// failed and paragraphs in another language (always).
 fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
-    if !result.left_out.is_empty() {
-        let lines: Vec<String> = result.left_out.iter().map(|l| l.line.to_string()).collect();
+    if !result.skipped.is_empty() {
+        let lines: Vec<String> = result.skipped.iter().map(|l| l.line.to_string()).collect();
         let shown = match lines.len() {
             n if n > 12 => format!("{}, … ({} more)", lines[..12].join(", "), n - 12),
             _ => lines.join(", "),
@@ -135,6 +142,13 @@ fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
             s.problem.as_deref().unwrap_or("unusable answer")
         ));
     }
+    let flags: Vec<&[babeldesk::qa::QaFlag]> =
+        result.segments.iter().map(|s| s.qa.as_slice()).collect();
+    if let Some(summary) = babeldesk::qa::summary(&flags) {
+        bars.say(&format!(
+            "qa: {name}: {summary} (see them with --format bilingual or json)"
+        ));
+    }
     for o in &result.other_language {
         bars.say(&format!(
             "note: paragraph {} looks like '{}', not '{}'; it was translated as '{}'",
@@ -171,6 +185,7 @@ fn bilingual(t: &Translation) -> String {
             if let Some(p) = &s.problem {
                 out += &format!("     [not translated: {p}]\n");
             }
+            out += &super::terms::flag_lines(&s.qa);
             if let Some(f) = &s.fuzzy {
                 out += &format!(
                     "     [memory had {} for unit {}: {}]\n",

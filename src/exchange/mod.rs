@@ -1,6 +1,10 @@
 //! Translation-memory exchange formats, one file per format behind [`TmFormat`]: TMX 1.4b now,
 //! XLIFF or CSV can follow without touching the memory or the commands.
 
+pub mod glossary;
+pub mod tbx;
+pub mod termbase;
+pub mod terms;
 pub mod tmx;
 
 use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged};

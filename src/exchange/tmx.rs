@@ -57,9 +57,9 @@ pub const MAX_RUN: usize = 16 << 20;
 pub const MAX_ATTRIBUTES: usize = 64;
 
 type Raw = Counting<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>;
-type Source = BufReader<Bounded<DecodeReaderBytes<Raw, Vec<u8>>>>;
+pub(crate) type Source = BufReader<Bounded<DecodeReaderBytes<Raw, Vec<u8>>>>;
 
-fn decoded(path: &Path) -> Result<(Source, Rc<Cell<u64>>), ExchangeError> {
+pub(crate) fn decoded(path: &Path) -> Result<(Source, Rc<Cell<u64>>), ExchangeError> {
     let io = |source| ExchangeError::Io {
         path: path.to_path_buf(),
         source,
@@ -143,7 +143,7 @@ fn declared_encoding(head: &[u8]) -> Option<String> {
 
 /// A reader that refuses input which is not markup: the first non-blank byte must be `<`, and
 /// no run between `<`/`>` bytes may pass [`MAX_RUN`].
-struct Bounded<R> {
+pub(crate) struct Bounded<R> {
     inner: R,
     run: usize,
     started: bool,
@@ -611,11 +611,11 @@ fn free(seg: &Seg, make: impl Fn(&str) -> String) -> String {
     p
 }
 
-fn local(e: &BytesStart) -> String {
+pub(crate) fn local(e: &BytesStart) -> String {
     String::from_utf8_lossy(e.local_name().as_ref()).into_owned()
 }
 
-fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, String> {
+pub(crate) fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, String> {
     for a in e.attributes().with_checks(true) {
         let a = a.map_err(|err| format!("bad attribute: {err}"))?;
         if a.key.as_ref() == name.as_bytes() {
@@ -663,7 +663,7 @@ fn to_tmx_date(d: &str) -> String {
     d.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-fn xml_message(e: &quick_xml::Error) -> String {
+pub(crate) fn xml_message(e: &quick_xml::Error) -> String {
     match e {
         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
             format!("unknown entity &{name}; (entities are not expanded)")
@@ -802,7 +802,7 @@ fn seg_xml(text: &str, tags: Option<&str>) -> String {
 }
 
 /// Drop the control characters XML 1.0 cannot carry.
-fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
     if s.chars()
         .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
     {

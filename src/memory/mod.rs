@@ -6,11 +6,14 @@ mod key;
 mod lookup;
 mod score;
 mod store;
+mod terms;
 mod unit;
 
 pub use key::{context_hash, key as normalized_key};
 pub use score::{score as match_score, Prepared};
 pub use store::{Importer, Staged};
+pub use terms::{TermEdit, TermHistoryEntry, TermImportReport, TermImporter, TermWrite};
+pub(crate) use unit::word_enum;
 pub use unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query, Status, Unit,
 };
@@ -23,6 +26,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0001_init.sql"),
     include_str!("../../memory/migrations/0002_lookup.sql"),
+    include_str!("../../memory/migrations/0003_terms.sql"),
 ];
 
 /// What a command does with the memory.
@@ -61,6 +65,14 @@ pub enum MemoryError {
     QueryTooLong { chars: usize, max: usize },
     #[error("no unit with id {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))]
     NoSuchUnits(Vec<i64>),
+    #[error("no term with id {}", .0.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", "))]
+    NoSuchTerms(Vec<i64>),
+    #[error(
+        "term {id} would become a copy of term {other} (same language pair, source and target)"
+    )]
+    DuplicateTerm { id: i64, other: i64 },
+    #[error("{what}: the term is empty")]
+    EmptyTerm { what: &'static str },
     #[error("unit {id} would become a copy of unit {other} (same source, target and context)")]
     Duplicate { id: i64, other: i64 },
     #[error("{} is not a babeldesk memory (it holds other tables); give --memory another file", path.display())]
@@ -114,6 +126,7 @@ pub struct Stats {
     #[serde(serialize_with = "counts_as_object")]
     pub by_status: Vec<(String, i64)>,
     pub summaries: i64,
+    pub terms: i64,
 }
 
 fn counts_as_object<S: serde::Serializer>(v: &[(String, i64)], s: S) -> Result<S::Ok, S::Error> {
@@ -372,6 +385,7 @@ impl Memory {
             by_origin: grouped("SELECT origin, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
             by_status: grouped("SELECT status, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
             summaries: one("SELECT count(*) FROM summaries")?,
+            terms: one("SELECT count(*) FROM terms")?,
         })
     }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
 
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+pub(super) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
 
 pub(super) fn unit_from_row(r: &Row) -> rusqlite::Result<Unit> {
     let word = |i: usize| -> rusqlite::Result<String> { r.get(i) };
@@ -444,15 +444,8 @@ impl Memory {
             ("source_lang", &filter.source_lang),
             ("target_lang", &filter.target_lang),
         ] {
-            // As `lang_matches`: the tag, its regions, or its language without a region.
             if let Some(lang) = lang {
-                let base = lang.split('-').next().unwrap_or(lang).to_string();
-                args.push(Box::new(lang.clone()));
-                args.push(Box::new(base));
-                let (n, b) = (args.len() - 1, args.len());
-                sql += &format!(
-                    " AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%' OR {column} = ?{b})"
-                );
+                sql += &lang_clause(column, lang, &mut args);
             }
         }
         if let Some(o) = filter.origin {
@@ -492,6 +485,16 @@ impl Memory {
         }
         Ok(())
     }
+}
+
+/// ` AND (…)`: rows whose `column` serves `lang` as [`lang_matches`] says (the tag, its
+/// regions, or its language without a region), with the arguments pushed onto `args`.
+pub(super) fn lang_clause(column: &str, lang: &str, args: &mut Vec<Box<dyn ToSql>>) -> String {
+    let base = lang.split('-').next().unwrap_or(lang).to_string();
+    args.push(Box::new(lang.to_string()));
+    args.push(Box::new(base));
+    let (n, b) = (args.len() - 1, args.len());
+    format!(" AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%' OR {column} = ?{b})")
 }
 
 /// Fill the lookup columns of rows written before migration 0002, inside the migration's

@@ -7,7 +7,7 @@
 //! source lacked, trailing notes), then checked: an empty, untranslated or runaway answer is a
 //! problem, never a translation.
 
-use crate::models::protocol::Hint;
+use crate::models::protocol::{Hint, Rendering};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -54,8 +54,81 @@ pub fn translation_messages(from: &str, to: &str, text: &str, hint: &Hint) -> Ve
             p.source, p.target
         ));
     }
+    user.push_str(&renderings(&hint.terms));
     user.push_str(&format!("Translate into {to}:\n{text}"));
     vec![("system", system), ("user", user)]
+}
+
+/// The retry for an answer that left out required renderings: the same request, the
+/// renderings stressed and the ones missed named.
+pub fn stressed_messages(
+    from: &str,
+    to: &str,
+    text: &str,
+    hint: &Hint,
+    missed: &[&Rendering],
+) -> Vec<Message> {
+    let mut messages = translation_messages(
+        from,
+        to,
+        text,
+        &Hint {
+            examples: Vec::new(),
+            ..hint.clone()
+        },
+    );
+    let missed: Vec<String> = missed.iter().map(|r| format!("\"{}\"", r.target)).collect();
+    let user = &mut messages[1].1;
+    let at = user.rfind("Translate into").unwrap_or(user.len());
+    user.insert_str(
+        at,
+        &format!(
+            "These renderings are required, word for word; an earlier answer missed {}.\n\n",
+            missed.join(", ")
+        ),
+    );
+    messages
+}
+
+/// The renderings block of a prompt ("Use these renderings: Пояс и путь → Belt and Road").
+fn renderings(terms: &[Rendering]) -> String {
+    let (avoid, use_): (Vec<&Rendering>, Vec<&Rendering>) = terms.iter().partition(|r| r.forbidden);
+    let mut out = String::new();
+    if !use_.is_empty() {
+        out.push_str("Use these renderings (terminology and names):\n");
+        for r in use_ {
+            out.push_str(&format!("{} → {}\n", r.source, r.target));
+        }
+    }
+    if !avoid.is_empty() {
+        out.push_str("Never write these renderings:\n");
+        for r in avoid {
+            out.push_str(&format!("{} → not \"{}\"\n", r.source, r.target));
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// The required renderings an answer does not contain (case and spacing ignored), and the
+/// forbidden ones it does.
+pub fn missed_renderings<'h>(answer: &str, terms: &'h [Rendering]) -> Vec<&'h Rendering> {
+    let norm = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !matches!(c, '\'' | '’' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let answer = norm(answer);
+    terms
+        .iter()
+        .filter(|r| answer.contains(&norm(&r.target)) == r.forbidden)
+        .collect()
 }
 
 pub fn summary_messages(lang: &str, text: &str, max_words: usize) -> Vec<Message> {
@@ -388,6 +461,7 @@ mod tests {
                 source: "Было холодно.".into(),
                 target: "It was cold.".into(),
             }),
+            terms: Vec::new(),
         };
         let m = translation_messages("ru", "en", "Парламент собрался во вторник.", &hint);
         assert_eq!(m[0].0, "system");
@@ -434,5 +508,49 @@ mod tests {
             .unwrap()
             .contains("English"));
         assert!(check_summary("", "", "en").unwrap().contains("empty"));
+    }
+
+    #[test]
+    fn renderings_are_told_checked_and_stressed() {
+        let terms = vec![
+            Rendering {
+                source: "Пояс и путь".into(),
+                target: "Belt and Road".into(),
+                forbidden: false,
+            },
+            Rendering {
+                source: "Пояс и путь".into(),
+                target: "Path and Way".into(),
+                forbidden: true,
+            },
+            Rendering {
+                source: "Сиань".into(),
+                target: "Xi'an".into(),
+                forbidden: false,
+            },
+        ];
+        let hint = Hint {
+            terms: terms.clone(),
+            ..Hint::default()
+        };
+        let user = &translation_messages("ru", "en", "Текст.", &hint)[1].1;
+        assert!(user.contains("Пояс и путь → Belt and Road\n"), "{user}");
+        assert!(
+            user.contains("Пояс и путь → not \"Path and Way\""),
+            "{user}"
+        );
+        assert!(user.find("Belt and Road").unwrap() < user.find("Translate into").unwrap());
+        let missed = missed_renderings("countries along the belt and  road, in Xian", &terms);
+        assert!(missed.is_empty(), "{missed:?}");
+        let missed = missed_renderings("the Path and Way of Xi'an", &terms);
+        assert_eq!(
+            missed.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(),
+            ["Belt and Road", "Path and Way"]
+        );
+        let stressed = &stressed_messages("ru", "en", "Текст.", &hint, &missed)[1].1;
+        assert!(
+            stressed.contains("required, word for word; an earlier answer missed \"Belt and Road\", \"Path and Way\""),
+            "{stressed}"
+        );
     }
 }

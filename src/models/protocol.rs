@@ -25,14 +25,27 @@ pub struct Example {
     pub target: String,
 }
 
-/// What an instruct model is told besides the text: translation-memory matches as examples and
-/// the previous sentence with its translation. Marian models ignore it.
+/// A rendering the translation must use (a termbase entry, a Chinese name read as pinyin) or
+/// must not use (a forbidden termbase entry).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rendering {
+    pub source: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forbidden: bool,
+}
+
+/// What an instruct model is told besides the text: translation-memory matches as examples,
+/// the previous sentence with its translation, and the renderings to use. Marian models ignore
+/// it (their terms are protected in the text itself).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Hint {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<Example>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous: Option<Example>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<Rendering>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ pub mod analyze;
 mod choose;
 mod pieces;
 pub mod summarize;
+pub mod terms;
 pub mod translate;
 
 pub use choose::{

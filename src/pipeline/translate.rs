@@ -7,10 +7,14 @@
 //! reused as they are, fuzzy ones (≥ `min_match`) are reported, and used only with
 //! `use_fuzzy`; [`translate_misses`] sends the rest to the model (not even started when the
 //! memory has everything); [`record_outcomes`] turns answers into segments; [`store`] keeps
-//! new pairs with origin `mt`, the model id, the document, the position and the context; and
-//! [`assemble`] lays the document out again.
+//! new pairs with origin `mt`, the model id, the document, the position and the context;
+//! [`check_quality`] flags what a reader should doubt; and [`assemble`] lays the document out
+//! again. Before all of them, the termbase's entries and the Chinese names in each segment are
+//! found (`super::terms`): an instruct model is told their renderings, a Marian model gets them
+//! protected in its input, and QA checks every translation against them.
 
 use super::pieces::{split_long, translate_each, translate_pieces, Outcome};
+use super::terms::{self, Found, Protect};
 use crate::memory::{context_hash, Memory, NewUnit, Origin, Query};
 use crate::models::loaded::{LoadedModel, ModelSource};
 use crate::models::protocol::{Example, Hint, TokenCounts};
@@ -31,6 +35,11 @@ pub struct Options {
     pub examples: usize,
     /// Lowest score of a memory match used as an example.
     pub example_min: u8,
+    /// Tell the model the termbase's renderings and the names in pinyin (QA checks them
+    /// either way).
+    pub terms: bool,
+    /// How terms reach a Marian model.
+    pub protect: Protect,
 }
 
 impl Default for Options {
@@ -40,6 +49,8 @@ impl Default for Options {
             use_fuzzy: false,
             examples: 0,
             example_min: 50,
+            terms: true,
+            protect: Protect::default(),
         }
     }
 }
@@ -114,6 +125,14 @@ pub struct Segment {
     /// Why the model's answer was not used (origin `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// Termbase entries found in the source (byte ranges in the input).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<crate::terms::TermMatch>,
+    /// Chinese names found in the source, with their pinyin (byte ranges in the input).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<crate::terms::names::Name>,
+    /// What a reader should doubt in this translation (byte ranges in the input).
+    pub qa: Vec<crate::qa::QaFlag>,
 }
 
 impl Segment {
@@ -132,6 +151,9 @@ impl Segment {
             fuzzy: None,
             examples: None,
             problem: None,
+            terms: Vec::new(),
+            names: Vec::new(),
+            qa: Vec::new(),
         }
     }
 }
@@ -155,6 +177,8 @@ pub struct Translation {
     pub translated: usize,
     /// Segments whose translation failed (origin `failed`).
     pub failed: usize,
+    /// Segments with QA flags.
+    pub flagged: usize,
     pub stored: usize,
     /// Tokens the model read and wrote for this document (engines that count them).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,7 +189,7 @@ pub struct Translation {
     /// Lines taken for page junk around the article and not translated (`--keep-all`
     /// translates them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub left_out: Vec<crate::text::LeftOut>,
+    pub skipped: Vec<crate::text::LeftOut>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,6 +258,7 @@ struct Slot {
     done: Option<Segment>,
     hint: Option<FuzzyMatch>,
     examples: Vec<Example>,
+    found: Found,
 }
 
 pub fn translate(
@@ -246,7 +271,15 @@ pub fn translate(
     progress: &dyn Progress,
 ) -> Result<Translation> {
     let segs = Segments::of(doc);
-    let mut slots: Vec<Slot> = (0..segs.first.len()).map(|_| Slot::default()).collect();
+    let matcher = terms::matcher(memory.as_deref(), from, to)?;
+    let texts: Vec<&str> = (0..segs.first.len()).map(|u| segs.text(u)).collect();
+    let mut slots: Vec<Slot> = terms::recognize(&texts, from, matcher.as_ref())
+        .into_iter()
+        .map(|found| Slot {
+            found,
+            ..Slot::default()
+        })
+        .collect();
     if let Some(mem) = memory.as_deref_mut() {
         look_up(&segs, from, to, mem, options, &mut slots)?;
     }
@@ -274,6 +307,7 @@ pub fn translate(
         }
     }
     let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
+    check_quality(&segs, &mut slots, from, to);
     let mut t = assemble(doc, &segs, slots, from, to);
     t.model = model_id;
     t.translated = misses.len();
@@ -353,7 +387,17 @@ fn translate_misses(
     options: &Options,
     progress: &dyn Progress,
 ) -> Result<Vec<(Outcome, usize)>> {
-    let texts: Vec<&str> = misses.iter().map(|&u| segs.text(u)).collect();
+    // A Marian model cannot be told the terms: they are protected in its input instead.
+    let how = if options.terms && options.examples == 0 {
+        options.protect
+    } else {
+        Protect::Off
+    };
+    let protected: Vec<terms::Protected> = misses
+        .iter()
+        .map(|&u| terms::protect(segs.text(u), &slots[u].found, how))
+        .collect();
+    let texts: Vec<&str> = protected.iter().map(|p| p.text.as_str()).collect();
     let pieces = split_long(model, &texts)?;
     let outcomes = if options.examples > 0 {
         translate_each(model, &pieces, progress, |k, so_far| {
@@ -373,9 +417,15 @@ fn translate_misses(
                     target,
                 })
             });
+            let slot = &slots[misses[k]];
             Hint {
-                examples: slots[misses[k]].examples.clone(),
+                examples: slot.examples.clone(),
                 previous,
+                terms: if options.terms {
+                    terms::renderings(&slot.found)
+                } else {
+                    Vec::new()
+                },
             }
         })?
     } else {
@@ -383,6 +433,8 @@ fn translate_misses(
     };
     Ok(outcomes
         .into_iter()
+        .zip(&protected)
+        .map(|(o, p)| o.map(|t| terms::restore(&t, &p.slots)))
         .zip(pieces.iter().map(Vec::len))
         .collect())
 }
@@ -460,7 +512,30 @@ fn store(
     Ok(report.added as usize)
 }
 
-/// Stage 5: every segment in document order with its byte range, the translated text laid
+/// Stage 5: QA flags on every translated segment (a failed one has its problem already).
+fn check_quality(segs: &Segments, slots: &mut [Slot], from: &str, to: &str) {
+    for (u, slot) in slots.iter_mut().enumerate() {
+        let Some(seg) = slot.done.as_mut() else {
+            continue;
+        };
+        if seg.origin == SegmentOrigin::Failed {
+            continue;
+        }
+        let from_memory = seg.origin == SegmentOrigin::Memory;
+        seg.qa = terms::check(
+            segs.text(u),
+            &seg.target,
+            from,
+            to,
+            &slot.found,
+            from_memory,
+        );
+        seg.terms = slot.found.terms.clone();
+        seg.names = slot.found.names.clone();
+    }
+}
+
+/// Stage 6: every segment in document order with its byte range, the translated text laid
 /// out as the original, and the counts.
 fn assemble(
     doc: &Document,
@@ -479,11 +554,55 @@ fn assemble(
         .enumerate()
         .map(|(i, span)| {
             let (start, end) = doc.input_range(*span);
+            let seg = &done[segs.distinct_of[i]];
+            // Ranges inside the segment become ranges in the input.
+            let at = |s: usize, e: usize| {
+                doc.input_range(Span {
+                    start: span.start + s,
+                    end: span.start + e,
+                })
+            };
             Segment {
                 source: segs.texts[i].to_string(),
                 start,
                 end,
-                ..done[segs.distinct_of[i]].clone()
+                terms: seg
+                    .terms
+                    .iter()
+                    .map(|t| {
+                        let (start, end) = at(t.start, t.end);
+                        crate::terms::TermMatch {
+                            start,
+                            end,
+                            ..t.clone()
+                        }
+                    })
+                    .collect(),
+                names: seg
+                    .names
+                    .iter()
+                    .map(|n| {
+                        let (start, end) = at(n.start, n.end);
+                        crate::terms::names::Name {
+                            start,
+                            end,
+                            ..n.clone()
+                        }
+                    })
+                    .collect(),
+                qa: seg
+                    .qa
+                    .iter()
+                    .map(|f| {
+                        let (start, end) = at(f.start, f.end);
+                        crate::qa::QaFlag {
+                            start,
+                            end,
+                            ..f.clone()
+                        }
+                    })
+                    .collect(),
+                ..seg.clone()
             }
         })
         .collect();
@@ -502,13 +621,14 @@ fn assemble(
         from_memory: count(SegmentOrigin::Memory),
         translated: 0,
         failed: count(SegmentOrigin::Failed),
+        flagged: segments.iter().filter(|s| !s.qa.is_empty()).count(),
         stored: 0,
         tokens: None,
         text: reassemble(doc, &segs.paragraphs, &segments),
         segments,
         paragraphs: layout,
         model_calls: 0,
-        left_out: doc.left_out_lines(),
+        skipped: doc.left_out_lines(),
         other_language: doc
             .foreign_paragraphs
             .iter()
@@ -544,7 +664,7 @@ pub fn translate_lines_with_examples(
     let pieces = split_long(model, lines)?;
     translate_each(model, &pieces, progress, |k, _| Hint {
         examples: examples.get(k).cloned().unwrap_or_default(),
-        previous: None,
+        ..Hint::default()
     })
 }
 

@@ -102,10 +102,14 @@ impl Document {
             }
         };
         let all = reader::paragraphs(&text);
+        let layout = match map {
+            InputMap::Html { .. } => article::Layout::Page,
+            _ => article::Layout::Plain,
+        };
         let picked = if keep_all {
             Vec::new()
         } else {
-            article::article(&text, &all)
+            article::article(&text, &all, layout)
         };
         // No prose block found (or --keep-all): better the whole page than nothing.
         let (paragraphs, left_out) = if picked.is_empty() {

@@ -341,14 +341,14 @@ fn lines_left_out_as_page_junk_are_reported() {
         Губернатор сказал, что это важно для региона, потому что новые рабочие места появились впервые за много лет.\n\n\
         © 2024 Агентство. Все права защищены.\n";
     let (t, out) = translate(&sb, &["--no-memory"], page);
-    let lines: Vec<u64> = t["left_out"]
+    let lines: Vec<u64> = t["skipped"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| l["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [1, 2, 3, 9]);
-    let last = &t["left_out"][3];
+    let last = &t["skipped"][3];
     let (start, end) = (
         last["start"].as_u64().unwrap() as usize,
         last["end"].as_u64().unwrap() as usize,
@@ -360,7 +360,7 @@ fn lines_left_out_as_page_junk_are_reported() {
         stderr(&out)
     );
     let (t, out) = translate(&sb, &["--no-memory", "--keep-all"], page);
-    assert!(t.get("left_out").is_none(), "{t}");
+    assert!(t.get("skipped").is_none(), "{t}");
     assert!(!stderr(&out).contains("page junk"));
     assert_eq!(t["segments"].as_array().unwrap().len(), 7, "{t}");
 }

@@ -193,26 +193,47 @@ fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
     };
     let (from, to) = (from.as_str(), to.as_str());
     let n = m.session.count(text);
+    let judge = |out: &Output| {
+        let cleaned = prompt::clean_translation(text, &out.text);
+        match prompt::check_translation(text, &cleaned, from, to, out.hit_limit) {
+            None => Ok(cleaned),
+            Some(problem) => Err(problem),
+        }
+    };
+    // The retry: no examples to copy from, plain greedy, a cap near the source's length; the
+    // required renderings stay.
+    let plain = Hint {
+        terms: hint.terms.clone(),
+        ..Hint::default()
+    };
     let attempts = vec![
         (
             prompt::translation_messages(from, to, text, hint),
             3 * n + 32,
             Decoding::Guarded,
         ),
-        // The retry: no examples to copy from, plain greedy, a cap near the source's length.
         (
-            prompt::translation_messages(from, to, text, &Hint::default()),
+            prompt::translation_messages(from, to, text, &plain),
             2 * n + 16,
             Decoding::Greedy,
         ),
     ];
-    answer(m, attempts, |out| {
-        let cleaned = prompt::clean_translation(text, &out.text);
-        match prompt::check_translation(text, &cleaned, from, to, out.hit_limit) {
-            None => Ok(cleaned),
-            Some(problem) => Err(problem),
-        }
-    })
+    let mut first = answer(m, attempts, judge)?;
+    let missed = prompt::missed_renderings(&first.text, &hint.terms);
+    if first.problem.is_some() || missed.is_empty() {
+        return Ok(first);
+    }
+    // A usable answer that left out a required term (or used a forbidden one): asked once
+    // more with the renderings stressed; the answer that misses fewer is kept.
+    let stressed = prompt::stressed_messages(from, to, text, hint, &missed);
+    let again = answer(m, vec![(stressed, 3 * n + 32, Decoding::Greedy)], judge)?;
+    first.tokens += again.tokens;
+    if again.problem.is_none()
+        && prompt::missed_renderings(&again.text, &hint.terms).len() < missed.len()
+    {
+        first.text = again.text;
+    }
+    Ok(first)
 }
 
 /// Ask each attempt in turn until `judge` accepts an answer (Ok: the text to keep, Err: what

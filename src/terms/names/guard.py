@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Writes guard.txt: frequent Russian words that would read as Chinese names.
+
+A word is kept when it (or the nominative it may be a case form of) splits fully into
+Palladius syllables, the way names.rs reads a capitalized word: "мина", "путин", "лена",
+"индия", "но". Words that really are Chinese names in Russian news (си, ли, ван, ...) are
+picked out by hand (NAMES below) and written with a leading "~": names.rs reads them as
+names, except a one-syllable one alone at the start of a sentence ("Ли" may be the particle).
+
+    python3 -m venv /tmp/wf && /tmp/wf/bin/pip install wordfreq
+    /tmp/wf/bin/python src/terms/names/guard.py > src/terms/names/guard.txt
+
+The splitting, the case endings and what makes a name plausible (at most three syllables,
+no RARE syllable, no Russian -ия ending) mirror palladius.rs and names.rs, erring on the
+side of keeping a word; when they change, run this again.
+"""
+
+import os
+import sys
+from importlib.metadata import version
+
+from wordfreq import top_n_list
+
+TOP = 100_000
+HERE = os.path.dirname(os.path.abspath(__file__))
+VOWELS = set("аеёиоуыэюя")
+
+# Chinese names (surnames, given names, places) that are also frequent Russian word forms
+# or foreign names; reviewed by hand. Russian words that double as surnames (у "at",
+# ян "Jan", дай "give") stay in the guard: names.rs reads them as surnames only before a
+# given name (SURNAMES_IN_GUARD there).
+NAMES = set("""
+си ли ван чжан ху мао дэн вэнь лю чэнь чжао чжоу сюй сунь ма хуан линь хэ го ло гао лян
+сун тан хань фэн юй дун сяо шэнь цзян цай цзя дин вэй сюэ янь пань ду ся чжун тянь жэнь
+ши яо тань ляо цзоу сюн цзинь лу хао кун цуй цинь гу хоу шао мэн лун вань дуань лэй цянь
+инь цзи шу чэн пэн цао бо чжу сяо хуа юань ань ин мин лин хун цзе
+ухань хэнань хубэй хунань гуандун гуанси фуцзянь цзянсу цзянси чжэцзян аньхой шаньдун
+шаньси хэбэй ляонин цзилинь хэйлунцзян сычуань юньнань гуйчжоу ганьсу цинхай нинся
+хайнань шэньчжэнь тяньцзинь чунцин чэнду сиань далянь циндао куньшань сучжоу ханчжоу
+нанкин сямэнь шэньян чанчунь куньмин ланьчжоу чанша наньнин хайкоу санья гуйлинь лоян
+кайфэн шанхай пекин тайвань янцзы хуанхэ цинхуа синьхуа хуавэй сяоми байду тайбэй
+мао цзэдун цзиньпин кэцян сяопин эньлай ицзин
+бао мэй цзин цзянь цзю чжи цин шан гуанчжоу синьцзян цзэдуна
+""".split())
+
+
+# As names.rs: RARE syllables, MAX_SYLLABLES, RUSSIAN_ENDINGS.
+RARE = set("""
+ka kei ga te ne me nou dei shei zhei nen den pou fou miu diu dia lia rua zhua chua chuai shua
+nüe lüe zei zen ei o eng ca pa ta pie mie bie die lie wa
+""".split())
+MAX_SYLLABLES = 3
+RUSSIAN_ENDINGS = ("ия", "ии", "ию", "ие")
+
+
+def table():
+    """The Cyrillic syllables of palladius.tsv that names.rs accepts in a name."""
+    with open(os.path.join(HERE, "palladius.tsv"), encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    return {r[0] for r in rows if r[1] not in RARE}
+
+
+SYLLABLES = table()
+
+
+def splits(word):
+    """Whether a word splits fully into at most MAX_SYLLABLES syllables, none of them rare
+    (hyphen and ъ split it into parts; no syllable boundary between н and a vowel). This
+    keeps a few more words than names.rs would read as names, never fewer."""
+    n = len(word)
+    inf = MAX_SYLLABLES + 1
+    best = [inf] * (n + 1)
+    best[n] = 0
+    for i in range(n - 1, -1, -1):
+        if word[i] in "-ъ":
+            if 0 < i < n - 1 and word[i + 1] not in "-ъ":
+                best[i] = best[i + 1]
+            continue
+        for j in range(i + 1, min(i + 6, n) + 1):
+            part = word[i:j]
+            if "-" in part or "ъ" in part or (part[-1] == "н" and j < n and word[j] in VOWELS):
+                continue
+            if part in SYLLABLES:
+                best[i] = min(best[i], best[j] + 1)
+    return n > 0 and best[0] <= MAX_SYLLABLES
+
+
+ENDINGS = ["ом", "ем", "ью", "а", "у", "я", "ю", "е", "и"]
+
+
+def undo(stem, ending):
+    """The nominatives of a stem with one case ending taken off (as names.rs undo)."""
+    if not stem:
+        return []
+    last = stem[-1]
+    if (ending in ("ом", "а", "у") and last in "нр") or (ending == "е" and last == "р"):
+        return [stem]
+    if ending == "е" and last == "н":
+        return [stem, stem + "ь"]
+    if ending in ("ем", "я", "ю", "ью", "и") and last == "н":
+        return [stem + "ь"]
+    if ending in ("ем", "я", "ю", "е") and last in "аэуе":
+        return [stem + "й"]
+    return []
+
+
+def reads_as_name(word):
+    if word.endswith(RUSSIAN_ENDINGS):
+        return False
+    bases = [word]
+    for e in ENDINGS:
+        if word.endswith(e):
+            bases += undo(word[: -len(e)], e)
+    return any(splits(b) for b in bases)
+
+
+def main():
+    out = set()
+    for w in top_n_list("ru", TOP):
+        w = w.lower().replace("ё", "е")
+        if all("а" <= c <= "я" or c in "-ъ" for c in w) and reads_as_name(w):
+            out.add(w)
+    print(f"# Generated by guard.py from the top {TOP} Russian words of wordfreq")
+    print(f"# {version('wordfreq')}: the ones that read as Chinese names in Palladius;")
+    print("# ~ marks a Chinese name. Do not edit.")
+    for w in sorted(out):
+        print(("~" if w in NAMES else "") + w)
+    names = len(out & NAMES)
+    print(f"{len(out)} split, {len(out) - names} guarded, {names} names", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
