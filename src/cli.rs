@@ -392,6 +392,13 @@ pub struct EvalTranslateArgs {
     /// Lowest fuzzy score of a memory match used as an example
     #[arg(long, default_value_t = 50, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(1..=99))]
     pub example_min: u8,
+    /// Enforce the termbase of this memory database as `translate` does (renderings told to
+    /// an instruct model, placeholders for Marian; the database is only read)
+    #[arg(long, value_name = "DB", conflicts_with = "hyp")]
+    pub terms_from: Option<PathBuf>,
+    /// Enforce Chinese names (Palladius → pinyin) as `translate` does
+    #[arg(long, conflicts_with = "hyp")]
+    pub names: bool,
     /// Source language (detected from --src when omitted)
     #[arg(long, value_name = "LANG", value_parser = parse_lang)]
     pub from: Option<String>,

@@ -60,26 +60,38 @@ fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<
     let mut model = super::load_model(ctx, &entry, &args.model, &bars)?;
     let lines: Vec<&str> = src.iter().map(String::as_str).collect();
     let mut hyps = Hyps::default();
-    let outs = match &args.examples_from {
-        Some(db) => {
-            if !db.is_file() {
-                bail!("--examples-from {}: no such memory database", db.display());
-            }
-            let memory = babeldesk::memory::Memory::open_with(db, ctx.settings.lock_timeout)?;
-            let mut examples = Vec::with_capacity(lines.len());
-            for l in &lines {
-                let min = args.example_min;
-                examples.push(pipeline::translate::examples_for(
-                    &memory, l, &from, &to, min, 3,
-                )?);
-            }
-            hyps.with_examples = examples.iter().filter(|e| !e.is_empty()).count();
-            hyps.examples_per_line = examples.iter().map(Vec::len).collect();
-            pipeline::translate::translate_lines_with_examples(
-                &mut model, &lines, &examples, &bars,
-            )?
+    let open = |flag: &str, db: &Path| -> Result<babeldesk::memory::Memory> {
+        if !db.is_file() {
+            bail!("{flag} {}: no such memory database", db.display());
         }
-        None => pipeline::translate::translate_lines(&mut model, &lines, &bars)?,
+        let access = babeldesk::memory::Access::Read;
+        Ok(babeldesk::memory::Memory::open_for(db, ctx.settings.lock_timeout, access)?)
+    };
+    let mut examples = Vec::new();
+    if let Some(db) = &args.examples_from {
+        let memory = open("--examples-from", db)?;
+        for l in &lines {
+            let min = args.example_min;
+            examples.push(pipeline::translate::examples_for(
+                &memory, l, &from, &to, min, 3,
+            )?);
+        }
+        hyps.with_examples = examples.iter().filter(|e| !e.is_empty()).count();
+        hyps.examples_per_line = examples.iter().map(Vec::len).collect();
+    }
+    let termbase = match &args.terms_from {
+        Some(db) => Some(open("--terms-from", db)?),
+        None => None,
+    };
+    let found = if termbase.is_some() || args.names {
+        pipeline::terms::find_in_lines(&lines, &from, &to, termbase.as_ref(), args.names)?
+    } else {
+        Vec::new()
+    };
+    let outs = if args.examples_from.is_some() || !found.is_empty() {
+        pipeline::translate::translate_lines_with(&mut model, &lines, &examples, &found, &bars)?
+    } else {
+        pipeline::translate::translate_lines(&mut model, &lines, &bars)?
     };
     hyps.tokens = Some(model.engine.tokens).filter(|t| t.generated > 0);
     // A failed line scores as an empty translation (and is counted).

@@ -24,7 +24,7 @@ pub enum Protect {
 
 /// What was found in one segment: termbase entries and Chinese names, byte ranges into it.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Found {
+pub struct Found {
     pub terms: Vec<TermMatch>,
     pub names: Vec<Name>,
 }
@@ -169,6 +169,23 @@ pub(super) fn check(
         }
     }
     flags
+}
+
+/// The terms and names of each line of a test set (`eval translate --terms-from/--names`):
+/// entries from `memory`'s termbase when given, names when `names` is set.
+pub fn find_in_lines(
+    lines: &[&str],
+    from: &str,
+    to: &str,
+    memory: Option<&Memory>,
+    names: bool,
+) -> Result<Vec<Found>> {
+    let matcher = matcher(memory, from, to)?;
+    let mut found = recognize(lines, from, matcher.as_ref());
+    if !names {
+        found.iter_mut().for_each(|f| f.names.clear());
+    }
+    Ok(found)
 }
 
 /// One aligned piece of an existing translation and its QA flags (`terms check`).

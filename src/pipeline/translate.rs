@@ -653,17 +653,37 @@ pub fn translate_lines(
     translate_pieces(model, &pieces, progress)
 }
 
-/// Lines of a test set, one at a time, each with the memory's matches as examples (what
-/// `eval translate --examples-from` measures). Nothing is stored.
-pub fn translate_lines_with_examples(
+/// Lines of a test set, each with the memory's matches as examples (what `eval translate
+/// --examples-from` measures) and the renderings of its terms and names (`--terms-from`,
+/// `--names`): an instruct model is told them one line at a time; a Marian model gets them as
+/// placeholders. Nothing is stored.
+pub fn translate_lines_with(
     model: &mut LoadedModel,
     lines: &[&str],
     examples: &[Vec<Example>],
+    found: &[Found],
     progress: &dyn Progress,
 ) -> Result<Vec<std::result::Result<String, String>>> {
+    let empty = Found::default();
+    let found_at = |k: usize| found.get(k).unwrap_or(&empty);
+    if model.entry.architecture != crate::models::Architecture::Gguf {
+        let protected: Vec<terms::Protected> = lines
+            .iter()
+            .enumerate()
+            .map(|(k, l)| terms::protect(l, found_at(k), Protect::default()))
+            .collect();
+        let texts: Vec<&str> = protected.iter().map(|p| p.text.as_str()).collect();
+        let outs = translate_lines(model, &texts, progress)?;
+        return Ok(outs
+            .into_iter()
+            .zip(&protected)
+            .map(|(o, p)| o.map(|t| terms::restore(&t, &p.slots)))
+            .collect());
+    }
     let pieces = split_long(model, lines)?;
     translate_each(model, &pieces, progress, |k, _| Hint {
         examples: examples.get(k).cloned().unwrap_or_default(),
+        terms: terms::renderings(found_at(k)),
         ..Hint::default()
     })
 }
