@@ -32,10 +32,7 @@ pub fn run(ctx: &Ctx, cmd: TermsCommand) -> Result<ExitCode> {
             if forbidden {
                 t.status = TermStatus::Forbidden;
             }
-            let mut mem = ctx.memory()?;
-            let (id, what) = mem.add_term(&t)?;
-            let term = mem.term(id)?.context("the entry just stored is gone")?;
-            print_terms(&[term], format, Some(&format!("{what:?}").to_lowercase()))?;
+            add(ctx, &t, format)?
         }
         TermsCommand::List {
             lang,
@@ -44,27 +41,7 @@ pub fn run(ctx: &Ctx, cmd: TermsCommand) -> Result<ExitCode> {
             origin,
             limit,
             format,
-        } => {
-            let (source_lang, target_lang) = super::memory::pair_flag(lang.as_deref())?;
-            let filter = TermFilter {
-                source_lang,
-                target_lang,
-                text: search,
-                status: status.map(status_of),
-                origin: origin.map(|o| match o {
-                    TermOriginArg::Human => TermOrigin::Human,
-                    TermOriginArg::Import => TermOrigin::Import,
-                    TermOriginArg::Auto => TermOrigin::Auto,
-                }),
-                limit,
-            };
-            let mut terms = Vec::new();
-            ctx.memory_read()?.list_terms(&filter, |t| {
-                terms.push(t);
-                Ok::<_, babeldesk::Error>(())
-            })?;
-            print_terms(&terms, format, None)?;
-        }
+        } => list(ctx, lang.as_deref(), search, status, origin, limit, format)?,
         TermsCommand::Show { id, format } => show(ctx, id, format)?,
         TermsCommand::Edit {
             id,
@@ -112,6 +89,44 @@ pub fn run(ctx: &Ctx, cmd: TermsCommand) -> Result<ExitCode> {
         } => names(ctx, &file, &pair, accept, format)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn add(ctx: &Ctx, t: &NewTerm, format: Format) -> Result<()> {
+    let mut mem = ctx.memory()?;
+    let (id, what) = mem.add_term(t)?;
+    let term = mem.term(id)?.context("the entry just stored is gone")?;
+    let what = serde_json::to_value(what)?;
+    print_terms(&[term], format, what.as_str())
+}
+
+fn list(
+    ctx: &Ctx,
+    lang: Option<&str>,
+    text: Option<String>,
+    status: Option<TermStatusArg>,
+    origin: Option<TermOriginArg>,
+    limit: Option<usize>,
+    format: Format,
+) -> Result<()> {
+    let (source_lang, target_lang) = super::memory::pair_flag(lang)?;
+    let filter = TermFilter {
+        source_lang,
+        target_lang,
+        text,
+        status: status.map(status_of),
+        origin: origin.map(|o| match o {
+            TermOriginArg::Human => TermOrigin::Human,
+            TermOriginArg::Import => TermOrigin::Import,
+            TermOriginArg::Auto => TermOrigin::Auto,
+        }),
+        limit,
+    };
+    let mut terms = Vec::new();
+    ctx.memory_read()?.list_terms(&filter, |t| {
+        terms.push(t);
+        Ok::<_, babeldesk::Error>(())
+    })?;
+    print_terms(&terms, format, None)
 }
 
 fn status_of(s: TermStatusArg) -> TermStatus {

@@ -552,59 +552,7 @@ fn assemble(
         .spans
         .iter()
         .enumerate()
-        .map(|(i, span)| {
-            let (start, end) = doc.input_range(*span);
-            let seg = &done[segs.distinct_of[i]];
-            // Ranges inside the segment become ranges in the input.
-            let at = |s: usize, e: usize| {
-                doc.input_range(Span {
-                    start: span.start + s,
-                    end: span.start + e,
-                })
-            };
-            Segment {
-                source: segs.texts[i].to_string(),
-                start,
-                end,
-                terms: seg
-                    .terms
-                    .iter()
-                    .map(|t| {
-                        let (start, end) = at(t.start, t.end);
-                        crate::terms::TermMatch {
-                            start,
-                            end,
-                            ..t.clone()
-                        }
-                    })
-                    .collect(),
-                names: seg
-                    .names
-                    .iter()
-                    .map(|n| {
-                        let (start, end) = at(n.start, n.end);
-                        crate::terms::names::Name {
-                            start,
-                            end,
-                            ..n.clone()
-                        }
-                    })
-                    .collect(),
-                qa: seg
-                    .qa
-                    .iter()
-                    .map(|f| {
-                        let (start, end) = at(f.start, f.end);
-                        crate::qa::QaFlag {
-                            start,
-                            end,
-                            ..f.clone()
-                        }
-                    })
-                    .collect(),
-                ..seg.clone()
-            }
-        })
+        .map(|(i, span)| placed(doc, *span, segs.texts[i], &done[segs.distinct_of[i]]))
         .collect();
     let mut layout = Vec::new();
     let mut k = 0;
@@ -639,6 +587,34 @@ fn assemble(
             })
             .collect(),
     }
+}
+
+/// A distinct text's segment at one of its places: its ranges (and those of its terms, names
+/// and flags, which are kept relative to the segment until now) as byte ranges in the input.
+fn placed(doc: &Document, span: Span, source: &str, seg: &Segment) -> Segment {
+    let at = |s: usize, e: usize| {
+        doc.input_range(Span {
+            start: span.start + s,
+            end: span.start + e,
+        })
+    };
+    let (start, end) = doc.input_range(span);
+    let mut out = Segment {
+        source: source.to_string(),
+        start,
+        end,
+        ..seg.clone()
+    };
+    for t in &mut out.terms {
+        (t.start, t.end) = at(t.start, t.end);
+    }
+    for n in &mut out.names {
+        (n.start, n.end) = at(n.start, n.end);
+    }
+    for f in &mut out.qa {
+        (f.start, f.end) = at(f.start, f.end);
+    }
+    out
 }
 
 /// Translate lines as they are (one segment each, no memory): for test sets, whose lines must
