@@ -315,7 +315,8 @@ pub struct TranslateArgs {
     /// Use fuzzy memory matches (≥ --min-match) as translations instead of the model's
     #[arg(long)]
     pub use_fuzzy: bool,
-    /// Neither read nor write the translation memory
+    /// Neither read nor write the translation memory's units (its termbase is still used;
+    /// --no-terms leaves that out too)
     #[arg(long, conflicts_with = "use_fuzzy")]
     pub no_memory: bool,
     /// Only say how much the memory covers (match bands); translate nothing

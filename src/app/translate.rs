@@ -58,15 +58,22 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         (None, Some(e)) => Err(e),
         (None, None) => unreachable!("the load runs once"),
     });
-    let mut memory = if args.no_memory {
+    // Without the memory the termbase is still read (nothing is written); a memory that
+    // cannot be read then only costs the terms, and says so.
+    let mut memory = if !args.no_memory {
+        Some(ctx.memory()?)
+    } else if args.no_terms {
         None
     } else {
-        Some(ctx.memory()?)
+        ctx.memory_read()
+            .map_err(|e| bars.say(&format!("note: termbase not read: {e:#}")))
+            .ok()
     };
     let options = pipeline::translate::Options {
         min_match: args.min_match,
         use_fuzzy: args.use_fuzzy,
         terms: !args.no_terms,
+        use_memory: !args.no_memory,
         protect: match args.protect {
             ProtectArg::Placeholder => Protect::Placeholder,
             ProtectArg::Inline => Protect::Inline,

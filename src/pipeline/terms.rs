@@ -78,7 +78,8 @@ pub(super) fn renderings(found: &Found) -> Vec<Rendering> {
         target: n.pinyin.clone(),
         forbidden: false,
     }));
-    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert((r.source.clone(), r.target.clone())));
     out
 }
 

@@ -40,6 +40,8 @@ pub struct Options {
     pub terms: bool,
     /// How terms reach a Marian model.
     pub protect: Protect,
+    /// Look up and store translation units (off: the memory given serves its termbase only).
+    pub use_memory: bool,
 }
 
 impl Default for Options {
@@ -51,6 +53,7 @@ impl Default for Options {
             example_min: 50,
             terms: true,
             protect: Protect::default(),
+            use_memory: true,
         }
     }
 }
@@ -272,6 +275,9 @@ pub fn translate(
 ) -> Result<Translation> {
     let segs = Segments::of(doc);
     let matcher = terms::matcher(memory.as_deref(), from, to)?;
+    if !options.use_memory {
+        memory = None;
+    }
     let texts: Vec<&str> = (0..segs.first.len()).map(|u| segs.text(u)).collect();
     let mut slots: Vec<Slot> = terms::recognize(&texts, from, matcher.as_ref())
         .into_iter()

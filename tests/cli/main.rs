@@ -9,6 +9,7 @@ mod memory;
 mod references;
 mod stable_json;
 mod summarize;
+mod terms;
 mod translate;
 
 use serde_json::Value;
