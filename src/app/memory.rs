@@ -239,11 +239,12 @@ fn stats(ctx: &Ctx, format: Format) -> Result<()> {
         return out::json(&stats);
     }
     let mut t = format!(
-        "memory    {}\nsize      {}\nschema    v{}\nunits     {}\nsummaries {}\n",
+        "memory    {}\nsize      {}\nschema    v{}\nunits     {}\nterms     {}\nsummaries {}\n",
         stats.path.display(),
         out::human_bytes(stats.bytes),
         stats.schema_version,
         stats.units,
+        stats.terms,
         stats.summaries
     );
     for (title, rows) in [

@@ -20,7 +20,9 @@ const MAX_WORDS: usize = 3;
 
 /// Chinese surnames that are also Russian words (guarded). They start a name only before a
 /// given name that is not a Russian word itself: "Ян Цзечи", "У Бангуо", but not "У нас".
-const SURNAMES_IN_GUARD: &[&str] = &["у", "ян", "дай", "фан", "бай", "кан", "пан"];
+const SURNAMES_IN_GUARD: &[&str] = &[
+    "у", "ян", "дай", "фан", "бай", "кан", "пан", "се", "ма", "хэ", "ло",
+];
 
 /// Two-syllable surnames: they start a name pair like the one-syllable ones.
 const COMPOUND_SURNAMES: &[&str] = &["оуян", "сыма", "чжугэ", "шангуань", "симэнь"];
@@ -858,5 +860,19 @@ mod tests {
         for k in known() {
             assert!(palladius::split(k).is_some(), "{k}");
         }
+    }
+
+    /// Names the terms benchmark (tests/fixtures/terms/names.tsv) found read wrong: a
+    /// surname that is also a guarded word (Се), a soft stem in -е (Хуньчуне), and a short
+    /// conventional name (Иу).
+    #[test]
+    fn names_the_benchmark_caught() {
+        let pinyin = |t: &str| find(t).into_iter().map(|n| n.pinyin).collect::<Vec<_>>();
+        assert_eq!(
+            pinyin("Посол Китая в Беларуси Се Сяоюн посетил завод."),
+            ["China", "Xie Xiaoyong"]
+        );
+        assert_eq!(pinyin("Пункт пропуска в Хуньчуне расширили."), ["Hunchun"]);
+        assert_eq!(pinyin("Ярмарка в Иу стала площадкой."), ["Yiwu"]);
     }
 }
