@@ -155,6 +155,21 @@ fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
         bars.say(&format!(
             "qa: {name}: {summary} (see them with --format bilingual or json)"
         ));
+    } else if result
+        .segments
+        .iter()
+        .any(|s| !s.terms.is_empty() || !s.names.is_empty())
+    {
+        // Terms or names were there to check: say they passed.
+        let (terms, names) = result
+            .segments
+            .iter()
+            .fold((0, 0), |(t, n), s| (t + s.terms.len(), n + s.names.len()));
+        let n = result.segments.len();
+        bars.say(&format!(
+            "qa: {name}: {n} segment{} checked, none flagged ({terms} term and {names} name renderings found)",
+            if n == 1 { "" } else { "s" }
+        ));
     }
     for o in &result.other_language {
         bars.say(&format!(

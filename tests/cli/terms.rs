@@ -936,3 +936,19 @@ fn no_memory_still_uses_the_termbase() {
     assert!(segments(&v)[0].get("terms").is_none(), "{v}");
     assert!(!stderr(&out).contains("НИОКР → R&D"));
 }
+
+/// When terms were there to check and every rendering is in the translation, stderr says so
+/// in one line (what `make run` shows).
+#[test]
+fn a_clean_translation_says_its_terms_were_checked() {
+    let sb = with_terms(&[("Доброе утро", "Good morning", false)], false);
+    let (v, out) = translate_on(&sb, CHAT, &[], "Доброе утро.\n");
+    assert_eq!(v["flagged"], 0, "{v}");
+    assert!(
+        stderr(&out).contains(
+            "qa: <stdin>: 1 segment checked, none flagged (1 term and 0 name renderings found)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
