@@ -23,7 +23,7 @@ PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
 export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm clean fixtures
+.PHONY: run test test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -128,6 +128,20 @@ bench-summarize: bench-deps
 LLM_SENTENCES ?= 200
 bench-llm: build $(LLM_GGUF)
 	$(CARGO) bench --locked --bench llm -- --sentences $(LLM_SENTENCES)
+
+# Terms and names (issue 13), three parts (TERMS_PARTS): `accuracy`, Qwen 1.5B's term and name
+# accuracy with and without the termbase (tests/fixtures/terms: 4 runs of 35 sentences, about
+# 9 minutes); `chrf`, chrF on newstest2013 with terms and names on vs off (the first
+# TERMS_SENTENCES lines, two runs, about 25 minutes at 200; TERMS_SELECT=rendered takes the
+# lines that get a rendering instead: 80 in all); `lookup`, term lookup cost with a
+# TERMS_ENTRIES-entry termbase (seconds). About 35 minutes on 2 cores; QUICK=1: chrF on 50 lines,
+# about 15 minutes.
+TERMS_PARTS ?= accuracy,chrf,lookup
+TERMS_SENTENCES ?= $(if $(QUICK),50,200)
+TERMS_SELECT ?= first
+TERMS_ENTRIES ?= 100000
+bench-terms: build $(LLM_GGUF)
+	$(CARGO) bench --locked --bench terms -- --parts $(TERMS_PARTS) --sentences $(TERMS_SENTENCES) --select $(TERMS_SELECT) --entries $(TERMS_ENTRIES)
 
 bench: build models
 	rm -rf target/bench-results
