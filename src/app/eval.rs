@@ -65,7 +65,11 @@ fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<
             bail!("{flag} {}: no such memory database", db.display());
         }
         let access = babeldesk::memory::Access::Read;
-        Ok(babeldesk::memory::Memory::open_for(db, ctx.settings.lock_timeout, access)?)
+        Ok(babeldesk::memory::Memory::open_for(
+            db,
+            ctx.settings.lock_timeout,
+            access,
+        )?)
     };
     let mut examples = Vec::new();
     if let Some(db) = &args.examples_from {
