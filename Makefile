@@ -132,10 +132,10 @@ bench-llm: build $(LLM_GGUF)
 # Terms and names (issue 13), three parts (TERMS_PARTS): `accuracy`, Qwen 1.5B's term and name
 # accuracy with and without the termbase (tests/fixtures/terms: 4 runs of 35 sentences, about
 # 9 minutes); `chrf`, chrF on newstest2013 with terms and names on vs off (the first
-# TERMS_SENTENCES lines, two runs, about 25 minutes at 200; TERMS_SELECT=rendered takes the
-# lines that get a rendering instead: 80 in all); `lookup`, term lookup cost with a
-# TERMS_ENTRIES-entry termbase (seconds). About 35 minutes on 2 cores; QUICK=1: chrF on 50 lines,
-# about 15 minutes.
+# TERMS_SENTENCES lines, two runs, about 25 minutes at 200; none of the first 200 gets a
+# rendering, so TERMS_SELECT=rendered TERMS_SENTENCES=80 takes the 80 lines that do instead);
+# `lookup`, term lookup cost with a TERMS_ENTRIES-entry termbase (seconds). About 35 minutes on
+# 2 cores; QUICK=1: chrF on 50 lines, about 15 minutes.
 TERMS_PARTS ?= accuracy,chrf,lookup
 TERMS_SENTENCES ?= $(if $(QUICK),50,200)
 TERMS_SELECT ?= first
