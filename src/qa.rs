@@ -692,7 +692,10 @@ fn name_flags(target: &str, checks: &Checks) -> Vec<QaFlag> {
             .iter()
             .any(|t| t.start <= n.start && n.end <= t.end);
         let key = pinyin_tokens(&n.pinyin).concat();
-        if in_term || key.is_empty() || spells(&tokens, &key) {
+        let other_form = crate::terms::names::also_written(n)
+            .iter()
+            .any(|f| spells(&tokens, &pinyin_tokens(f).concat()));
+        if in_term || key.is_empty() || spells(&tokens, &key) || other_form {
             continue;
         }
         let detail = format!("{} → {}: not in the translation", n.found, n.pinyin);
@@ -942,6 +945,21 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_conventional_name_may_take_its_other_english_forms() {
+        let source = "Посол Китая посетил завод.";
+        let names = crate::terms::names::find(source);
+        assert_eq!(names[0].pinyin, "China");
+        for ok in [
+            "The Chinese ambassador visited the plant.",
+            "China's ambassador visited the plant.",
+        ] {
+            assert_eq!(run(source, ok, &[], &names), [], "{ok}");
+        }
+        let flags = run(source, "The ambassador visited the plant.", &[], &names);
+        assert_eq!(kinds(&flags), [QaKind::Name]);
     }
 
     #[test]

@@ -438,7 +438,7 @@ mod tests {
             ..TermEdit::default()
         };
         let t = mem.edit_term(b, &edit).unwrap();
-        assert_eq!(t.source_key, "национальн академ наук");
+        assert_eq!(t.source_key, "национальн акадм наук");
         assert_eq!(t.entry.origin, TermOrigin::Human);
         let dup = TermEdit {
             source: Some("НИОКР".into()),

@@ -35,7 +35,11 @@ impl Matcher {
         let mut index: HashMap<String, Vec<(Vec<String>, Term)>> = HashMap::new();
         let mut len = 0;
         for term in terms {
-            let key: Vec<String> = term.source_key.split(' ').map(str::to_owned).collect();
+            let key: Vec<String> = term
+                .source_key
+                .split(' ')
+                .map(|w| stems.compared(w))
+                .collect();
             if key.iter().all(String::is_empty) {
                 continue;
             }

@@ -65,11 +65,79 @@ pub fn find_in_texts(texts: &[&str]) -> Vec<Vec<Name>> {
         .flatten()
         .filter_map(|f| surname(&f.name))
         .collect();
-    let keep = |f: &Found| !f.needs_surname || surnames.contains(&f.name.base);
+    let near_china = near_china(&tokens, &found);
+    let keep = |f: &Found, i: usize| {
+        (!f.needs_surname || surnames.contains(&f.name.base)) && (!f.needs_china || near_china[i])
+    };
     found
         .into_iter()
-        .map(|v| v.into_iter().filter(keep).map(|f| f.name).collect())
+        .enumerate()
+        .map(|(i, v)| {
+            v.into_iter()
+                .filter(|f| keep(f, i))
+                .map(|f| f.name)
+                .collect()
+        })
         .collect()
+}
+
+/// How many texts (segments, paragraphs) either side of a name may say it is about China.
+const CHINA_WINDOW: usize = 3;
+
+/// Whether each text is near one about China: it or one of its neighbours within
+/// [`CHINA_WINDOW`] names China (Китай, КНР, юань), a conventional Chinese name (Пекин), or a
+/// name that needs no such evidence (Чэнь Лиянь, Цзянсу).
+fn near_china(tokens: &[Vec<Token>], found: &[Vec<Found>]) -> Vec<bool> {
+    let about: Vec<bool> = tokens
+        .iter()
+        .zip(found)
+        .map(|(toks, names)| {
+            toks.iter().any(names_china) || names.iter().any(|f| !f.needs_china && f.chinese)
+        })
+        .collect();
+    (0..about.len())
+        .map(|i| {
+            let lo = i.saturating_sub(CHINA_WINDOW);
+            let hi = (i + CHINA_WINDOW + 1).min(about.len());
+            about[lo..hi].iter().any(|&a| a)
+        })
+        .collect()
+}
+
+/// A word that says a text is about China: Китай in any case, китайский, КНР, КПК, юань.
+fn names_china(tok: &Token) -> bool {
+    let w = tok.lower.as_str();
+    matches!(
+        w,
+        "кнр" | "кпк" | "вснп" | "нпкск" | "китая" | "китае" | "китаю" | "китаем"
+    ) || ["китай", "юан", "пиньинь", "иероглиф"]
+        .iter()
+        .any(|p| w.starts_with(p))
+}
+
+/// Spellings Palladius gives Chinese syllables and Russian or other foreign words all but never
+/// have: Цзянсу, Чжэцзян, Сюэсян, Сяоюн, Цю, Цян, Чэнь, Шэньян, Жэньминь.
+const CHINESE_SPELLINGS: &[&str] = &["цз", "чж", "сю", "ся", "цю", "ця", "чэ", "шэ", "жэ"];
+
+/// Whether a name reads as Chinese by itself, without a text about China around it: its
+/// nominative has a Chinese spelling or is a well-known name, or a soft н ends a word of two
+/// syllables or more (Куньшань, Хуньчунь). Not a soft н read from -и (Сечени is Hungarian:
+/// foreign words end in -ни, the Chinese names of the press in -нь).
+fn plainly_chinese(form: &str, base: &str, syllables: usize) -> bool {
+    let base = plain(&lower(base));
+    let soft = base.ends_with("нь") && syllables >= 2 && !lower(form).ends_with('и');
+    CHINESE_SPELLINGS.iter().any(|s| base.contains(s)) || known().contains(&base) || soft
+}
+
+/// The English forms besides `name.pinyin` a translation may give a conventional name ("Chinese"
+/// for Китая, "Peking" for Пекин); none for a name read syllable by syllable.
+pub fn also_written(name: &Name) -> &'static [String] {
+    let table = conventional();
+    let entry = name
+        .conventional
+        .then(|| table.forms.get(&plain(&lower(&name.base))))
+        .flatten();
+    entry.map_or(&[], |&i| table.entries[i].also.as_slice())
 }
 
 /// One nominative word in Palladius as pinyin (Цзиньпин → Jinping, Сиань → Xi'an), None
@@ -300,10 +368,12 @@ fn undo(stem: &str, ending: &str) -> Vec<String> {
     }
 }
 
-/// A conventional name: its Russian nominative and its English name.
+/// A conventional name: its Russian nominative, its English name, and other English forms a
+/// translation may use for it (Chinese for Китая).
 struct Conventional {
     base: String,
     english: String,
+    also: Vec<String>,
 }
 
 /// The conventional names and all their forms (lower case, words joined by one space).
@@ -335,9 +405,11 @@ fn conventional() -> &'static ConventionalTable {
             {
                 table.forms.insert(plain(&lower(&form)), index);
             }
+            let mut english = english.split('|').map(String::from);
             table.entries.push(Conventional {
                 base: base.into(),
-                english: english.into(),
+                english: english.next().unwrap_or_default(),
+                also: english.collect(),
             });
         }
         table
@@ -423,6 +495,11 @@ struct Found {
     /// A one-syllable word that is also a Russian word, alone at a sentence start: a name
     /// only where the document uses it as a surname in a name pair.
     needs_surname: bool,
+    /// A word that only reads as Chinese syllables (Лино, Сатоши, Умала are not Chinese): a
+    /// name only near a text about China (see [`near_china`]).
+    needs_china: bool,
+    /// A Chinese name, so evidence that the text is about China (Ван Гог is not).
+    chinese: bool,
 }
 
 /// The surname of a name pair.
@@ -439,16 +516,10 @@ fn find_with(text: &str, toks: &[Token], ctx: &Context) -> Vec<Found> {
     while i < toks.len() {
         let found = conventional_at(text, &toks[i..])
             .or_else(|| pair_at(text, &toks[i..], ctx))
-            .map(|(name, words)| {
-                (
-                    Found {
-                        name,
-                        needs_surname: false,
-                    },
-                    words,
-                )
-            })
-            .or_else(|| single_at(text, &toks[i], ctx).map(|f| (f, 1)));
+            .or_else(|| {
+                let single = single_at(text, &toks[i], ctx)?;
+                (!single.needs_china || !in_foreign_name(text, toks, i)).then_some((single, 1))
+            });
         match found {
             Some((f, words)) => {
                 out.push(f);
@@ -458,6 +529,22 @@ fn find_with(text: &str, toks: &[Token], ctx: &Context) -> Vec<Found> {
         }
     }
     out
+}
+
+/// Whether the word at `i` stands beside a capitalized word no name reading has, as in a
+/// western or other foreign full name: "Ханно Вентцлер", "Ольянта Умала". A capitalized word
+/// starting the sentence before it does not count ("Порт Далянь").
+fn in_foreign_name(text: &str, toks: &[Token], i: usize) -> bool {
+    let foreign = |t: &Token| {
+        t.shape == Shape::Capitalized && !is_conventional(t) && readings(&t.lower).is_empty()
+    };
+    let before = i.checked_sub(1).map(|p| &toks[p]).is_some_and(|p| {
+        adjacent(text, p, &toks[i]) && foreign(p) && !starts_sentence(text, p.start)
+    });
+    let after = toks
+        .get(i + 1)
+        .is_some_and(|n| adjacent(text, &toks[i], n) && foreign(n));
+    before || after
 }
 
 /// Whether a word starts a sentence: only spaces, quotes, brackets or dashes between it and
@@ -496,8 +583,23 @@ fn adjacent(text: &str, a: &Token, b: &Token) -> bool {
     matches!(&text[a.end..b.start], " " | "\u{a0}")
 }
 
+/// The conventional names of the table that are not Chinese (Korean, Vietnamese, western):
+/// a text naming them is no evidence that it is about China.
+const NOT_CHINESE: &[&str] = &[
+    "Ким Ир Сен",
+    "Ким Чен Ир",
+    "Ким Чен Ын",
+    "Мун Чжэ Ин",
+    "Юн Сок Ёль",
+    "Хо Ши Мин",
+    "Хошимин",
+    "Ван Гог",
+    "Ван Дамм",
+    "Брюс Ли",
+];
+
 /// The conventional name starting at the first token, longest first, with its word count.
-fn conventional_at(text: &str, toks: &[Token]) -> Option<(Name, usize)> {
+fn conventional_at(text: &str, toks: &[Token]) -> Option<(Found, usize)> {
     if toks[0].shape != Shape::Capitalized {
         return None;
     }
@@ -517,7 +619,13 @@ fn conventional_at(text: &str, toks: &[Token]) -> Option<(Name, usize)> {
                 e.english.clone(),
                 true,
             );
-            return Some((n, k));
+            let found = Found {
+                name: n,
+                needs_surname: false,
+                needs_china: false,
+                chinese: !NOT_CHINESE.contains(&e.base.as_str()),
+            };
+            return Some((found, k));
         }
     }
     None
@@ -529,7 +637,7 @@ fn is_conventional(tok: &Token) -> bool {
 
 /// A surname (one syllable, as written: surnames do not decline before a given name) and a
 /// given name of one or two syllables: "Чэнь Лиянь", "Си Цзиньпина", "Мао Цзэ-дун".
-fn pair_at(text: &str, toks: &[Token], ctx: &Context) -> Option<(Name, usize)> {
+fn pair_at(text: &str, toks: &[Token], ctx: &Context) -> Option<(Found, usize)> {
     let [a, b, ..] = toks else { return None };
     let capitalized = a.shape == Shape::Capitalized && b.shape == Shape::Capitalized;
     if !capitalized || !adjacent(text, a, b) || is_conventional(b) {
@@ -543,13 +651,17 @@ fn pair_at(text: &str, toks: &[Token], ctx: &Context) -> Option<(Name, usize)> {
     if given.pinyin.len() > 2 {
         return None;
     }
-    // A surname that is also a Russian word (У, Ян) needs a given name that is plainly one.
-    if guarded(&a.lower) {
+    // A surname that is also a Russian word (У, Ян) needs a given name that is plainly one,
+    // and a Chinese one, or a text about China ("У Анто" is Indonesian).
+    let guarded_surname = guarded(&a.lower);
+    if guarded_surname {
         let clear = !given.undone && !guarded(&b.lower) && !ctx.written_lowercase(&b.lower);
         if !SURNAMES_IN_GUARD.contains(&a.lower.as_str()) || !clear {
             return None;
         }
     }
+    let needs_china =
+        guarded_surname && !plainly_chinese(&b.lower, &given.base, given.pinyin.len());
     let base = format!(
         "{} {}",
         palladius::capitalize(&a.lower),
@@ -560,7 +672,13 @@ fn pair_at(text: &str, toks: &[Token], ctx: &Context) -> Option<(Name, usize)> {
         palladius::join(&surname),
         palladius::join(&given.pinyin)
     );
-    Some((name(text, a.start, b.end, base, pinyin, false), 2))
+    let found = Found {
+        name: name(text, a.start, b.end, base, pinyin, false),
+        needs_surname: false,
+        needs_china,
+        chinese: true,
+    };
+    Some((found, 2))
 }
 
 /// A single capitalized word that reads as a name and is no Russian word.
@@ -574,10 +692,13 @@ fn single_at(text: &str, tok: &Token, ctx: &Context) -> Option<Found> {
         .filter(|r| !guarded(&r.base))?;
     let needs_surname =
         r.pinyin.len() == 1 && frequent(&tok.lower).is_some() && starts_sentence(text, tok.start);
+    let needs_china = !plainly_chinese(&tok.lower, &r.base, r.pinyin.len());
     let (base, pinyin) = (palladius::capitalize(&r.base), palladius::join(&r.pinyin));
     Some(Found {
         name: name(text, tok.start, tok.end, base, pinyin, false),
         needs_surname,
+        needs_china,
+        chinese: true,
     })
 }
 
@@ -686,16 +807,16 @@ mod tests {
         let hard = "Ляонина, Ляонину, Ляонином, Ляонине, Ляонин";
         assert_eq!(pinyin(hard), ["Liaoning"; 5]);
         // Names ending in a vowel do not decline: the а of Чуньхуа stays.
-        assert_eq!(pinyin("о Чуньхуа и Хуа"), ["Chunhua", "Hua"]);
+        assert_eq!(pinyin("КНР: о Чуньхуа и Хуа"), ["Chunhua", "Hua"]);
         assert_eq!(pinyin("из Цзянсу"), ["Jiangsu"]);
         // -е alone: the hard stem.
-        assert_eq!(pinyin("в Куньшане"), ["Kunshang"]);
+        assert_eq!(pinyin("КНР: в Куньшане"), ["Kunshang"]);
         assert_eq!(pinyin("в Юньнани и Хайнаня"), ["Yunnan", "Hainan"]);
     }
 
     #[test]
     fn the_document_decides_an_ambiguous_form() {
-        let texts = ["Мэр Куньшаня выступил.", "Форум прошёл в Куньшане."];
+        let texts = ["Мэр Куньшаня выступил.", "Форум КНР прошёл в Куньшане."];
         let found = find_in_texts(&texts);
         assert_eq!(found.len(), 2);
         assert_eq!(found[1][0].pinyin, "Kunshan");
@@ -705,6 +826,15 @@ mod tests {
         assert_eq!(find_in_texts(&texts[1..])[0][0].pinyin, "Kunshang");
         // Within one text too.
         assert_eq!(pinyin("В Куньшане. Мэр Куньшаня."), ["Kunshan", "Kunshan"]);
+    }
+
+    #[test]
+    fn conventional_names_have_other_english_forms() {
+        let found = find("Посол Китая в Пекине; Сиань.");
+        let also: Vec<&[String]> = found.iter().map(also_written).collect();
+        assert_eq!(also[0], ["Chinese"]);
+        assert_eq!(also[1], ["Peking"]);
+        assert!(also[2].is_empty(), "a name read by syllables has one form");
     }
 
     #[test]
@@ -792,7 +922,7 @@ mod tests {
             let text = format!("Об этом сообщила {w} из Москвы.");
             assert_eq!(names(&text), [], "{text}");
         }
-        assert_eq!(pinyin("об этом сказал Ли."), ["Li"]);
+        assert_eq!(pinyin("об этом сказал Ли из КНР."), ["Li"]);
     }
 
     #[test]
@@ -815,8 +945,8 @@ mod tests {
             pinyin("НИОКР, КНР, КПК и СИ, ЦзянСу, хуанхэ, куньшань"),
             Vec::<String>::new()
         );
-        // ё is no Palladius letter: Ли Мён Бак is Korean (Ли alone is still Li).
-        assert_eq!(pinyin("президент Ли Мён Бак"), ["Li"]);
+        // ё is no Palladius letter: Ли Мён Бак is Korean, and Ли beside Мён no Chinese name.
+        assert_eq!(pinyin("президент Ли Мён Бак"), Vec::<String>::new());
         // A word the document writes in lower case is a Russian word.
         assert_eq!(pinyin("Помои. Ведро помои."), Vec::<String>::new());
     }
@@ -860,6 +990,45 @@ mod tests {
         for k in known() {
             assert!(palladius::split(k).is_some(), "{k}");
         }
+    }
+
+    /// Foreign names that split into Palladius syllables (news of Latin America, Europe,
+    /// Indonesia): no hint without a text about China, and none inside a foreign full name
+    /// even then.
+    #[test]
+    fn foreign_names_in_general_news_are_not_chinese() {
+        for text in [
+            "Биткойн придумал Сатоши Накамото.",
+            "Президент Перу Ольянта Умала выступил в Лиме.",
+            "Так считает Ханно Вентцлер из Гамбурга.",
+            "Шахтер Анто Виджайя работает на вулкане.",
+            "Телескопы стоят на вулкане Мауна Кеа.",
+            "Он учился в Итоне и Оксфорде.",
+            "Форум прошёл в Канкуне.",
+            "Купальни Сечени в Будапеште открыты.",
+            "Представитель корпорации Дэн сказал, что всё хорошо.",
+            "Матч сборной Гайаны.",
+        ] {
+            assert_eq!(names(text), [], "{text}");
+        }
+        // Near a text about China a name that only reads as Chinese is one ...
+        let texts = [
+            "Китай и Бразилия подписали соглашение.",
+            "Форум прошёл в Канкуне.",
+        ];
+        assert_eq!(find_in_texts(&texts)[1][0].pinyin, "Kangkong");
+        // ... but not inside a foreign full name, and not many texts away.
+        let texts = ["В КНР растёт спрос.", "Так считает Ханно Вентцлер."];
+        assert!(find_in_texts(&texts)[1].is_empty());
+        let mut far = vec!["В КНР растёт спрос."];
+        far.extend(["Погода хорошая."; CHINA_WINDOW]);
+        far.push("Форум прошёл в Канкуне.");
+        assert!(find_in_texts(&far).last().unwrap().is_empty());
+        // Names that say Chinese by themselves need nothing around them.
+        assert_eq!(
+            pinyin("Склад в Циндао. Завод в Чанчуне. Мэр Куньшаня."),
+            ["Qingdao", "Changchun", "Kunshan"]
+        );
     }
 
     /// Names the terms benchmark (tests/fixtures/terms/names.tsv) found read wrong: a

@@ -40,12 +40,24 @@ fn algorithm(lang: &str) -> Option<Algorithm> {
 /// Stems words of one language. Cheap to make; make one per text or keep one.
 pub struct Stems {
     stemmer: Option<Stemmer>,
+    /// Russian: the stem loses a fleeting vowel (see [`without_fleeting_vowel`]).
+    fleeting: bool,
 }
 
 impl Stems {
     pub fn new(lang: &str) -> Stems {
         Stems {
             stemmer: algorithm(lang).map(Stemmer::create),
+            fleeting: crate::text::langtag::primary(lang) == "ru",
+        }
+    }
+
+    /// A stem as this language compares it: a Russian one without its fleeting vowel. Keys
+    /// stored before that rule (older memories) read the same through this.
+    pub fn compared(&self, stem: &str) -> String {
+        match self.fleeting {
+            true => without_fleeting_vowel(stem),
+            false => stem.to_string(),
         }
     }
 
@@ -57,7 +69,7 @@ impl Stems {
             .map(|c| if c == 'ё' { 'е' } else { c })
             .collect();
         match &self.stemmer {
-            Some(s) => s.stem(&lower).into_owned(),
+            Some(s) => self.compared(&s.stem(&lower)),
             None => lower,
         }
     }
@@ -102,6 +114,26 @@ impl Stems {
     }
 }
 
+/// Russian drops an е or о of a word's last syllable when it declines (камень, камня; отец,
+/// отца; угол, угла), and the Snowball stems keep it where it stands (камен, камн): the stem
+/// drops an е or о between its last two consonants, so all forms share one. Idempotent.
+fn without_fleeting_vowel(stem: &str) -> String {
+    const VOWELS: &str = "аеёиоуыэюяьъй";
+    let consonant = |c: char| is_russian_letter(c) && !VOWELS.contains(c);
+    let chars: Vec<char> = stem.chars().collect();
+    match chars.as_slice() {
+        [.., a, v, b] if consonant(*a) && matches!(v, 'е' | 'о') && consonant(*b) => {
+            let n = chars.len();
+            chars[..n - 2].iter().chain(&chars[n - 1..]).collect()
+        }
+        _ => stem.to_string(),
+    }
+}
+
+fn is_russian_letter(c: char) -> bool {
+    matches!(c, 'а'..='я' | 'ё')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +152,23 @@ mod tests {
             assert_eq!(ru.key(a), ru.key(b), "{a} / {b}");
         }
         assert_eq!(ru.key("Пояс и путь"), "пояс и пут");
+    }
+
+    #[test]
+    fn a_fleeting_vowel_does_not_split_a_word() {
+        let ru = Stems::new("ru");
+        for (a, b) in [
+            ("Великого камня", "Великий камень"),
+            ("отца", "отец"),
+            ("угла", "угол"),
+        ] {
+            assert_eq!(ru.key(a), ru.key(b), "{a} / {b}");
+        }
+        // A key stored before the rule compares the same.
+        assert_eq!(ru.compared("камен"), ru.key("камня"));
+        assert_eq!(ru.compared(&ru.key("камня")), ru.key("камня"));
+        // Only Russian.
+        assert_eq!(Stems::new("en").key("lemon"), "lemon");
     }
 
     #[test]
