@@ -8,6 +8,7 @@
 use crate::terms::names::Name;
 use crate::terms::stem::Stems;
 use crate::terms::{TermMatch, TermStatus};
+use crate::text::langtag::{script, Script};
 use regex::{Captures, Regex};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -237,46 +238,14 @@ struct Num {
 }
 
 /// Languages that write 49,4 for 49.4 (and group thousands with spaces).
+const DECIMAL_COMMA: &[&str] = &[
+    "ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "de", "fr", "es", "it", "pt", "nl", "pl",
+    "cs", "sk", "sl", "hr", "bs", "sv", "no", "nb", "nn", "da", "fi", "hu", "ro", "tr", "el", "et",
+    "lv", "lt", "id", "vi", "ca",
+];
+
 fn decimal_comma(lang: &str) -> bool {
-    matches!(
-        crate::text::langtag::primary(lang),
-        "ru" | "uk"
-            | "be"
-            | "bg"
-            | "sr"
-            | "mk"
-            | "kk"
-            | "ky"
-            | "tg"
-            | "de"
-            | "fr"
-            | "es"
-            | "it"
-            | "pt"
-            | "nl"
-            | "pl"
-            | "cs"
-            | "sk"
-            | "sl"
-            | "hr"
-            | "bs"
-            | "sv"
-            | "no"
-            | "nb"
-            | "nn"
-            | "da"
-            | "fi"
-            | "hu"
-            | "ro"
-            | "tr"
-            | "el"
-            | "et"
-            | "lv"
-            | "lt"
-            | "id"
-            | "vi"
-            | "ca"
-    )
+    DECIMAL_COMMA.contains(&crate::text::langtag::primary(lang))
 }
 
 /// Thousands, millions… after a number, Russian and English; `k`/`m`/`b` count only after a
@@ -511,96 +480,10 @@ fn show_value(v: f64) -> String {
 // ---------------------------------------------------------------------------------------------
 // Untranslated words
 
-/// A BCP-47 tag's script subtag if it has one (`sr-Latn`), lower-cased.
-fn script(tag: &str) -> Option<String> {
-    tag.split(['-', '_'])
-        .skip(1)
-        .find(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_alphabetic()))
-        .map(str::to_ascii_lowercase)
-}
-
-fn cyrillic_language(tag: &str) -> bool {
-    match script(tag).as_deref() {
-        Some(s) => s == "cyrl",
-        None => matches!(
-            crate::text::langtag::primary(tag),
-            "ru" | "uk"
-                | "be"
-                | "bg"
-                | "sr"
-                | "mk"
-                | "kk"
-                | "ky"
-                | "tg"
-                | "mn"
-                | "ba"
-                | "tt"
-                | "cv"
-                | "ce"
-                | "os"
-                | "sah"
-                | "udm"
-                | "kv"
-        ),
-    }
-}
-
-fn latin_language(tag: &str) -> bool {
-    match script(tag).as_deref() {
-        Some(s) => s == "latn",
-        None => matches!(
-            crate::text::langtag::primary(tag),
-            "en" | "de"
-                | "fr"
-                | "es"
-                | "it"
-                | "pt"
-                | "nl"
-                | "pl"
-                | "cs"
-                | "sk"
-                | "sl"
-                | "hr"
-                | "bs"
-                | "sv"
-                | "no"
-                | "nb"
-                | "nn"
-                | "da"
-                | "fi"
-                | "hu"
-                | "ro"
-                | "tr"
-                | "et"
-                | "lv"
-                | "lt"
-                | "id"
-                | "ms"
-                | "vi"
-                | "ca"
-                | "eu"
-                | "gl"
-                | "ga"
-                | "is"
-                | "sq"
-                | "af"
-                | "sw"
-                | "tl"
-                | "uz"
-                | "az"
-                | "mt"
-                | "cy"
-                | "lb"
-                | "eo"
-                | "la"
-        ),
-    }
-}
-
 /// Cyrillic words of 3+ letters left in a Latin-script translation, one flag per distinct word,
 /// pointing at the same word in the source (or the same stem, or else the whole source).
 fn untranslated_flags(source: &str, target: &str, checks: &Checks) -> Vec<QaFlag> {
-    if !cyrillic_language(checks.from) || !latin_language(checks.to) {
+    if script(checks.from) != Some(Script::Cyrillic) || script(checks.to) != Some(Script::Latin) {
         return Vec::new();
     }
     static WORD: OnceLock<Regex> = OnceLock::new();

@@ -5,6 +5,7 @@
 mod key;
 mod lookup;
 mod score;
+mod select;
 mod store;
 mod terms;
 mod unit;

@@ -1,11 +1,11 @@
 //! Writing and reading units: add, import in one transaction, edit, review, delete, list.
 
 use super::key;
+use super::select::Select;
 use super::unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
 };
 use super::{Memory, MemoryError, MAX_QUERY_CHARS};
-use rusqlite::types::ToSql;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use std::collections::HashMap;
 
@@ -438,63 +438,28 @@ impl Memory {
         needle: Option<&str>,
         each: &mut dyn FnMut(Unit) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut sql = format!("SELECT {COLUMNS} FROM units WHERE 1");
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        for (column, lang) in [
-            ("source_lang", &filter.source_lang),
-            ("target_lang", &filter.target_lang),
-        ] {
-            if let Some(lang) = lang {
-                sql += &lang_clause(column, lang, &mut args);
-            }
-        }
-        if let Some(o) = filter.origin {
-            args.push(Box::new(o.as_str()));
-            sql += &format!(" AND origin = ?{}", args.len());
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s.as_str()));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        if let Some(since) = &filter.since {
-            args.push(Box::new(since.clone()));
-            sql += &format!(" AND updated_at >= ?{}", args.len());
-        }
-        if let Some(n) = needle {
-            args.push(Box::new(n.to_lowercase()));
-            sql += &format!(
-                " AND (bd_contains(source, ?{0}) OR bd_contains(target, ?{0}))",
-                args.len()
-            );
-        }
-        sql += &format!(
-            " ORDER BY id LIMIT {} OFFSET {}",
-            filter.limit.map_or(-1, |l| l as i64),
-            filter.offset
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
-        let mut rows = st.query(params.as_slice()).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let unit = unit_from_row(row).map_err(|e| self.err(e))?;
-            debug_assert!(filter
-                .source_lang
-                .as_deref()
-                .map_or(true, |l| lang_matches(&unit.source_lang, l)));
-            each(unit)?;
-        }
+        let select = Select::select(COLUMNS, "units")
+            .lang("source_lang", filter.source_lang.as_deref())
+            .lang("target_lang", filter.target_lang.as_deref())
+            .equals("origin", filter.origin.map(|o| o.as_str()))
+            .equals("status", filter.status.map(|s| s.as_str()))
+            .at_least("updated_at", filter.since.clone())
+            .containing(needle)
+            .page(filter.limit, filter.offset);
+        select.for_each(
+            &self.conn,
+            |e| E::from(self.err(e)),
+            |row| {
+                let unit = unit_from_row(row).map_err(|e| E::from(self.err(e)))?;
+                debug_assert!(filter
+                    .source_lang
+                    .as_deref()
+                    .map_or(true, |l| lang_matches(&unit.source_lang, l)));
+                each(unit)
+            },
+        )?;
         Ok(())
     }
-}
-
-/// ` AND (…)`: rows whose `column` serves `lang` as [`lang_matches`] says (the tag, its
-/// regions, or its language without a region), with the arguments pushed onto `args`.
-pub(super) fn lang_clause(column: &str, lang: &str, args: &mut Vec<Box<dyn ToSql>>) -> String {
-    let base = lang.split('-').next().unwrap_or(lang).to_string();
-    args.push(Box::new(lang.to_string()));
-    args.push(Box::new(base));
-    let (n, b) = (args.len() - 1, args.len());
-    format!(" AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%' OR {column} = ?{b})")
 }
 
 /// Fill the lookup columns of rows written before migration 0002, inside the migration's

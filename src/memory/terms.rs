@@ -1,11 +1,11 @@
 //! Writing and reading termbase entries: add, import in one transaction, edit with history,
 //! delete, list, and all entries of a language pair for recognition.
 
-use super::store::{lang_clause, NOW};
+use super::select::Select;
+use super::store::NOW;
 use super::{Memory, MemoryError};
 use crate::terms::stem::Stems;
 use crate::terms::{NewTerm, Term, TermFilter, TermOrigin, TermStatus};
-use rusqlite::types::ToSql;
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
@@ -318,43 +318,18 @@ impl Memory {
         filter: &TermFilter,
         mut each: impl FnMut(Term) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut sql = format!("SELECT {COLUMNS} FROM terms WHERE 1");
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        for (column, lang) in [
-            ("source_lang", &filter.source_lang),
-            ("target_lang", &filter.target_lang),
-        ] {
-            if let Some(lang) = lang {
-                sql += &lang_clause(column, lang, &mut args);
-            }
-        }
-        if let Some(s) = filter.status {
-            args.push(Box::new(s.as_str()));
-            sql += &format!(" AND status = ?{}", args.len());
-        }
-        if let Some(o) = filter.origin {
-            args.push(Box::new(o.as_str()));
-            sql += &format!(" AND origin = ?{}", args.len());
-        }
-        if let Some(text) = &filter.text {
-            args.push(Box::new(text.to_lowercase()));
-            sql += &format!(
-                " AND (bd_contains(source, ?{0}) OR bd_contains(target, ?{0}))",
-                args.len()
-            );
-        }
-        sql += &format!(
-            " ORDER BY id LIMIT {}",
-            filter.limit.map_or(-1, |l| l as i64)
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| E::from(self.err(e)))?;
-        let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
-        let mut rows = st
-            .query(params.as_slice())
-            .map_err(|e| E::from(self.err(e)))?;
-        while let Some(row) = rows.next().map_err(|e| E::from(self.err(e)))? {
-            each(term_from_row(row).map_err(|e| E::from(self.err(e)))?)?;
-        }
+        let select = Select::select(COLUMNS, "terms")
+            .lang("source_lang", filter.source_lang.as_deref())
+            .lang("target_lang", filter.target_lang.as_deref())
+            .equals("status", filter.status.map(|s| s.as_str()))
+            .equals("origin", filter.origin.map(|o| o.as_str()))
+            .containing(filter.text.as_deref())
+            .page(filter.limit.map(|l| l as u64), 0);
+        select.for_each(
+            &self.conn,
+            |e| E::from(self.err(e)),
+            |row| each(term_from_row(row).map_err(|e| E::from(self.err(e)))?),
+        )?;
         Ok(())
     }
 

@@ -263,10 +263,7 @@ fn cyrillic_share(text: &str) -> f64 {
 }
 
 fn uses_cyrillic(lang: &str) -> bool {
-    matches!(
-        lang.split(['-', '_']).next().unwrap_or(lang),
-        "ru" | "uk" | "be" | "bg" | "sr" | "mk" | "kk"
-    )
+    crate::text::langtag::script(lang) == Some(crate::text::langtag::Script::Cyrillic)
 }
 
 /// What is wrong with a cleaned translation, if anything. `hit_limit`: generation stopped at

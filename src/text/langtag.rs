@@ -33,6 +33,54 @@ pub fn primary(tag: &str) -> &str {
     tag.split('-').next().unwrap_or(tag)
 }
 
+/// A writing system a language tag says its text is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Script {
+    Cyrillic,
+    Latin,
+}
+
+/// Languages written in Cyrillic when the tag names no script.
+const CYRILLIC: &[&str] = &[
+    "ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn", "ba", "tt", "cv", "ce", "os",
+    "sah", "udm", "kv",
+];
+
+/// Languages written in Latin letters when the tag names no script.
+const LATIN: &[&str] = &[
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "cs", "sk", "sl", "hr", "bs", "sv", "no", "nb",
+    "nn", "da", "fi", "hu", "ro", "tr", "et", "lv", "lt", "id", "ms", "vi", "ca", "eu", "gl", "ga",
+    "is", "sq", "af", "sw", "tl", "uz", "az", "mt", "cy", "lb", "eo", "la",
+];
+
+/// The script of a tag: its script subtag (`sr-Latn`), else its language's usual one; None
+/// for other scripts and languages not listed.
+pub fn script(tag: &str) -> Option<Script> {
+    let subtag = tag
+        .split(['-', '_'])
+        .skip(1)
+        .find(|p| p.len() == 4 && p.chars().all(|c| c.is_ascii_alphabetic()));
+    if let Some(sub) = subtag {
+        return match sub.to_ascii_lowercase().as_str() {
+            "cyrl" => Some(Script::Cyrillic),
+            "latn" => Some(Script::Latin),
+            _ => None,
+        };
+    }
+    let lang = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or(tag)
+        .to_ascii_lowercase();
+    if CYRILLIC.contains(&lang.as_str()) {
+        Some(Script::Cyrillic)
+    } else if LATIN.contains(&lang.as_str()) {
+        Some(Script::Latin)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +100,16 @@ mod tests {
         for t in ["", "r", "russian", "ru-", "1a", "ru en", "*all*"] {
             assert!(normalize(t).is_err(), "{t}");
         }
+    }
+
+    #[test]
+    fn scripts_from_the_language_or_the_subtag() {
+        assert_eq!(script("ru"), Some(Script::Cyrillic));
+        assert_eq!(script("uk-UA"), Some(Script::Cyrillic));
+        assert_eq!(script("en_GB"), Some(Script::Latin));
+        assert_eq!(script("sr-Latn"), Some(Script::Latin));
+        assert_eq!(script("uz-Cyrl"), Some(Script::Cyrillic));
+        assert_eq!(script("zh"), None);
+        assert_eq!(script("ja-Jpan"), None);
     }
 }

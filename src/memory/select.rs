@@ -1,0 +1,89 @@
+//! SELECTs with optional conditions, added one filter field at a time: units and termbase
+//! entries are listed by the same kinds of filter (language pair, origin, status, text).
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, Row};
+
+/// A `SELECT … WHERE 1` growing ` AND …` conditions, with their numbered arguments.
+pub(super) struct Select {
+    sql: String,
+    args: Vec<Box<dyn ToSql>>,
+}
+
+impl Select {
+    /// `SELECT columns FROM table WHERE 1`.
+    pub fn select(columns: &str, table: &str) -> Select {
+        Select {
+            sql: format!("SELECT {columns} FROM {table} WHERE 1"),
+            args: Vec::new(),
+        }
+    }
+
+    fn arg(&mut self, value: impl ToSql + 'static) -> usize {
+        self.args.push(Box::new(value));
+        self.args.len()
+    }
+
+    /// Rows whose `column` serves `lang`: the tag, its regions, or its language without a
+    /// region (as `lang_matches` says).
+    pub fn lang(mut self, column: &str, lang: Option<&str>) -> Select {
+        if let Some(lang) = lang {
+            let base = lang.split('-').next().unwrap_or(lang).to_string();
+            let n = self.arg(lang.to_string());
+            let b = self.arg(base);
+            self.sql +=
+                &format!(" AND ({column} = ?{n} OR {column} LIKE ?{n} || '-%' OR {column} = ?{b})");
+        }
+        self
+    }
+
+    /// Rows whose `column` is `value`, if one is given.
+    pub fn equals(mut self, column: &str, value: Option<&'static str>) -> Select {
+        if let Some(v) = value {
+            let n = self.arg(v);
+            self.sql += &format!(" AND {column} = ?{n}");
+        }
+        self
+    }
+
+    /// Rows whose `column` is at least `value`, if one is given.
+    pub fn at_least(mut self, column: &str, value: Option<String>) -> Select {
+        if let Some(v) = value {
+            let n = self.arg(v);
+            self.sql += &format!(" AND {column} >= ?{n}");
+        }
+        self
+    }
+
+    /// Rows whose source or target contains `needle`, ignoring case.
+    pub fn containing(mut self, needle: Option<&str>) -> Select {
+        if let Some(text) = needle {
+            let n = self.arg(text.to_lowercase());
+            self.sql += &format!(" AND (bd_contains(source, ?{n}) OR bd_contains(target, ?{n}))");
+        }
+        self
+    }
+
+    /// In id order, at most `limit` rows after skipping `offset`.
+    pub fn page(mut self, limit: Option<u64>, offset: u64) -> Select {
+        let limit = limit.map_or(-1, |l| l as i64);
+        self.sql += &format!(" ORDER BY id LIMIT {limit} OFFSET {offset}");
+        self
+    }
+
+    /// Runs the query, handing each row to `each`; `err` turns SQLite's errors into `E`.
+    pub fn for_each<E>(
+        &self,
+        conn: &Connection,
+        err: impl Fn(rusqlite::Error) -> E,
+        mut each: impl FnMut(&Row) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut st = conn.prepare(&self.sql).map_err(&err)?;
+        let params: Vec<&dyn ToSql> = self.args.iter().map(|a| a.as_ref()).collect();
+        let mut rows = st.query(params.as_slice()).map_err(&err)?;
+        while let Some(row) = rows.next().map_err(&err)? {
+            each(row)?;
+        }
+        Ok(())
+    }
+}
