@@ -10,7 +10,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -38,7 +37,7 @@ fn main() {
     let en = common::lines(&data.join("newstest2012.en"));
     let tmx = work.path().join("newstest2012.tmx");
     common::write_tmx(&tmx, ru.into_iter().zip(en));
-    run_cmd(&bin, &db, &["memory", "import", tmx.to_str().unwrap()]);
+    common::babeldesk(&bin, &db, &["memory", "import", tmx.to_str().unwrap()]);
 
     // The test set: the first n lines.
     let cut = |name: &str| -> PathBuf {
@@ -80,7 +79,7 @@ fn main() {
             args.push(min.to_string());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        serde_json::from_slice(&run_cmd(&bin, &db, &args)).expect("eval prints JSON")
+        serde_json::from_slice(&common::babeldesk(&bin, &db, &args)).expect("eval prints JSON")
     };
     println!("translating {n} newstest2013 sentences with {model}: without examples, then with memory matches scoring >= 50 (the translate default), then >= 20 …");
     let plain = eval(None);
@@ -144,24 +143,7 @@ fn main() {
                 pick(&refs, "sub.ref"),
                 pick(&srcs, "sub.src"),
             );
-            let v: serde_json::Value = serde_json::from_slice(&run_cmd(
-                &bin,
-                &db,
-                &[
-                    "eval",
-                    "translate",
-                    "--src",
-                    sp.to_str().unwrap(),
-                    "--ref",
-                    rp.to_str().unwrap(),
-                    "--hyp",
-                    hp.to_str().unwrap(),
-                    "--format",
-                    "json",
-                ],
-            ))
-            .unwrap();
-            (v["chrf"].as_f64().unwrap(), v["bleu"].as_f64().unwrap())
+            common::chrf_bleu(&bin, &db, &sp, &rp, &hp)
         };
         let (c1, b1) = score(&hyp);
         let (c0, b0) = score(&plain_hyp);
@@ -186,20 +168,4 @@ fn main() {
         plain["tokens"]["generated"]
     );
     common::table("llm", &rows);
-}
-
-fn run_cmd(bin: &Path, db: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(bin)
-        .arg("--memory")
-        .arg(db)
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .expect("run babeldesk");
-    assert!(
-        out.status.success(),
-        "babeldesk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }

@@ -30,7 +30,6 @@ use babeldesk::qa;
 use babeldesk::terms::{names, Matcher};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 type Row = common::Row;
@@ -115,20 +114,24 @@ fn main() {
 
 /// Run the CLI (from the repository root, so it finds models/ there) and return its stdout.
 fn cli(env: &Env, memory: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(&env.bin)
-        .current_dir(&env.repo)
-        .arg("--memory")
-        .arg(memory)
-        .arg("--quiet")
-        .args(args)
-        .output()
-        .expect("run babeldesk");
-    assert!(
-        out.status.success(),
-        "babeldesk {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+    common::babeldesk(&env.bin, memory, args)
+}
+
+/// `terms import FILE --from ru --to en` into `memory`.
+fn import_terms(env: &Env, memory: &Path, file: &Path) {
+    cli(
+        env,
+        memory,
+        &[
+            "terms",
+            "import",
+            file.to_str().unwrap(),
+            "--from",
+            "ru",
+            "--to",
+            "en",
+        ],
     );
-    out.stdout
 }
 
 fn pct(n: usize, d: usize) -> f64 {
@@ -470,19 +473,7 @@ fn accuracy(env: &Env, args: &Args, rows: &mut Vec<Row>) {
     let src: Vec<&str> = terms_fx.iter().map(|(s, _)| s.as_str()).collect();
     let off = translate(env, &mem("terms-off"), &src, &model, "terms-off");
     let db = mem("terms-on");
-    cli(
-        env,
-        &db,
-        &[
-            "terms",
-            "import",
-            glossary.to_str().unwrap(),
-            "--from",
-            "ru",
-            "--to",
-            "en",
-        ],
-    );
+    import_terms(env, &db, &glossary);
     let on = translate(env, &db, &src, &model, "terms-on");
     let (s_on, s_off) = (
         score(&terms_fx, &on, "missing_term"),
@@ -571,19 +562,7 @@ fn chrf(env: &Env, args: &Args, rows: &mut Vec<Row>) {
     let work = env.work.path();
     let db = work.join("chrf-glossary.sqlite");
     let glossary = env.repo.join("examples/glossary-ru-en.tsv");
-    cli(
-        env,
-        &db,
-        &[
-            "terms",
-            "import",
-            glossary.to_str().unwrap(),
-            "--from",
-            "ru",
-            "--to",
-            "en",
-        ],
-    );
+    import_terms(env, &db, &glossary);
     let memory = Memory::open_for(&db, Duration::from_secs(10), Access::Read).unwrap();
     let all_src = common::lines_all(&env.data.join("newstest2013.ru"));
     let all_ref = common::lines_all(&env.data.join("newstest2013.en"));
@@ -728,24 +707,7 @@ fn chrf(env: &Env, args: &Args, rows: &mut Vec<Row>) {
         let (sp, rp) = (pick(&src_lines, "sub.ru"), pick(&refs, "sub.en"));
         let sub = |h: &[String], label: &str| -> f64 {
             let hp = pick(h, &format!("sub-{label}.hyp"));
-            let v: Value = serde_json::from_slice(&cli(
-                env,
-                &work.join("sub.sqlite"),
-                &[
-                    "eval",
-                    "translate",
-                    "--src",
-                    sp.to_str().unwrap(),
-                    "--ref",
-                    rp.to_str().unwrap(),
-                    "--hyp",
-                    hp.to_str().unwrap(),
-                    "--format",
-                    "json",
-                ],
-            ))
-            .unwrap();
-            v["chrf"].as_f64().unwrap()
+            common::chrf_bleu(&env.bin, &work.join("sub.sqlite"), &sp, &rp, &hp).0
         };
         let (c_on, c_off) = (sub(&h_on, "on"), sub(&h_off, "off"));
         rows.push((
@@ -835,19 +797,7 @@ fn lookup(env: &Env, args: &Args, rows: &mut Vec<Row>) {
         vocab.len()
     );
     let t = Instant::now();
-    cli(
-        env,
-        &db,
-        &[
-            "terms",
-            "import",
-            file.to_str().unwrap(),
-            "--from",
-            "ru",
-            "--to",
-            "en",
-        ],
-    );
+    import_terms(env, &db, &file);
     let import = t.elapsed();
     let db_mb = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
 

@@ -2,6 +2,7 @@
 //! combined table (target/bench-results/NAME.tsv).
 
 use std::path::Path;
+use std::process::Command;
 
 /// A result row: what was measured, babeldesk's number, the peer's, and the ratio.
 pub type Row = (String, String, String, String);
@@ -95,4 +96,53 @@ pub fn write_tmx(path: &Path, pairs: impl Iterator<Item = (String, String)>) {
         .unwrap();
     }
     writeln!(f, "</body>\n</tmx>").unwrap();
+}
+
+/// `babeldesk --memory MEMORY --quiet ARGS`, which must succeed: its standard output.
+#[allow(dead_code)]
+pub fn babeldesk(bin: &Path, memory: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new(bin)
+        .arg("--memory")
+        .arg(memory)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .expect("run babeldesk");
+    assert!(
+        out.status.success(),
+        "babeldesk {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `babeldesk eval translate` of a hypothesis file: its chrF and BLEU.
+#[allow(dead_code)]
+pub fn chrf_bleu(
+    bin: &Path,
+    memory: &Path,
+    src: &Path,
+    reference: &Path,
+    hyp: &Path,
+) -> (f64, f64) {
+    let path = |p: &Path| p.to_str().expect("UTF-8 path").to_string();
+    let (s, r, h) = (path(src), path(reference), path(hyp));
+    let args = [
+        "eval",
+        "translate",
+        "--src",
+        &s,
+        "--ref",
+        &r,
+        "--hyp",
+        &h,
+        "--format",
+        "json",
+    ];
+    let v: serde_json::Value =
+        serde_json::from_slice(&babeldesk(bin, memory, &args)).expect("eval prints JSON");
+    (
+        v["chrf"].as_f64().unwrap_or(f64::NAN),
+        v["bleu"].as_f64().unwrap_or(f64::NAN),
+    )
 }

@@ -381,18 +381,24 @@ fn a_broken_gguf_file_is_one_clear_error() {
     assert_eq!(units(&sb), 0);
 }
 
-/// Slow, so ignored by `cargo test`; `make test-slow` runs it (with the 1.5B model in
-/// models/, which it installs as `make run` does): the real Qwen translates two sentences
-/// into English. Without the model it fails, naming how to get it.
-#[test]
-#[ignore = "slow: the real 1.5B Qwen model (1.1 GB); run with `make test-slow`"]
-fn real_qwen_translates_russian_into_english() {
+/// The real 1.5B Qwen's GGUF file; missing, the test fails naming how to get it.
+fn real_qwen() -> PathBuf {
     let model = repo().join("models").join(LLM).join(LLM_FILE);
     assert!(
         model.is_file(),
         "{} is missing: run `babeldesk models pull {LLM}` (make test-slow does)",
         model.display()
     );
+    model
+}
+
+/// Slow, so ignored by `cargo test`; `make test-slow` runs it (with the 1.5B model in
+/// models/, which it installs as `make run` does): the real Qwen translates two sentences
+/// into English. Without the model it fails, naming how to get it.
+#[test]
+#[ignore = "slow: the real 1.5B Qwen model (1.1 GB); run with `make test-slow`"]
+fn real_qwen_translates_russian_into_english() {
+    let model = real_qwen();
     let sb = Sandbox::new();
     let out = json(&sb.run_stdin(
         &[
@@ -447,12 +453,7 @@ fn debug_mode_shows_the_engine_prompts_on_stderr() {
 #[test]
 #[ignore = "slow: the real 1.5B Qwen model (1.1 GB); run with `make test-slow`"]
 fn real_qwen_uses_the_glossary_and_reads_names_as_pinyin() {
-    let model = repo().join("models").join(LLM).join(LLM_FILE);
-    assert!(
-        model.is_file(),
-        "{} is missing: run `babeldesk models pull {LLM}` (make test-slow does)",
-        model.display()
-    );
+    let model = real_qwen();
     let sb = Sandbox::new();
     let glossary = repo().join("examples/glossary-ru-en.tsv");
     let out = sb.run(&["terms", "import", glossary.to_str().unwrap()]);
