@@ -10,8 +10,8 @@
 //! `source`,`target` (or the pair's language codes) and which may name `note`, `pos` and
 //! `status` (preferred or forbidden) columns; columns it names otherwise are not read.
 
-use super::terms::{Pair, TermFormat, TermReader, TermWriter};
-use super::{Counting, ExchangeError};
+use super::terms::{term_format, Pair, TermFormat, TermReader, TermWriter};
+use super::{Counting, ExchangeError, Output};
 use crate::memory::lang_matches;
 use crate::terms::{NewTerm, Term, TermStatus};
 use crate::text::langtag;
@@ -19,7 +19,7 @@ use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -27,54 +27,19 @@ use std::rc::Rc;
 /// without line breaks cannot make babeldesk hold it whole.
 pub const MAX_LINE: usize = 1 << 20;
 
+#[derive(Default)]
 pub struct Tsv;
+#[derive(Default)]
 pub struct Csv;
 
-impl TermFormat for Tsv {
-    fn name(&self) -> &'static str {
-        "TSV"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["tsv", "tab", "txt", "utf8"]
-    }
-
-    fn reader(&self, path: &Path, pair: &Pair) -> Result<Box<dyn TermReader>, ExchangeError> {
-        Ok(Box::new(TsvReader::open(path, pair)?))
-    }
-
-    fn writer<'a>(
-        &self,
-        out: Box<dyn Write + 'a>,
-        path: &Path,
-        pair: &Pair,
-    ) -> Result<Box<dyn TermWriter + 'a>, ExchangeError> {
-        Ok(Box::new(TsvWriter::new(out, path, pair)?))
-    }
-}
-
-impl TermFormat for Csv {
-    fn name(&self) -> &'static str {
-        "CSV"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["csv"]
-    }
-
-    fn reader(&self, path: &Path, pair: &Pair) -> Result<Box<dyn TermReader>, ExchangeError> {
-        Ok(Box::new(CsvReader::open(path, pair)?))
-    }
-
-    fn writer<'a>(
-        &self,
-        out: Box<dyn Write + 'a>,
-        path: &Path,
-        pair: &Pair,
-    ) -> Result<Box<dyn TermWriter + 'a>, ExchangeError> {
-        Ok(Box::new(CsvWriter::new(out, path, pair)?))
-    }
-}
+term_format!(
+    Tsv,
+    "TSV",
+    ["tsv", "tab", "txt", "utf8"],
+    TsvReader,
+    TsvWriter
+);
+term_format!(Csv, "CSV", ["csv"], CsvReader, CsvWriter);
 
 type Text = BufReader<DecodeReaderBytes<Counting<File>, Vec<u8>>>;
 
@@ -90,10 +55,7 @@ struct Lines {
 
 impl Lines {
     fn open(path: &Path) -> Result<Lines, ExchangeError> {
-        let file = File::open(path).map_err(|source| ExchangeError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = File::open(path).map_err(|e| ExchangeError::io(path, e))?;
         let bytes = Rc::new(Cell::new(0));
         let counting = Counting {
             inner: file,
@@ -121,10 +83,7 @@ impl Lines {
         let n = (&mut self.text)
             .take(limit)
             .read_until(b'\n', &mut self.buf)
-            .map_err(|source| ExchangeError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
+            .map_err(|e| ExchangeError::io(&self.path, e))?;
         if n == 0 {
             return Ok(None);
         }
@@ -153,12 +112,7 @@ impl Lines {
     }
 
     fn error(&self, line: u64, column: u64, message: impl Into<String>) -> ExchangeError {
-        ExchangeError::Syntax {
-            path: self.path.clone(),
-            line,
-            column,
-            message: message.into(),
-        }
+        ExchangeError::syntax(&self.path, line, column, message.into())
     }
 }
 
@@ -501,10 +455,8 @@ impl TermReader for CsvReader {
 
 /// A refusal to write a term the format cannot carry faithfully.
 fn refuse(path: &Path, message: String) -> ExchangeError {
-    ExchangeError::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message),
-    }
+    let why = std::io::Error::new(std::io::ErrorKind::InvalidInput, message);
+    ExchangeError::io(path, why)
 }
 
 /// A glossary file holds one pair and no languages: a term of another pair would come back
@@ -527,91 +479,27 @@ fn check_term(path: &Path, t: &Term, pair: &Pair, format: &str) -> Result<(), Ex
     Ok(())
 }
 
-struct Out<'a> {
-    out: BufWriter<Box<dyn Write + 'a>>,
-    path: PathBuf,
+/// What sets the TSV and CSV layouts apart in writing; [`GlossaryWriter`] does the rest.
+pub trait Layout: TermFormat + Default {
+    /// The file's first line, with its line ending.
+    fn header(&self, pair: &Pair) -> String;
+    /// A term as one line, with its line ending, or why the layout cannot hold it as it is.
+    fn line(&self, t: &Term) -> Result<String, String>;
 }
 
-impl<'a> Out<'a> {
-    fn new(out: Box<dyn Write + 'a>, path: &Path) -> Out<'a> {
-        Out {
-            out: BufWriter::with_capacity(1 << 16, out),
-            path: path.to_path_buf(),
-        }
-    }
-
-    fn put(&mut self, s: &str) -> Result<(), ExchangeError> {
-        self.out
-            .write_all(s.as_bytes())
-            .map_err(|source| ExchangeError::Io {
-                path: self.path.clone(),
-                source,
-            })
-    }
-
-    fn finish(&mut self) -> Result<(), ExchangeError> {
-        self.out.flush().map_err(|source| ExchangeError::Io {
-            path: self.path.clone(),
-            source,
-        })
-    }
-}
-
-pub struct TsvWriter<'a> {
-    out: Out<'a>,
-    pair: Pair,
-}
-
-impl<'a> TsvWriter<'a> {
-    pub fn new(
-        out: Box<dyn Write + 'a>,
-        path: &Path,
-        pair: &Pair,
-    ) -> Result<TsvWriter<'a>, ExchangeError> {
-        let mut w = TsvWriter {
-            out: Out::new(out, path),
-            pair: pair.clone(),
-        };
-        w.out.put(&format!(
+impl Layout for Tsv {
+    fn header(&self, pair: &Pair) -> String {
+        format!(
             "# babeldesk {} glossary, {} to {}: source<TAB>target<TAB>note\n",
             env!("CARGO_PKG_VERSION"),
             pair.from,
             pair.to
-        ))?;
-        Ok(w)
+        )
     }
 
-    /// Why a term cannot be a TSV line as it is: nothing is changed to make it fit.
-    fn unfit(t: &Term) -> Option<String> {
-        let e = &t.entry;
-        if e.status == TermStatus::Forbidden {
-            return Some("is forbidden, which a TSV glossary cannot say (it would read as a rendering to use); export to TBX or CSV, or export preferred terms only".into());
-        }
-        if e.source.starts_with('#') {
-            return Some(
-                "starts with '#', which a TSV glossary reads as a comment; export to TBX or CSV"
-                    .into(),
-            );
-        }
-        let note = e.note.as_deref().unwrap_or("");
-        for (what, text) in [
-            ("source", &*e.source),
-            ("target", &e.target),
-            ("note", note),
-        ] {
-            if text.contains(['\t', '\n', '\r']) {
-                return Some(format!("has a tab or a line break in its {what}, which a TSV glossary cannot hold; edit the term, or export to TBX or CSV"));
-            }
-        }
-        None
-    }
-}
-
-impl TermWriter for TsvWriter<'_> {
-    fn term(&mut self, t: &Term) -> Result<(), ExchangeError> {
-        check_term(&self.out.path, t, &self.pair, "TSV")?;
-        if let Some(why) = Self::unfit(t) {
-            return Err(refuse(&self.out.path, format!("term {} {why}", t.id)));
+    fn line(&self, t: &Term) -> Result<String, String> {
+        if let Some(why) = tsv_unfit(t) {
+            return Err(why);
         }
         let e = &t.entry;
         let mut line = format!("{}\t{}", e.source, e.target);
@@ -619,37 +507,40 @@ impl TermWriter for TsvWriter<'_> {
             line += &format!("\t{note}");
         }
         line.push('\n');
-        self.out.put(&line)
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<(), ExchangeError> {
-        self.out.finish()
+        Ok(line)
     }
 }
 
-pub struct CsvWriter<'a> {
-    out: Out<'a>,
-    pair: Pair,
-}
-
-impl<'a> CsvWriter<'a> {
-    pub fn new(
-        out: Box<dyn Write + 'a>,
-        path: &Path,
-        pair: &Pair,
-    ) -> Result<CsvWriter<'a>, ExchangeError> {
-        let mut w = CsvWriter {
-            out: Out::new(out, path),
-            pair: pair.clone(),
-        };
-        w.out.put("source,target,note,pos,status\r\n")?;
-        Ok(w)
+/// Why a term cannot be a TSV line as it is: nothing is changed to make it fit.
+fn tsv_unfit(t: &Term) -> Option<String> {
+    let e = &t.entry;
+    if e.status == TermStatus::Forbidden {
+        return Some("is forbidden, which a TSV glossary cannot say (it would read as a rendering to use); export to TBX or CSV, or export preferred terms only".into());
     }
+    if e.source.starts_with('#') {
+        return Some(
+            "starts with '#', which a TSV glossary reads as a comment; export to TBX or CSV".into(),
+        );
+    }
+    let note = e.note.as_deref().unwrap_or("");
+    for (what, text) in [
+        ("source", &*e.source),
+        ("target", &e.target),
+        ("note", note),
+    ] {
+        if text.contains(['\t', '\n', '\r']) {
+            return Some(format!("has a tab or a line break in its {what}, which a TSV glossary cannot hold; edit the term, or export to TBX or CSV"));
+        }
+    }
+    None
 }
 
-impl TermWriter for CsvWriter<'_> {
-    fn term(&mut self, t: &Term) -> Result<(), ExchangeError> {
-        check_term(&self.out.path, t, &self.pair, "CSV")?;
+impl Layout for Csv {
+    fn header(&self, _: &Pair) -> String {
+        "source,target,note,pos,status\r\n".into()
+    }
+
+    fn line(&self, t: &Term) -> Result<String, String> {
         let e = &t.entry;
         let cells = [
             e.source.as_str(),
@@ -659,7 +550,46 @@ impl TermWriter for CsvWriter<'_> {
             e.status.as_str(),
         ];
         let row: Vec<Cow<str>> = cells.into_iter().map(csv_cell).collect();
-        self.out.put(&(row.join(",") + "\r\n"))
+        Ok(row.join(",") + "\r\n")
+    }
+}
+
+/// Writes a glossary in one [`Layout`]: its header, then a line per term of the pair.
+pub struct GlossaryWriter<'a, L> {
+    out: Output<'a>,
+    pair: Pair,
+    layout: L,
+}
+
+pub type TsvWriter<'a> = GlossaryWriter<'a, Tsv>;
+pub type CsvWriter<'a> = GlossaryWriter<'a, Csv>;
+
+impl<'a, L: Layout> GlossaryWriter<'a, L> {
+    pub fn new(
+        out: Box<dyn Write + 'a>,
+        path: &Path,
+        pair: &Pair,
+    ) -> Result<GlossaryWriter<'a, L>, ExchangeError> {
+        let layout = L::default();
+        let mut out = Output::new(out, path);
+        out.put(&layout.header(pair))?;
+        Ok(GlossaryWriter {
+            out,
+            pair: pair.clone(),
+            layout,
+        })
+    }
+}
+
+impl<L: Layout> TermWriter for GlossaryWriter<'_, L> {
+    fn term(&mut self, t: &Term) -> Result<(), ExchangeError> {
+        let path = self.out.path();
+        check_term(path, t, &self.pair, self.layout.name())?;
+        let line = self
+            .layout
+            .line(t)
+            .map_err(|why| refuse(path, format!("term {} {why}", t.id)))?;
+        self.out.put(&line)
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExchangeError> {

@@ -6,10 +6,11 @@ pub mod tbx;
 pub mod termbase;
 pub mod terms;
 pub mod tmx;
+mod xml;
 
 use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged};
 use crate::progress::{Progress, Unit as ProgressUnit};
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,24 @@ pub enum ExchangeError {
     },
     #[error("{}: unknown format (known: {known})", path.display())]
     UnknownFormat { path: PathBuf, known: String },
+}
+
+impl ExchangeError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> ExchangeError {
+        ExchangeError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn syntax(path: &Path, line: u64, column: u64, message: String) -> ExchangeError {
+        ExchangeError::Syntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
 }
 
 /// Reads units from one file, a unit at a time, so files of any size stream.
@@ -202,6 +221,37 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
+    }
+}
+
+/// Where a writer puts its text: buffered, and named by its path in errors.
+pub(crate) struct Output<'a> {
+    out: BufWriter<Box<dyn Write + 'a>>,
+    path: PathBuf,
+}
+
+impl<'a> Output<'a> {
+    pub fn new(out: Box<dyn Write + 'a>, path: &Path) -> Output<'a> {
+        Output {
+            out: BufWriter::with_capacity(1 << 16, out),
+            path: path.to_path_buf(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn put(&mut self, s: &str) -> Result<(), ExchangeError> {
+        self.out
+            .write_all(s.as_bytes())
+            .map_err(|e| ExchangeError::io(&self.path, e))
+    }
+
+    pub fn finish(&mut self) -> Result<(), ExchangeError> {
+        self.out
+            .flush()
+            .map_err(|e| ExchangeError::io(&self.path, e))
     }
 }
 

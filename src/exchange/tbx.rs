@@ -9,48 +9,25 @@
 //! forbidden. Definitions and notes of the entry, of the two language sections and of the two
 //! terms become the note; the part of speech is the source term's (else the target's).
 //!
-//! Safety as in `tmx.rs`, whose decoding and bounds this shares: no DTD is read, a DOCTYPE that
-//! declares entities is refused and an unknown `&entity;` is an error (nothing is expanded, no
-//! "billion laughs"); UTF-8, UTF-16 with a byte order mark, or a declared encoding; runs of text
-//! are bounded, and so are a concept entry's size and terms and the nesting depth.
+//! Safety as in `xml.rs`, whose decoding and bounds TBX shares with TMX: no DTD is read, a
+//! DOCTYPE that declares entities is refused and an unknown `&entity;` is an error (nothing is
+//! expanded, no "billion laughs"); UTF-8, UTF-16 with a byte order mark, or a declared encoding;
+//! runs of text are bounded, and so are a concept entry's size and terms and the nesting depth.
 
-use super::terms::{Pair, TermFormat, TermReader, TermWriter};
-use super::tmx::{attr, decoded, local, xml_chars, xml_message, Source, MAX_ATTRIBUTES};
-use super::{line_column, ExchangeError};
+use super::terms::{term_format, Pair, TermReader, TermWriter};
+use super::xml::{attr, check_attributes, local, xml_chars, XmlInput};
+use super::{ExchangeError, Output};
 use crate::memory::lang_matches;
 use crate::terms::{NewTerm, Term, TermStatus};
 use crate::text::langtag;
 use quick_xml::events::{BytesStart, BytesText, Event};
-use std::cell::Cell;
 use std::collections::{HashSet, VecDeque};
-use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::io::Write;
+use std::path::Path;
 
 pub struct Tbx;
 
-impl TermFormat for Tbx {
-    fn name(&self) -> &'static str {
-        "TBX"
-    }
-
-    fn extensions(&self) -> &'static [&'static str] {
-        &["tbx"]
-    }
-
-    fn reader(&self, path: &Path, pair: &Pair) -> Result<Box<dyn TermReader>, ExchangeError> {
-        Ok(Box::new(TbxReader::open(path, pair)?))
-    }
-
-    fn writer<'a>(
-        &self,
-        out: Box<dyn Write + 'a>,
-        path: &Path,
-        pair: &Pair,
-    ) -> Result<Box<dyn TermWriter + 'a>, ExchangeError> {
-        Ok(Box::new(TbxWriter::new(out, path, pair)?))
-    }
-}
+term_format!(Tbx, "TBX", ["tbx"], TbxReader, TbxWriter);
 
 /// The largest concept entry accepted (16 MiB of markup): an entry is held whole until its end
 /// tag, so this bounds the memory a hostile file can take.
@@ -108,13 +85,8 @@ enum Side {
 }
 
 pub struct TbxReader {
-    path: PathBuf,
     pair: Pair,
-    xml: quick_xml::Reader<Source>,
-    buf: Vec<u8>,
-    bytes: Rc<Cell<u64>>,
-    /// Offset of the event being handled.
-    at: u64,
+    input: XmlInput,
     stack: Vec<String>,
     entry: Option<Entry>,
     lang: Option<LangSet>,
@@ -128,18 +100,9 @@ pub struct TbxReader {
 
 impl TbxReader {
     pub fn open(path: &Path, pair: &Pair) -> Result<TbxReader, ExchangeError> {
-        let (source, bytes) = decoded(path)?;
-        let mut xml = quick_xml::Reader::from_reader(source);
-        let cfg = xml.config_mut();
-        cfg.check_end_names = true;
-        cfg.trim_text(false);
         Ok(TbxReader {
-            path: path.to_path_buf(),
             pair: pair.clone(),
-            xml,
-            buf: Vec::with_capacity(4096),
-            bytes,
-            at: 0,
+            input: XmlInput::open(path, "TBX")?,
             stack: Vec::new(),
             entry: None,
             lang: None,
@@ -152,69 +115,40 @@ impl TbxReader {
         })
     }
 
-    /// An error at a byte offset of the (decoded) text, with its line and column.
-    fn error_at(&self, offset: u64, message: impl Into<String>) -> ExchangeError {
-        let (line, column) = match decoded(&self.path) {
-            Ok((text, _)) => line_column(text, offset),
-            Err(_) => (0, 0),
-        };
-        ExchangeError::Syntax {
-            path: self.path.clone(),
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-
     fn step(&mut self) -> Result<(), ExchangeError> {
-        self.at = self.xml.buffer_position();
+        let at = self.input.position();
         if let Some(e) = self
             .entry
             .as_ref()
-            .filter(|e| self.at - e.start > MAX_ENTRY_BYTES)
+            .filter(|e| at - e.start > MAX_ENTRY_BYTES)
         {
             let m = format!(
                 "a concept entry longer than {} MiB: not a termbase babeldesk accepts",
                 MAX_ENTRY_BYTES >> 20
             );
-            return Err(self.error_at(e.start, m));
+            return Err(self.input.error_at(e.start, m));
         }
-        self.buf.clear();
-        let event = match self.xml.read_event_into(&mut self.buf) {
-            Ok(e) => e.into_owned(),
-            Err(e) => {
-                let pos = self.xml.error_position();
-                return Err(self.error_at(pos, message(&e)));
-            }
-        };
-        let done = match event {
+        let done = match self.input.next_event()? {
             Event::Start(e) => self.start(&e),
             Event::Empty(e) => self.start(&e).and_then(|()| self.end()),
             Event::End(_) => self.end(),
             Event::Text(t) => return self.text(&t),
-            Event::CData(t) => match std::str::from_utf8(&t) {
-                Ok(text) => {
-                    self.gather(text);
-                    Ok(())
-                }
-                Err(_) => Err("text is not valid UTF-8".into()),
-            },
+            Event::CData(t) => {
+                let text = self.input.utf8(&t)?;
+                self.gather(text);
+                Ok(())
+            }
             Event::DocType(d) => refuse_entities(&d),
             // Never read: no external DTD, no processing instructions.
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => Ok(()),
             Event::Eof => self.eof(),
         };
-        done.map_err(|m| self.error_at(self.at, m))
+        done.map_err(|m| self.input.error_at(self.input.at(), m))
     }
 
     fn start(&mut self, e: &BytesStart) -> Result<(), String> {
         let name = local(e);
-        let n = e.attributes().with_checks(false).count();
-        if n > MAX_ATTRIBUTES {
-            return Err(format!(
-                "<{name}> has {n} attributes; at most {MAX_ATTRIBUTES} are accepted"
-            ));
-        }
+        check_attributes(e, &name)?;
         if self.stack.len() >= MAX_DEPTH {
             return Err(format!("elements nested more than {MAX_DEPTH} deep"));
         }
@@ -234,7 +168,7 @@ impl TbxReader {
                     return Err(format!("<{name}> inside <{p}>, expected inside <body>"));
                 }
                 self.entry = Some(Entry {
-                    start: self.at,
+                    start: self.input.at(),
                     notes: Vec::new(),
                     langs: Vec::new(),
                     terms: 0,
@@ -384,20 +318,12 @@ impl TbxReader {
         let words = t.iter().position(|b| !b.is_ascii_whitespace());
         if let Some(first) = words.filter(|_| self.stack.is_empty()) {
             let m = "not a TBX file: text outside the root element";
-            return Err(self.error_at(self.at + first as u64, m));
+            return Err(self.input.error_at(self.input.at() + first as u64, m));
         }
         if self.capture.is_none() {
             return Ok(());
         }
-        let raw = std::str::from_utf8(t)
-            .map_err(|_| self.error_at(self.at, "text is not valid UTF-8"))?;
-        let text = quick_xml::escape::unescape(raw).map_err(|e| match e {
-            quick_xml::escape::EscapeError::UnrecognizedEntity(range, name) => self.error_at(
-                self.at + range.start as u64 - 1,
-                format!("unknown entity &{name}; (entities are not expanded)"),
-            ),
-            e => self.error_at(self.at, e.to_string()),
-        })?;
+        let text = self.input.unescape(self.input.utf8(t)?)?;
         self.gather(&text);
         Ok(())
     }
@@ -477,7 +403,7 @@ impl TermReader for TbxReader {
     }
 
     fn bytes_read(&self) -> u64 {
-        self.bytes.get()
+        self.input.bytes_read()
     }
 
     fn skipped(&self) -> u64 {
@@ -544,14 +470,8 @@ fn refuse_entities(doctype: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn message(e: &quick_xml::Error) -> String {
-    // The decoding reader is shared with TMX and words its refusals for TMX.
-    xml_message(e).replace("a TMX file", "a TBX file")
-}
-
 pub struct TbxWriter<'a> {
-    out: BufWriter<Box<dyn Write + 'a>>,
-    path: PathBuf,
+    out: Output<'a>,
 }
 
 impl<'a> TbxWriter<'a> {
@@ -560,11 +480,8 @@ impl<'a> TbxWriter<'a> {
         path: &Path,
         pair: &Pair,
     ) -> Result<TbxWriter<'a>, ExchangeError> {
-        let mut w = TbxWriter {
-            out: BufWriter::with_capacity(1 << 16, out),
-            path: path.to_path_buf(),
-        };
-        w.put(&format!(
+        let mut out = Output::new(out, path);
+        out.put(&format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
              <!DOCTYPE martif SYSTEM \"TBXBasiccoreStructV02.dtd\">\n\
              <martif type=\"TBX-Basic\" xml:lang=\"{}\">\n  <martifHeader>\n    <fileDesc>\n      \
@@ -574,16 +491,7 @@ impl<'a> TbxWriter<'a> {
             esc(&pair.from),
             env!("CARGO_PKG_VERSION")
         ))?;
-        Ok(w)
-    }
-
-    fn put(&mut self, s: &str) -> Result<(), ExchangeError> {
-        self.out
-            .write_all(s.as_bytes())
-            .map_err(|source| ExchangeError::Io {
-                path: self.path.clone(),
-                source,
-            })
+        Ok(TbxWriter { out })
     }
 }
 
@@ -598,15 +506,12 @@ impl TermWriter for TbxWriter<'_> {
         x += &lang_set(&e.source_lang, &e.source, pos, TermStatus::Preferred);
         x += &lang_set(&e.target_lang, &e.target, pos, e.status);
         x += "      </termEntry>\n";
-        self.put(&x)
+        self.out.put(&x)
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExchangeError> {
-        self.put("    </body>\n  </text>\n</martif>\n")?;
-        self.out.flush().map_err(|source| ExchangeError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        self.out.put("    </body>\n  </text>\n</martif>\n")?;
+        self.out.finish()
     }
 }
 

@@ -60,6 +60,46 @@ pub trait TermFormat: Sync {
     ) -> Result<Box<dyn TermWriter + 'a>, ExchangeError>;
 }
 
+/// The [`TermFormat`] of a format whose reader opens with `open(path, pair)` and whose writer
+/// starts with `new(out, path, pair)`, as every format here does.
+macro_rules! term_format {
+    ($format:ty, $name:literal, [$($ext:literal),+], $reader:ident, $writer:ident) => {
+        impl $crate::exchange::terms::TermFormat for $format {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn extensions(&self) -> &'static [&'static str] {
+                &[$($ext),+]
+            }
+
+            fn reader(
+                &self,
+                path: &std::path::Path,
+                pair: &$crate::exchange::terms::Pair,
+            ) -> Result<
+                Box<dyn $crate::exchange::terms::TermReader>,
+                $crate::exchange::ExchangeError,
+            > {
+                Ok(Box::new($reader::open(path, pair)?))
+            }
+
+            fn writer<'a>(
+                &self,
+                out: Box<dyn std::io::Write + 'a>,
+                path: &std::path::Path,
+                pair: &$crate::exchange::terms::Pair,
+            ) -> Result<
+                Box<dyn $crate::exchange::terms::TermWriter + 'a>,
+                $crate::exchange::ExchangeError,
+            > {
+                Ok(Box::new($writer::new(out, path, pair)?))
+            }
+        }
+    };
+}
+pub(crate) use term_format;
+
 pub const TERM_FORMATS: &[&dyn TermFormat] = &[&tbx::Tbx, &glossary::Tsv, &glossary::Csv];
 
 /// The format for a file, by its extension; TBX when there is none (`-`, standard output).

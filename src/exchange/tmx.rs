@@ -14,17 +14,16 @@
 //! of the `<tu>` (else of the header); `srclang="*all*"` gives every ordered pair. Languages
 //! are normalized (`EN-us` → `en-US`). babeldesk's own fields travel as `x-babeldesk-*` props.
 
-use super::{line_column, Counting, ExchangeError, TmFormat, TmReader, TmWriter};
+use super::xml::{attr, check_attributes, local, xml_chars, XmlInput};
+use super::{ExchangeError, Output, TmFormat, TmReader, TmWriter};
 use crate::memory::{NewUnit, Origin, Status};
 use crate::text::langtag;
-use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 use quick_xml::events::{BytesStart, Event};
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::io::Write;
+use std::path::Path;
+
+pub use super::xml::{MAX_ATTRIBUTES, MAX_RUN};
 
 pub struct Tmx;
 
@@ -47,132 +46,6 @@ impl TmFormat for Tmx {
         path: &Path,
     ) -> Result<Box<dyn TmWriter + 'a>, ExchangeError> {
         Ok(Box::new(TmxWriter::new(out, path)?))
-    }
-}
-
-/// The longest run of text, or of one tag, the reader accepts (16 MiB): past it the file is
-/// refused, so a hostile file cannot make babeldesk hold gigabytes in memory.
-pub const MAX_RUN: usize = 16 << 20;
-/// The most attributes one element may have.
-pub const MAX_ATTRIBUTES: usize = 64;
-
-type Raw = Counting<std::io::Chain<std::io::Cursor<Vec<u8>>, File>>;
-pub(crate) type Source = BufReader<Bounded<DecodeReaderBytes<Raw, Vec<u8>>>>;
-
-pub(crate) fn decoded(path: &Path) -> Result<(Source, Rc<Cell<u64>>), ExchangeError> {
-    let io = |source| ExchangeError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let mut head = Vec::with_capacity(1024);
-    std::io::Read::by_ref(&mut file)
-        .take(1024)
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    let encoding = sniff_encoding(&head).map_err(|message| ExchangeError::Syntax {
-        path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message,
-    })?;
-    let count = Rc::new(Cell::new(0));
-    let counting = Counting {
-        inner: std::io::Cursor::new(head).chain(file),
-        count: count.clone(),
-    };
-    // UTF-16 and declared legacy encodings are transcoded; UTF-8 passes through untouched so
-    // that invalid bytes are reported, not silently replaced.
-    let decoder = DecodeReaderBytesBuilder::new()
-        .encoding(encoding)
-        .utf8_passthru(true)
-        .strip_bom(true)
-        .build(counting);
-    let bounded = Bounded {
-        inner: decoder,
-        run: 0,
-        started: false,
-    };
-    Ok((BufReader::with_capacity(1 << 16, bounded), count))
-}
-
-/// The encoding of a file that has no byte order mark: UTF-16 told by its `<` byte pairs, or
-/// the encoding its XML declaration names. `None`: UTF-8, or a byte order mark says.
-fn sniff_encoding(head: &[u8]) -> Result<Option<&'static encoding_rs::Encoding>, String> {
-    if head.starts_with(b"\xEF\xBB\xBF")
-        || head.starts_with(b"\xFF\xFE")
-        || head.starts_with(b"\xFE\xFF")
-    {
-        return Ok(None);
-    }
-    if head.starts_with(b"<\0") {
-        return Ok(Some(encoding_rs::UTF_16LE));
-    }
-    if head.starts_with(b"\0<") {
-        return Ok(Some(encoding_rs::UTF_16BE));
-    }
-    let Some(label) = declared_encoding(head) else {
-        return Ok(None);
-    };
-    match encoding_rs::Encoding::for_label(label.as_bytes()) {
-        Some(e) if e == encoding_rs::UTF_8 => Ok(None),
-        Some(e) if e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE => Err(format!(
-            "the XML declaration says encoding=\"{label}\" but the file is not UTF-16; fix the declaration or convert the file to UTF-8"
-        )),
-        Some(e) => Ok(Some(e)),
-        None => Err(format!(
-            "the XML declaration names encoding=\"{label}\", which babeldesk cannot read; convert the file to UTF-8 (e.g. with iconv)"
-        )),
-    }
-}
-
-/// The `encoding` of an `<?xml …?>` declaration at the start of `head`.
-fn declared_encoding(head: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(head);
-    let decl = text.trim_start().strip_prefix("<?xml")?;
-    let decl = &decl[..decl.find("?>")?];
-    let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    Some(value[..value.find(quote)?].to_string())
-}
-
-/// A reader that refuses input which is not markup: the first non-blank byte must be `<`, and
-/// no run between `<`/`>` bytes may pass [`MAX_RUN`].
-pub(crate) struct Bounded<R> {
-    inner: R,
-    run: usize,
-    started: bool,
-}
-
-impl<R: std::io::Read> std::io::Read for Bounded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let chunk = &buf[..n];
-        let refuse = |m: String| Err(std::io::Error::new(std::io::ErrorKind::InvalidData, m));
-        if !self.started {
-            if let Some(&b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
-                if b != b'<' {
-                    return refuse("not a TMX file: it does not start with markup ('<')".into());
-                }
-                self.started = true;
-            }
-        }
-        match chunk.iter().rposition(|&b| b == b'<' || b == b'>') {
-            Some(i) => self.run = n - i - 1,
-            None => self.run += n,
-        }
-        if self.run > MAX_RUN {
-            return refuse(format!(
-                "more than {} MiB of text or of one tag: not a TMX file babeldesk accepts",
-                MAX_RUN >> 20
-            ));
-        }
-        Ok(n)
     }
 }
 
@@ -218,10 +91,7 @@ struct Inline {
 }
 
 pub struct TmxReader {
-    path: PathBuf,
-    xml: quick_xml::Reader<Source>,
-    buf: Vec<u8>,
-    bytes: Rc<Cell<u64>>,
+    input: XmlInput,
     stack: Vec<String>,
     header_srclang: Option<SrcLang>,
     tu: Option<Tu>,
@@ -236,16 +106,8 @@ pub struct TmxReader {
 
 impl TmxReader {
     pub fn open(path: &Path) -> Result<TmxReader, ExchangeError> {
-        let (source, bytes) = decoded(path)?;
-        let mut xml = quick_xml::Reader::from_reader(source);
-        let cfg = xml.config_mut();
-        cfg.check_end_names = true;
-        cfg.trim_text(false);
         Ok(TmxReader {
-            path: path.to_path_buf(),
-            xml,
-            buf: Vec::with_capacity(4096),
-            bytes,
+            input: XmlInput::open(path, "TMX")?,
             stack: Vec::new(),
             header_srclang: None,
             tu: None,
@@ -259,31 +121,9 @@ impl TmxReader {
         })
     }
 
-    /// An error at a byte offset of the (decoded) text, with its line and column.
-    fn error_at(&self, offset: u64, message: impl Into<String>) -> ExchangeError {
-        let (line, column) = match decoded(&self.path) {
-            Ok((text, _)) => line_column(text, offset),
-            Err(_) => (0, 0),
-        };
-        ExchangeError::Syntax {
-            path: self.path.clone(),
-            line,
-            column,
-            message: message.into(),
-        }
-    }
-
     fn step(&mut self) -> Result<(), ExchangeError> {
-        let at = self.xml.buffer_position();
-        self.buf.clear();
-        let event = match self.xml.read_event_into(&mut self.buf) {
-            Ok(e) => e.into_owned(),
-            Err(e) => {
-                let pos = self.xml.error_position();
-                return Err(self.error_at(pos, xml_message(&e)));
-            }
-        };
-        let fail = |this: &Self, m: String| Err(this.error_at(at, m));
+        let event = self.input.next_event()?;
+        let fail = |this: &Self, m: String| Err(this.input.error_at(this.input.at(), m));
         match event {
             Event::Start(e) => {
                 self.start(&e, false).or_else(|m| fail(self, m))?;
@@ -304,31 +144,10 @@ impl TmxReader {
                         "not a TMX file: text outside the <tmx> element".into(),
                     );
                 }
-                let raw = std::str::from_utf8(&t)
-                    .map_err(|_| self.error_at(at, "text is not valid UTF-8"))?;
-                if let Some(Inline { raw: r, .. }) =
-                    self.seg.as_mut().and_then(|s| s.inline.as_mut())
-                {
-                    r.push_str(raw);
-                } else if self.seg.is_some() || self.prop.is_some() {
-                    let text = quick_xml::escape::unescape(raw).map_err(|e| match e {
-                        quick_xml::escape::EscapeError::UnrecognizedEntity(range, name) => self
-                            .error_at(
-                                at + range.start as u64 - 1,
-                                format!("unknown entity &{name}; (entities are not expanded)"),
-                            ),
-                        e => self.error_at(at, e.to_string()),
-                    })?;
-                    if let Some(seg) = self.seg.as_mut() {
-                        seg.text.push_str(&text);
-                    } else if let Some((_, v)) = self.prop.as_mut() {
-                        v.push_str(&text);
-                    }
-                }
+                self.text(&t)?;
             }
             Event::CData(t) => {
-                let raw = std::str::from_utf8(&t)
-                    .map_err(|_| self.error_at(at, "text is not valid UTF-8"))?;
+                let raw = self.input.utf8(&t)?;
                 if let Some(seg) = self.seg.as_mut() {
                     match seg.inline.as_mut() {
                         Some(i) => i.raw.push_str(&format!("<![CDATA[{raw}]]>")),
@@ -351,14 +170,25 @@ impl TmxReader {
         Ok(())
     }
 
+    /// Text inside an inline code is kept as markup; inside a segment or a prop, as text.
+    fn text(&mut self, t: &[u8]) -> Result<(), ExchangeError> {
+        let raw = self.input.utf8(t)?;
+        if let Some(Inline { raw: r, .. }) = self.seg.as_mut().and_then(|s| s.inline.as_mut()) {
+            r.push_str(raw);
+        } else if self.seg.is_some() || self.prop.is_some() {
+            let text = self.input.unescape(raw)?;
+            if let Some(seg) = self.seg.as_mut() {
+                seg.text.push_str(&text);
+            } else if let Some((_, v)) = self.prop.as_mut() {
+                v.push_str(&text);
+            }
+        }
+        Ok(())
+    }
+
     fn start(&mut self, e: &BytesStart, empty: bool) -> Result<(), String> {
         let name = local(e);
-        let n = e.attributes().with_checks(false).count();
-        if n > MAX_ATTRIBUTES {
-            return Err(format!(
-                "<{name}> has {n} attributes; at most {MAX_ATTRIBUTES} are accepted"
-            ));
-        }
+        check_attributes(e, &name)?;
         if let Some(seg) = self.seg.as_mut() {
             start_inside_seg(seg, e, &name, empty)?;
             if !empty {
@@ -611,23 +441,6 @@ fn free(seg: &Seg, make: impl Fn(&str) -> String) -> String {
     p
 }
 
-pub(crate) fn local(e: &BytesStart) -> String {
-    String::from_utf8_lossy(e.local_name().as_ref()).into_owned()
-}
-
-pub(crate) fn attr(e: &BytesStart, name: &str) -> Result<Option<String>, String> {
-    for a in e.attributes().with_checks(true) {
-        let a = a.map_err(|err| format!("bad attribute: {err}"))?;
-        if a.key.as_ref() == name.as_bytes() {
-            let v = a
-                .unescape_value()
-                .map_err(|err| format!("attribute {name}: {}", xml_message(&err)))?;
-            return Ok(Some(v.into_owned()));
-        }
-    }
-    Ok(None)
-}
-
 fn srclang(s: &str) -> Result<SrcLang, String> {
     if s.trim().eq_ignore_ascii_case("*all*") {
         Ok(SrcLang::All)
@@ -663,17 +476,6 @@ fn to_tmx_date(d: &str) -> String {
     d.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-pub(crate) fn xml_message(e: &quick_xml::Error) -> String {
-    match e {
-        quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
-            format!("unknown entity &{name}; (entities are not expanded)")
-        }
-        // The reader's own refusals (see `Bounded`) say what is wrong themselves.
-        quick_xml::Error::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => e.to_string(),
-        other => other.to_string(),
-    }
-}
-
 impl TmReader for TmxReader {
     fn next_unit(&mut self) -> Result<Option<NewUnit>, ExchangeError> {
         while self.pending.is_empty() && !self.done {
@@ -683,7 +485,7 @@ impl TmReader for TmxReader {
     }
 
     fn bytes_read(&self) -> u64 {
-        self.bytes.get()
+        self.input.bytes_read()
     }
 
     fn skipped(&self) -> u64 {
@@ -692,30 +494,17 @@ impl TmReader for TmxReader {
 }
 
 pub struct TmxWriter<'a> {
-    out: BufWriter<Box<dyn Write + 'a>>,
-    path: PathBuf,
+    out: Output<'a>,
 }
 
 impl<'a> TmxWriter<'a> {
     pub fn new(out: Box<dyn Write + 'a>, path: &Path) -> Result<TmxWriter<'a>, ExchangeError> {
-        let mut w = TmxWriter {
-            out: BufWriter::with_capacity(1 << 16, out),
-            path: path.to_path_buf(),
-        };
-        w.put(&format!(
+        let mut out = Output::new(out, path);
+        out.put(&format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">\n  <header creationtool=\"babeldesk\" creationtoolversion=\"{}\" segtype=\"sentence\" o-tmf=\"babeldesk\" adminlang=\"en\" srclang=\"*all*\" datatype=\"plaintext\"/>\n  <body>\n",
             env!("CARGO_PKG_VERSION")
         ))?;
-        Ok(w)
-    }
-
-    fn put(&mut self, s: &str) -> Result<(), ExchangeError> {
-        self.out
-            .write_all(s.as_bytes())
-            .map_err(|source| ExchangeError::Io {
-                path: self.path.clone(),
-                source,
-            })
+        Ok(TmxWriter { out })
     }
 }
 
@@ -760,15 +549,12 @@ impl TmWriter for TmxWriter<'_> {
             );
         }
         t += "    </tu>\n";
-        self.put(&t)
+        self.out.put(&t)
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExchangeError> {
-        self.put("  </body>\n</tmx>\n")?;
-        self.out.flush().map_err(|source| ExchangeError::Io {
-            path: self.path.clone(),
-            source,
-        })
+        self.out.put("  </body>\n</tmx>\n")?;
+        self.out.finish()
     }
 }
 
@@ -801,24 +587,11 @@ fn seg_xml(text: &str, tags: Option<&str>) -> String {
     out
 }
 
-/// Drop the control characters XML 1.0 cannot carry.
-pub(crate) fn xml_chars(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars()
-        .any(|c| c < ' ' && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        s.chars()
-            .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
-            .collect::<String>()
-            .into()
-    } else {
-        s.into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::memory::{Filter, Memory, MemoryError};
+    use std::fs::File;
 
     fn read_all(xml: &[u8]) -> Result<Vec<NewUnit>, ExchangeError> {
         let dir = tempfile::tempdir().unwrap();
