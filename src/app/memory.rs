@@ -404,8 +404,7 @@ fn filter_from(f: &UnitFilter) -> Result<Filter> {
             StatusArg::Rejected => Status::Rejected,
         }),
         since: f.since.clone(),
-        limit: None,
-        offset: 0,
+        ..Filter::default()
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod key;
 mod lookup;
+mod review;
 mod score;
 mod select;
 mod store;
@@ -16,7 +17,8 @@ pub use store::{Importer, Staged};
 pub use terms::{TermEdit, TermHistoryEntry, TermImportReport, TermImporter, TermWrite};
 pub(crate) use unit::word_enum;
 pub use unit::{
-    lang_matches, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query, Status, Unit,
+    lang_matches, DocumentInfo, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query,
+    Status, Unit,
 };
 
 use rusqlite::functions::FunctionFlags;
@@ -28,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0001_init.sql"),
     include_str!("../../memory/migrations/0002_lookup.sql"),
     include_str!("../../memory/migrations/0003_terms.sql"),
+    include_str!("../../memory/migrations/0004_review.sql"),
 ];
 
 /// What a command does with the memory.

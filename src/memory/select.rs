@@ -46,6 +46,24 @@ impl Select {
         self
     }
 
+    /// Rows whose `column` is `value`, if one is given (text the user typed).
+    pub fn equals_text(mut self, column: &str, value: Option<&str>) -> Select {
+        if let Some(v) = value {
+            let n = self.arg(v.to_string());
+            self.sql += &format!(" AND {column} = ?{n}");
+        }
+        self
+    }
+
+    /// Rows after `id` in id order, if one is given (keyset paging).
+    pub fn after(mut self, id: Option<i64>) -> Select {
+        if let Some(id) = id {
+            let n = self.arg(id);
+            self.sql += &format!(" AND id > ?{n}");
+        }
+        self
+    }
+
     /// Rows whose `column` is at least `value`, if one is given.
     pub fn at_least(mut self, column: &str, value: Option<String>) -> Select {
         if let Some(v) = value {

@@ -444,6 +444,9 @@ impl Memory {
             .equals("origin", filter.origin.map(|o| o.as_str()))
             .equals("status", filter.status.map(|s| s.as_str()))
             .at_least("updated_at", filter.since.clone())
+            .equals_text("model", filter.model.as_deref())
+            .equals_text("document", filter.document.as_deref())
+            .after(filter.after)
             .containing(needle)
             .page(filter.limit, filter.offset);
         select.for_each(

@@ -184,8 +184,28 @@ pub struct Filter {
     pub status: Option<Status>,
     /// Changed at or after this time (`YYYY-MM-DD` or a full timestamp).
     pub since: Option<String>,
+    /// Made by this model.
+    pub model: Option<String>,
+    /// From this document.
+    pub document: Option<String>,
+    /// Only units with a larger id: the next page after a page ending at this id (keyset
+    /// paging, as fast on the last page of a million units as on the first).
+    pub after: Option<i64>,
     pub limit: Option<u64>,
     pub offset: u64,
+}
+
+/// A translated document the memory knows: its units' document name and pair.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentInfo {
+    pub document: String,
+    pub source_lang: String,
+    pub target_lang: String,
+    pub units: i64,
+    pub approved: i64,
+    pub rejected: i64,
+    pub human: i64,
+    pub updated_at: String,
 }
 
 /// What a lookup asks for.
