@@ -23,7 +23,7 @@ PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
 export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms clean fixtures
+.PHONY: run test test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -44,10 +44,27 @@ run: build models $(LLM_GGUF)
 # The whole suite; a test whose model or data is missing fails (BABELDESK_REQUIRE_MODELS). The
 # last line counts what ran over all test binaries (all run, --no-fail-fast); the exit status is
 # cargo's.
-TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "(%d ignored tests did not run: make test-slow runs them)\ntests: %d passed, %d failed, %d skipped\n", i, p, f, i }'
+TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i += $$8 } /^\# pass / { p += $$3 } /^\# fail / { f += $$3 } /^\# skipped / { i += $$3 } END { printf "(%d ignored tests did not run: make test-slow runs them)\ntests: %d passed, %d failed, %d skipped\n", i, p, f, i }'
 
-test: build models
-	set -o pipefail; BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast 2>&1 | $(TEST_SUMMARY)
+# The Rust tests, then the review page's suite in headless Chromium (tests/browser).
+test: build models browser-deps
+	set -o pipefail; { BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast; c=$$?; \
+	  $(MAKE) --no-print-directory test-browser; b=$$?; exit $$((c || b)); } 2>&1 | $(TEST_SUMMARY)
+
+# The browser suite alone (needs `make build browser-deps`). SHOTS=DIR saves the README's
+# screenshots there.
+test-browser:
+	cd tests/browser && BABELDESK_BIN=$(CURDIR)/$(BIN) BABELDESK_ENGINE=$(CURDIR)/target/release/babeldesk-engine \
+	  CHROMIUM=$(CHROMIUM) $(if $(SHOTS),BABELDESK_SCREENSHOTS=$(abspath $(SHOTS))) \
+	  node --test --test-concurrency=1 --test-reporter=tap review.test.mjs
+
+# Debian's Chromium (Playwright cannot fetch browsers here; as root this installs it) and
+# playwright-core as locked in tests/browser/package-lock.json.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps:
+	@test -x $(CHROMIUM) || [ "$$(id -u)" != 0 ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) is missing: install Debian's chromium (apt-get install chromium)"; exit 1; }
+	@test -d tests/browser/node_modules/playwright-core || (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # The ignored tests (`#[ignore = "why"]`: slow, or needing what the build machine cannot have),
 # e.g. the real Qwen 1.5B (installed here as make run does) and the real opus-mt-ru-en eval

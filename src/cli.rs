@@ -151,6 +151,23 @@ pub enum Command {
     ///   babeldesk terms export -o glossary.tbx
     #[command(subcommand, verbatim_doc_comment)]
     Terms(TermsCommand),
+    /// The review page: a local web app over the memory (documents side by side, the memory
+    /// browser, import/export, stats)
+    ///
+    /// Prints a URL with an access token (open it; the browser keeps a cookie after that) and
+    /// serves until Ctrl+C. Binds 127.0.0.1 by default: only this machine can reach it. To
+    /// serve a team from a shared host, bind another address and give a token of 16 or more
+    /// characters (--token or BABELDESK_TOKEN); put TLS in front (a reverse proxy) when it
+    /// leaves a trusted network. CLI commands may write the same memory meanwhile.
+    ///
+    /// Keys on a document: ↑/↓ move, e edit, Ctrl+Enter save, Esc cancel, a approve, r reject.
+    ///
+    /// Examples:
+    ///   babeldesk serve
+    ///   babeldesk serve --port 8700 --open
+    ///   BABELDESK_TOKEN=$(openssl rand -hex 16) babeldesk serve --bind 0.0.0.0
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
     /// List, fetch, import and verify models
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -801,4 +818,23 @@ mod tests {
     fn the_cli_is_well_formed() {
         <Cli as clap::CommandFactory>::command().debug_assert();
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0: any free port)
+    #[arg(long, default_value_t = 8700)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback needs --token
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+    /// Access token (16+ characters); a random one is made when not given
+    #[arg(long, env = "BABELDESK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Open the page in the default browser
+    #[arg(long)]
+    pub open: bool,
+    /// Largest TMX upload, in MiB
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub max_upload: usize,
 }

@@ -148,3 +148,15 @@ impl Error {
         }
     }
 }
+
+/// An error and its causes on one line, as the CLI prints them ("a: b: c").
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        parts.push(e.to_string());
+        source = e.source();
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(": ").replace('\n', " ")
+}

@@ -15,6 +15,7 @@ pub mod models;
 pub mod pipeline;
 pub mod progress;
 pub mod qa;
+pub mod serve;
 
 pub mod terms;
 pub mod text;

@@ -7,6 +7,7 @@ mod eval;
 mod memory;
 mod models;
 mod out;
+mod serve;
 mod summarize;
 mod terms;
 mod translate;
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Translate(args) => translate::run(&ctx, args),
         Command::Memory(cmd) => memory::run(&ctx, cmd),
         Command::Terms(cmd) => terms::run(&ctx, cmd),
+        Command::Serve(args) => serve::run(&ctx, args),
         Command::Models(cmd) => models::run(&ctx, cmd),
         Command::Eval(cmd) => eval::run(&ctx, cmd),
         Command::Completions { .. } => unreachable!("handled above"),

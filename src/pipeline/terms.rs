@@ -311,6 +311,36 @@ pub fn check_units(
     Ok(out)
 }
 
+/// The terms, names and QA flags of a document's stored units (the review page), names read
+/// over the whole document as `translate` reads them.
+pub fn check_document(
+    memory: &Memory,
+    units: &[crate::memory::Unit],
+) -> Result<Vec<(Found, Vec<QaFlag>)>> {
+    let Some(first) = units.first() else {
+        return Ok(Vec::new());
+    };
+    let (from, to) = (first.source_lang.as_str(), first.target_lang.as_str());
+    let matcher = matcher(Some(memory), from, to)?;
+    let texts: Vec<&str> = units.iter().map(|u| u.source.as_str()).collect();
+    let found = recognize(&texts, from, matcher.as_ref());
+    Ok(units
+        .iter()
+        .zip(found)
+        .map(|(u, f)| {
+            let flags = check(
+                &u.source,
+                &u.target,
+                &u.source_lang,
+                &u.target_lang,
+                &f,
+                false,
+            );
+            (f, flags)
+        })
+        .collect())
+}
+
 /// The Chinese names of a document, once each (first place), byte ranges in the input.
 pub fn names_in(doc: &crate::text::Document) -> Vec<Name> {
     let spans: Vec<crate::text::Span> = doc.paragraphs.clone();

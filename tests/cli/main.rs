@@ -7,6 +7,7 @@ mod hardening;
 mod llm;
 mod memory;
 mod references;
+mod serve;
 mod stable_json;
 mod summarize;
 mod terms;
