@@ -119,6 +119,7 @@ test('the URL works and a request without the token is refused', async () => {
 test('open a document, edit a segment with the keyboard, approve it; the next translate reuses the fix', async () => {
   const p = await page();
   await p.click('a.doc-link');
+  await p.waitForSelector('tr.segment.current'); // the keyboard script has run
   assert.equal(await p.locator('tr.segment').count(), 3);
   if (shots) await p.screenshot({ path: join(shots, 'document.png'), fullPage: true });
   await p.keyboard.press('ArrowDown');
