@@ -23,7 +23,7 @@ PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
 export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms clean fixtures
+.PHONY: run test test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -159,6 +159,12 @@ TERMS_SELECT ?= first
 TERMS_ENTRIES ?= 100000
 bench-terms: build $(LLM_GGUF)
 	$(CARGO) bench --locked --bench terms -- --parts $(TERMS_PARTS) --sentences $(TERMS_SENTENCES) --select $(TERMS_SELECT) --entries $(TERMS_ENTRIES)
+
+# The review page over 1M units: latency under wrk (Debian's; installed here as root).
+SERVE_UNITS ?= 1000000
+bench-serve: build
+	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq wrk >/dev/null
+	$(CARGO) bench --locked --bench serve -- --units $(SERVE_UNITS)
 
 bench: build models
 	rm -rf target/bench-results

@@ -62,7 +62,7 @@ fn main() {
         );
         return;
     }
-    let pairs = load_pairs(&data);
+    let pairs = common::news_pairs(&data);
     println!("{} sentence pairs from {}", pairs.len(), data.display());
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     for &size in &args.sizes {
@@ -71,47 +71,8 @@ fn main() {
     common::table("tm", &rows);
 }
 
-fn load_pairs(dir: &Path) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
-    for set in ["newstest2012", "newstest2013"] {
-        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{set}.{ext}"))).unwrap();
-        let (ru, en) = (read("ru"), read("en"));
-        for (r, e) in ru.lines().zip(en.lines()) {
-            if !r.trim().is_empty() && !e.trim().is_empty() {
-                pairs.push((r.trim().to_string(), e.trim().to_string()));
-            }
-        }
-    }
-    pairs
-}
-
-fn halves(s: &str) -> (&str, &str) {
-    let mut mid = s.len() / 2;
-    while !s.is_char_boundary(mid) {
-        mid += 1;
-    }
-    let cut = s[mid..].find(' ').map_or(s.len(), |i| mid + i);
-    (&s[..cut], &s[cut..])
-}
-
-/// Unit `k` of a TM: the pairs first, then half of one joined to half of another.
-fn unit(pairs: &[(String, String)], k: usize) -> (String, String) {
-    let n = pairs.len();
-    if k < n {
-        return pairs[k].clone();
-    }
-    let a = k % n;
-    let b = (a + 1 + (k / n) * 131) % n;
-    let b = if b == a { (b + 1) % n } else { b };
-    let (ra, _) = halves(&pairs[a].0);
-    let (_, rb) = halves(&pairs[b].0);
-    let (ea, _) = halves(&pairs[a].1);
-    let (_, eb) = halves(&pairs[b].1);
-    (format!("{ra}{rb}"), format!("{ea}{eb}"))
-}
-
 fn write_tmx(path: &Path, pairs: &[(String, String)], size: usize) {
-    common::write_tmx(path, (0..size).map(|k| unit(pairs, k)));
+    common::write_tmx(path, (0..size).map(|k| common::tm_unit(pairs, k)));
 }
 
 /// A TM sentence with one word in the middle replaced.

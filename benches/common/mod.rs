@@ -78,6 +78,16 @@ pub fn lines_all(path: &Path) -> Vec<String> {
 /// A ru→en TMX file of `pairs`.
 #[allow(dead_code)]
 pub fn write_tmx(path: &Path, pairs: impl Iterator<Item = (String, String)>) {
+    write_tmx_units(path, pairs.map(|(ru, en)| (ru, en, None)));
+}
+
+/// A ru→en TMX file of units, each optionally in a document at a position (babeldesk's
+/// document props, as `translate` stores them).
+#[allow(dead_code)]
+pub fn write_tmx_units(
+    path: &Path,
+    units: impl Iterator<Item = (String, String, Option<(String, i64)>)>,
+) {
     use std::io::Write;
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -86,16 +96,62 @@ pub fn write_tmx(path: &Path, pairs: impl Iterator<Item = (String, String)>) {
     };
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     writeln!(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tmx version=\"1.4\">\n<header creationtool=\"bench\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"bench\" adminlang=\"en\" srclang=\"ru\" datatype=\"plaintext\"/>\n<body>").unwrap();
-    for (ru, en) in pairs {
+    for (ru, en, doc) in units {
+        let props = doc.map_or(String::new(), |(d, p)| {
+            format!("<prop type=\"x-babeldesk-document\">{}</prop><prop type=\"x-babeldesk-position\">{p}</prop>", esc(&d))
+        });
         writeln!(
             f,
-            "<tu><tuv xml:lang=\"ru\"><seg>{}</seg></tuv><tuv xml:lang=\"en\"><seg>{}</seg></tuv></tu>",
+            "<tu>{props}<tuv xml:lang=\"ru\"><seg>{}</seg></tuv><tuv xml:lang=\"en\"><seg>{}</seg></tuv></tu>",
             esc(&ru),
             esc(&en)
         )
         .unwrap();
     }
     writeln!(f, "</body>\n</tmx>").unwrap();
+}
+
+/// The shared data's ru-en news pairs (newstest2012 and 2013), trimmed, empty lines left out.
+#[allow(dead_code)]
+pub fn news_pairs(dir: &Path) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for set in ["newstest2012", "newstest2013"] {
+        let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{set}.{ext}"))).unwrap();
+        let (ru, en) = (read("ru"), read("en"));
+        for (r, e) in ru.lines().zip(en.lines()) {
+            if !r.trim().is_empty() && !e.trim().is_empty() {
+                pairs.push((r.trim().to_string(), e.trim().to_string()));
+            }
+        }
+    }
+    pairs
+}
+
+fn halves(s: &str) -> (&str, &str) {
+    let mut mid = s.len() / 2;
+    while !s.is_char_boundary(mid) {
+        mid += 1;
+    }
+    let cut = s[mid..].find(' ').map_or(s.len(), |i| mid + i);
+    (&s[..cut], &s[cut..])
+}
+
+/// Unit `k` of a large TM: the pairs first, then half of one joined to half of another, so a
+/// large TM is full of partial look-alikes, as real ones are.
+#[allow(dead_code)]
+pub fn tm_unit(pairs: &[(String, String)], k: usize) -> (String, String) {
+    let n = pairs.len();
+    if k < n {
+        return pairs[k].clone();
+    }
+    let a = k % n;
+    let b = (a + 1 + (k / n) * 131) % n;
+    let b = if b == a { (b + 1) % n } else { b };
+    let (ra, _) = halves(&pairs[a].0);
+    let (_, rb) = halves(&pairs[b].0);
+    let (ea, _) = halves(&pairs[a].1);
+    let (_, eb) = halves(&pairs[b].1);
+    (format!("{ra}{rb}"), format!("{ea}{eb}"))
 }
 
 /// `babeldesk --memory MEMORY --quiet ARGS`, which must succeed: its standard output.

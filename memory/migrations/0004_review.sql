@@ -1,2 +1,0 @@
--- 0004: the review page opens a document's units in order (`serve`).
-CREATE INDEX units_by_document ON units (document, position);
