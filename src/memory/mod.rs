@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0001_init.sql"),
     include_str!("../../memory/migrations/0002_lookup.sql"),
     include_str!("../../memory/migrations/0003_terms.sql"),
+    include_str!("../../memory/migrations/0004_concordance.sql"),
 ];
 
 /// What a command does with the memory.

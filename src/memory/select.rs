@@ -73,11 +73,25 @@ impl Select {
         self
     }
 
-    /// Rows whose source or target contains `needle`, ignoring case.
+    /// Rows whose source or target contains `needle`, ignoring case (a test of every row;
+    /// see [`Select::word_candidates`] for units).
     pub fn containing(mut self, needle: Option<&str>) -> Select {
         if let Some(text) = needle {
             let n = self.arg(text.to_lowercase());
             self.sql += &format!(" AND (bd_contains(source, ?{n}) OR bd_contains(target, ?{n}))");
+        }
+        self
+    }
+
+    /// Units whose words include those of `needle`, the last one as a prefix, by the word
+    /// index (`units_words`): the candidates [`Select::containing`] then decides on, so a
+    /// concordance of a million units is no table scan. It finds text starting at a word; a
+    /// needle without letters or digits adds nothing (every row is tested).
+    pub fn word_candidates(mut self, needle: Option<&str>) -> Select {
+        if let Some(query) = needle.and_then(word_query) {
+            let m = self.arg(query);
+            self.sql +=
+                &format!(" AND id IN (SELECT rowid FROM units_words WHERE units_words MATCH ?{m})");
         }
         self
     }
@@ -103,5 +117,38 @@ impl Select {
             each(row)?;
         }
         Ok(())
+    }
+}
+
+/// An FTS5 query for the words of `needle`: every word, the last one as a prefix ("Великого
+/// кам" → `"великого" AND "кам"*`); None when it has none. Quoting keeps FTS5 syntax out.
+fn word_query(needle: &str) -> Option<String> {
+    let words: Vec<String> = needle
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .collect();
+    let (last, rest) = words.split_last()?;
+    let mut terms: Vec<String> = rest.to_vec();
+    terms.push(format!("{last}*"));
+    Some(terms.join(" AND "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_queries_quote_every_word_and_prefix_the_last() {
+        assert_eq!(
+            word_query("Великого кам").as_deref(),
+            Some("\"великого\" AND \"кам\"*")
+        );
+        assert_eq!(word_query("R&D").as_deref(), Some("\"r\" AND \"d\"*"));
+        assert_eq!(
+            word_query("\" OR NEAR(").as_deref(),
+            Some("\"or\" AND \"near\"*")
+        );
+        assert_eq!(word_query("&&"), None);
     }
 }

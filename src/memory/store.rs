@@ -447,6 +447,7 @@ impl Memory {
             .equals_text("model", filter.model.as_deref())
             .equals_text("document", filter.document.as_deref())
             .after(filter.after)
+            .word_candidates(needle)
             .containing(needle)
             .page(filter.limit, filter.offset);
         select.for_each(
@@ -648,5 +649,25 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    /// The word index narrows a concordance and follows every write: an edit, a deletion.
+    #[test]
+    fn concordance_finds_words_through_the_index_after_edits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
+        let id = mem
+            .add(&NewUnit::new("ru", "en", "Парк «Великий камень» растёт.", "Big Stone grows."))
+            .unwrap()
+            .unwrap();
+        let hits = |m: &Memory, q: &str| m.concordance(q, &Filter::default()).unwrap().len();
+        assert_eq!(hits(&mem, "великий кам"), 1);
+        assert_eq!(hits(&mem, "BIG"), 1);
+        // From the start of a word only (the index is of words).
+        assert_eq!(hits(&mem, "ликий"), 0);
+        mem.edit_target(id, "The Great Stone park grows.").unwrap();
+        assert_eq!((hits(&mem, "big"), hits(&mem, "great stone")), (0, 1));
+        mem.delete(&[id]).unwrap();
+        assert_eq!(hits(&mem, "great"), 0);
     }
 }
