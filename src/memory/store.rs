@@ -657,7 +657,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
         let id = mem
-            .add(&NewUnit::new("ru", "en", "Парк «Великий камень» растёт.", "Big Stone grows."))
+            .add(&NewUnit::new(
+                "ru",
+                "en",
+                "Парк «Великий камень» растёт.",
+                "Big Stone grows.",
+            ))
             .unwrap()
             .unwrap();
         let hits = |m: &Memory, q: &str| m.concordance(q, &Filter::default()).unwrap().len();

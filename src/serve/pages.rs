@@ -56,7 +56,13 @@ impl PageError {
 
 impl From<MemoryError> for PageError {
     fn from(e: MemoryError) -> PageError {
-        PageError(StatusCode::INTERNAL_SERVER_ERROR, crate::error::chain(&e))
+        // What the request asked for is wrong (too long, no such unit), or the store failed.
+        let status = match e {
+            MemoryError::QueryTooLong { .. } => StatusCode::BAD_REQUEST,
+            MemoryError::NoSuchUnits(_) => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        PageError(status, crate::error::chain(&e))
     }
 }
 

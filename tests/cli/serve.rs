@@ -80,6 +80,29 @@ fn serve_prints_a_tokened_url_and_guards_every_request() {
     );
     let got = request_with(port, &head, &part);
     assert!(got.starts_with("HTTP/1.1 413"), "{got}");
+    // Hostile or broken requests: each a 4xx with a message, none a 5xx, the server alive.
+    let long = "ж".repeat(20_000);
+    for path in [
+        format!("/units?q={long}"),
+        format!("/units?from=ru&to=en&fuzzy={long}"),
+        "/units?from=xx-%ZZ&origin=robot&after=abc".to_string(),
+        "/units?status=%00".to_string(),
+        "/unit/abc".to_string(),
+        "/unit/99999999999999999999".to_string(),
+        "/unit/424242".to_string(),
+        "/doc?name=%2e%2e%2f%2e%2e%2fetc%2fpasswd".to_string(),
+        "/doc".to_string(),
+        "/nowhere".to_string(),
+    ] {
+        let got = request(port, &format!("GET {path} HTTP/1.1\r\n{host}{cookie}"));
+        let status = got.split(' ').nth(1).unwrap_or("");
+        let shown: String = path.chars().take(60).collect();
+        // A long fuzzy query is answered (its matches); the rest are refused with a 4xx.
+        let fine = status.starts_with('4') || (path.contains("fuzzy") && status == "200");
+        assert!(fine, "{shown}: {}", &got[..got.len().min(200)]);
+    }
+    let got = request(port, &format!("GET / HTTP/1.1\r\n{host}{cookie}"));
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     child.kill().unwrap();
     child.wait().unwrap();
 }
