@@ -17,8 +17,8 @@ pub use store::{Importer, Staged};
 pub use terms::{TermEdit, TermHistoryEntry, TermImportReport, TermImporter, TermWrite};
 pub(crate) use unit::word_enum;
 pub use unit::{
-    lang_matches, DocumentInfo, Filter, HistoryEntry, ImportReport, Match, NewUnit, Origin, Query,
-    Status, Unit,
+    lang_matches, Band, DocSegment, DocumentInfo, DocumentRow, Filter, HistoryEntry, ImportReport,
+    Match, NewUnit, Origin, Query, Status, Unit,
 };
 
 use rusqlite::functions::FunctionFlags;
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0002_lookup.sql"),
     include_str!("../../memory/migrations/0003_terms.sql"),
     include_str!("../../memory/migrations/0004_concordance.sql"),
+    include_str!("../../memory/migrations/0005_document_segments.sql"),
 ];
 
 /// What a command does with the memory.

@@ -2,15 +2,24 @@
 //! and one document's units in order.
 
 use super::store::{unit_from_row, COLUMNS};
-use super::{DocumentInfo, Memory, MemoryError, Unit};
+use super::{Band, DocSegment, DocumentInfo, DocumentRow, Memory, MemoryError, Unit};
+use rusqlite::params;
 
 impl Memory {
-    /// Every document with units, most recently changed first, per language pair.
+    /// Every translated document, most recently changed first, per language pair: those
+    /// `translate` recorded segment by segment, then those known only from their units.
     pub fn documents(&self) -> Result<Vec<DocumentInfo>, MemoryError> {
-        let sql = "SELECT document, source_lang, target_lang, count(*), \
+        let sql = "SELECT d.document, d.source_lang, d.target_lang, count(*), \
+                   coalesce(sum(u.status = 'approved'), 0), coalesce(sum(u.status = 'rejected'), 0), \
+                   coalesce(sum(u.origin = 'human'), 0), max(max(d.recorded_at), coalesce(max(u.updated_at), '')) \
+                   FROM document_segments d LEFT JOIN units u ON u.id = d.unit_id \
+                   GROUP BY d.document, d.source_lang, d.target_lang \
+                   UNION ALL \
+                   SELECT document, source_lang, target_lang, count(*), \
                    sum(status = 'approved'), sum(status = 'rejected'), sum(origin = 'human'), \
                    max(updated_at) FROM units WHERE document IS NOT NULL \
-                   GROUP BY document, source_lang, target_lang ORDER BY max(updated_at) DESC, document";
+                   AND document NOT IN (SELECT document FROM document_segments) \
+                   GROUP BY document, source_lang, target_lang ORDER BY 8 DESC, 1";
         let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| {
@@ -37,6 +46,105 @@ impl Memory {
             .query_map([document], unit_from_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Replaces what is recorded of `document` with its segments as `translate` made them, in
+    /// one transaction.
+    pub fn record_document(
+        &mut self,
+        document: &str,
+        source_lang: &str,
+        target_lang: &str,
+        segments: &[DocSegment],
+    ) -> Result<(), MemoryError> {
+        let wrap = self.errf();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&wrap)?;
+        tx.execute(
+            "DELETE FROM document_segments WHERE document = ?1",
+            [document],
+        )
+        .map_err(&wrap)?;
+        {
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR REPLACE INTO document_segments (document, position, source_lang, \
+                     target_lang, source, unit_id, band, score, problem) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(&wrap)?;
+            for s in segments {
+                insert
+                    .execute(params![
+                        document,
+                        s.position,
+                        source_lang,
+                        target_lang,
+                        s.source,
+                        s.unit_id,
+                        s.band.as_str(),
+                        s.score,
+                        s.problem
+                    ])
+                    .map_err(&wrap)?;
+            }
+        }
+        tx.commit().map_err(&wrap)
+    }
+
+    /// A document for review, segment by segment: as `translate` recorded it, else from the
+    /// units stored with its name (no band then).
+    pub fn document_rows(&self, document: &str) -> Result<Vec<DocumentRow>, MemoryError> {
+        let sql = "SELECT position, source, unit_id, band, score, problem FROM document_segments \
+                   WHERE document = ?1 ORDER BY position";
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        type Raw = (i64, String, Option<i64>, String, Option<u8>, Option<String>);
+        let raw: Vec<Raw> = st
+            .query_map([document], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        if raw.is_empty() {
+            return Ok(self
+                .document_units(document)?
+                .into_iter()
+                .map(|u| DocumentRow {
+                    position: u.position.unwrap_or(0),
+                    source: u.source.clone(),
+                    band: None,
+                    score: None,
+                    problem: None,
+                    unit: Some(u),
+                })
+                .collect());
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        for (position, source, unit_id, band, score, problem) in raw {
+            let unit = match unit_id {
+                Some(id) => self.get(id)?,
+                None => None,
+            };
+            out.push(DocumentRow {
+                position,
+                source,
+                band: band.parse::<Band>().ok(),
+                score,
+                problem,
+                unit,
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -90,5 +198,55 @@ mod tests {
             .unwrap();
         assert_eq!(ids.len(), 2);
         assert!(ids[1] > ids[0]);
+    }
+
+    #[test]
+    fn a_recorded_document_keeps_its_bands_and_failed_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
+        // Unit 1 belongs to another document; this one reuses it.
+        let reused = mem.add(&unit("other.txt", 0, "Первый.")).unwrap().unwrap();
+        let made = mem.add(&unit("a.txt", 1, "Второй.")).unwrap().unwrap();
+        let seg = |position, source: &str, unit_id, band, score| DocSegment {
+            position,
+            source: source.into(),
+            unit_id,
+            band,
+            score,
+            problem: (band == Band::Failed).then(|| "the model gave an empty answer".into()),
+        };
+        let segments = [
+            seg(0, "Первый.", Some(reused), Band::Exact, Some(100)),
+            seg(1, "Второй.", Some(made), Band::Model, None),
+            seg(2, "Третий.", None, Band::Failed, None),
+        ];
+        mem.record_document("a.txt", "ru", "en", &segments).unwrap();
+        let rows = mem.document_rows("a.txt").unwrap();
+        let got: Vec<(Option<Band>, Option<u8>, bool)> = rows
+            .iter()
+            .map(|r| (r.band, r.score, r.unit.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some(Band::Exact), Some(100), true),
+                (Some(Band::Model), None, true),
+                (Some(Band::Failed), None, false)
+            ]
+        );
+        assert_eq!(
+            rows[2].problem.as_deref(),
+            Some("the model gave an empty answer")
+        );
+        // Listed once, with all three segments; a new translation replaces the rows.
+        let docs = mem.documents().unwrap();
+        let a: Vec<&DocumentInfo> = docs.iter().filter(|d| d.document == "a.txt").collect();
+        assert_eq!((a.len(), a[0].units), (1, 3));
+        mem.record_document("a.txt", "ru", "en", &segments[..1])
+            .unwrap();
+        assert_eq!(mem.document_rows("a.txt").unwrap().len(), 1);
+        // A document known only from its units still opens, without bands.
+        let rows = mem.document_rows("other.txt").unwrap();
+        assert_eq!((rows.len(), rows[0].band), (1, None));
     }
 }

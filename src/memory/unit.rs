@@ -195,6 +195,37 @@ pub struct Filter {
     pub offset: u64,
 }
 
+word_enum!(
+    /// How `translate` got a segment's target: reused from the memory (101: same text and
+    /// context, 100: same text, fuzzy with --use-fuzzy), made by the model, or failed.
+    Band { Context = "101", Exact = "100", Fuzzy = "fuzzy", Model = "model", Failed = "failed" }
+);
+
+/// One segment of a translated document as `translate` made it (see [`Band`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSegment {
+    pub position: i64,
+    pub source: String,
+    /// The unit reused or stored; none for a failed segment or one not stored.
+    pub unit_id: Option<i64>,
+    pub band: Band,
+    pub score: Option<u8>,
+    /// Why the model's answer was not used (band `failed`).
+    pub problem: Option<String>,
+}
+
+/// A segment of a document for review: what `translate` recorded (or, for a document
+/// translated before that was kept, what its stored units say) and the unit as it is now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentRow {
+    pub position: i64,
+    pub source: String,
+    pub band: Option<Band>,
+    pub score: Option<u8>,
+    pub problem: Option<String>,
+    pub unit: Option<Unit>,
+}
+
 /// A translated document the memory knows: its units' document name and pair.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocumentInfo {

@@ -8,14 +8,14 @@
 //! `use_fuzzy`; [`translate_misses`] sends the rest to the model (not even started when the
 //! memory has everything); [`record_outcomes`] turns answers into segments; [`store`] keeps
 //! new pairs with origin `mt`, the model id, the document, the position and the context;
-//! [`check_quality`] flags what a reader should doubt; and [`assemble`] lays the document out
-//! again. Before all of them, the termbase's entries and the Chinese names in each segment are
+//! [`check_quality`] flags what a reader should doubt; [`assemble`] lays the document out
+//! again; and [`record`] keeps what each segment was made of for the review page. Before all of them, the termbase's entries and the Chinese names in each segment are
 //! found (`super::terms`): an instruct model is told their renderings, a Marian model gets them
 //! protected in its input, and QA checks every translation against them.
 
 use super::pieces::{split_long, translate_each, translate_pieces, Outcome};
 use super::terms::{self, Found, Protect};
-use crate::memory::{context_hash, Memory, NewUnit, Origin, Query};
+use crate::memory::{context_hash, Band, DocSegment, Memory, NewUnit, Origin, Query};
 use crate::models::loaded::{LoadedModel, ModelSource};
 use crate::models::protocol::{Example, Hint, TokenCounts};
 use crate::progress::Progress;
@@ -315,6 +315,9 @@ pub fn translate(
     let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
     check_quality(&segs, &mut slots, from, to);
     let mut t = assemble(doc, &segs, slots, from, to);
+    if let Some(mem) = memory.as_deref_mut() {
+        record(doc, from, to, mem, &t.segments)?;
+    }
     t.model = model_id;
     t.translated = misses.len();
     t.stored = stored;
@@ -516,6 +519,36 @@ fn store(
         }
     }
     Ok(report.added as usize)
+}
+
+/// Last stage: what the document was made of, segment by segment, for the review page: the
+/// unit each used and how (101, 100, fuzzy, model, failed).
+fn record(
+    doc: &Document,
+    from: &str,
+    to: &str,
+    mem: &mut Memory,
+    segments: &[Segment],
+) -> Result<()> {
+    let recorded: Vec<DocSegment> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| DocSegment {
+            position: i as i64,
+            source: s.source.clone(),
+            unit_id: s.unit_id,
+            band: match (s.origin, s.score) {
+                (SegmentOrigin::Memory, Some(101)) => Band::Context,
+                (SegmentOrigin::Memory, Some(100)) => Band::Exact,
+                (SegmentOrigin::Memory, _) => Band::Fuzzy,
+                (SegmentOrigin::Mt, _) => Band::Model,
+                (SegmentOrigin::Failed, _) => Band::Failed,
+            },
+            score: s.score,
+            problem: s.problem.clone(),
+        })
+        .collect();
+    Ok(mem.record_document(&doc.name, from, to, &recorded)?)
 }
 
 /// Stage 5: QA flags on every translated segment (a failed one has its problem already).

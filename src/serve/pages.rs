@@ -4,7 +4,9 @@
 use super::diff::{self, Piece};
 use super::views::{self, FilterForm};
 use super::{guard, State};
-use crate::memory::{Filter, Memory, MemoryError, Origin, Query as Lookup, Status, Unit};
+use crate::memory::{
+    Band, DocumentRow, Filter, Memory, MemoryError, Origin, Query as Lookup, Status, Unit,
+};
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query};
 use axum::http::{header, StatusCode};
@@ -160,24 +162,37 @@ struct DocName {
     name: String,
 }
 
+/// A document's rows, or a 404 naming it.
+fn rows_of(m: &Memory, name: &str) -> Result<Vec<DocumentRow>, PageError> {
+    let rows = m.document_rows(name)?;
+    match rows.is_empty() {
+        true => Err(PageError(
+            StatusCode::NOT_FOUND,
+            format!("no document named {name}"),
+        )),
+        false => Ok(rows),
+    }
+}
+
 async fn document(state: Shared, Query(q): Query<DocName>) -> Page {
     let name = q.name.clone();
-    let (units, checked) = with_memory(&state.0, move |m| {
-        let units = m.document_units(&name)?;
+    let (rows, checked) = with_memory(&state.0, move |m| {
+        let rows = rows_of(m, &name)?;
+        let units: Vec<Unit> = rows.iter().filter_map(|r| r.unit.clone()).collect();
         let checked = crate::pipeline::terms::check_document(m, &units)?;
-        Ok((units, checked))
+        Ok((rows, checked))
     })
     .await?;
-    if units.is_empty() {
-        return Err(PageError(
-            StatusCode::NOT_FOUND,
-            format!("no document named {}", q.name),
-        ));
-    }
-    let rows: Vec<views::SegmentRow> = units
+    let mut checked = checked.into_iter();
+    let rows: Vec<views::SegmentRow> = rows
         .into_iter()
-        .zip(checked)
-        .map(|(u, (found, flags))| segment_row(u, &found, &flags))
+        .map(|r| {
+            let (found, flags) = match r.unit {
+                Some(_) => checked.next().unwrap_or_default(),
+                None => Default::default(),
+            };
+            document_row(r, &found, &flags)
+        })
         .collect();
     let count = |s: &str| rows.iter().filter(|r| r.status == s).count();
     Ok(render(&views::Document {
@@ -191,6 +206,51 @@ async fn document(state: Shared, Query(q): Query<DocName>) -> Page {
         name: q.name,
         rows,
     }))
+}
+
+/// How a segment was made, as its row shows it: (CSS class, label).
+fn band_of(r: &DocumentRow) -> (&'static str, String) {
+    match (r.band, r.score) {
+        (Some(Band::Context), _) => ("memory", "memory 101".into()),
+        (Some(Band::Exact), _) => ("memory", "memory 100".into()),
+        (Some(Band::Fuzzy), s) => ("fuzzy", format!("fuzzy {}", s.unwrap_or(0))),
+        (Some(Band::Model), _) => ("model", "model".into()),
+        (Some(Band::Failed), _) => ("failed", "failed".into()),
+        (None, _) => ("stored", String::new()),
+    }
+}
+
+fn document_row(
+    r: DocumentRow,
+    found: &crate::pipeline::terms::Found,
+    flags: &[crate::qa::QaFlag],
+) -> views::SegmentRow {
+    let (band, band_label) = band_of(&r);
+    let position = (r.position + 1).to_string();
+    match r.unit {
+        Some(u) => views::SegmentRow {
+            band,
+            band_label,
+            position,
+            ..segment_row(u, found, flags)
+        },
+        // A failed segment: no unit, the model's problem instead of a target.
+        None => views::SegmentRow {
+            id: 0,
+            position,
+            band,
+            band_label,
+            origin: "",
+            status: "",
+            model: None,
+            flags: r.problem.into_iter().collect(),
+            terms: Vec::new(),
+            target: String::new(),
+            source: r.source,
+            source_lang: String::new(),
+            target_lang: String::new(),
+        },
+    }
 }
 
 fn segment_row(
@@ -212,6 +272,8 @@ fn segment_row(
     views::SegmentRow {
         id: u.id,
         position: u.position.map_or("–".into(), |p| (p + 1).to_string()),
+        band: "stored",
+        band_label: String::new(),
         origin: u.origin.as_str(),
         status: u.status.as_str(),
         flags: flags
@@ -243,7 +305,11 @@ async fn document_status(state: Shared, Form(f): Form<DocStatus>) -> Page {
     let status = parse_status(&f.status)?;
     let name = f.name.clone();
     with_memory(&state.0, move |m| {
-        let ids: Vec<i64> = m.document_units(&name)?.iter().map(|u| u.id).collect();
+        let rows = rows_of(m, &name)?;
+        let ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|r| r.unit.as_ref().map(|u| u.id))
+            .collect();
         Ok(m.set_status(&ids, status)?)
     })
     .await?;
@@ -277,23 +343,29 @@ fn stem(name: &str) -> &str {
     base.rsplit_once('.').map_or(base, |(s, _)| s)
 }
 
-/// The corrected translation: the document's targets in order, one segment a line
-/// (rejected ones left out, as `translate` would not reuse them either).
+/// The corrected translation: the document's targets in order, one segment a line; a
+/// rejected or failed segment gives its source (as `translate` leaves a failed one), so no
+/// line goes missing.
 async fn document_text(state: Shared, Query(q): Query<DocName>) -> Page {
     let name = q.name.clone();
-    let units = with_memory(&state.0, move |m| Ok(m.document_units(&name)?)).await?;
-    if units.is_empty() {
-        return Err(PageError(
-            StatusCode::NOT_FOUND,
-            format!("no document named {}", q.name),
-        ));
-    }
+    let rows = with_memory(&state.0, move |m| rows_of(m, &name)).await?;
     let mut text = String::new();
-    for u in units.iter().filter(|u| u.status != Status::Rejected) {
-        text.push_str(&u.target);
+    let mut lang = None;
+    for r in &rows {
+        match &r.unit {
+            Some(u) if u.status != Status::Rejected => {
+                lang.get_or_insert(u.target_lang.clone());
+                text.push_str(&u.target);
+            }
+            _ => text.push_str(&r.source),
+        }
         text.push('\n');
     }
-    let file = format!("{}.{}.txt", stem(&q.name), units[0].target_lang);
+    let file = format!(
+        "{}.{}.txt",
+        stem(&q.name),
+        lang.unwrap_or_else(|| "translated".into())
+    );
     Ok(attachment(
         text.into_bytes(),
         "text/plain; charset=utf-8",
@@ -312,12 +384,29 @@ async fn export_tmx(state: &Arc<State>, filter: Filter) -> Result<Vec<u8>, PageE
     .await
 }
 
+/// The units the document used, in its order (each once), as TMX.
 async fn document_tmx(state: Shared, Query(q): Query<DocName>) -> Page {
-    let filter = Filter {
-        document: Some(q.name.clone()),
-        ..Filter::default()
-    };
-    let body = export_tmx(&state.0, filter).await?;
+    let name = q.name.clone();
+    let body = with_memory(&state.0, move |m| {
+        let rows = rows_of(m, &name)?;
+        let mut seen = std::collections::HashSet::new();
+        let units = rows
+            .into_iter()
+            .filter_map(|r| r.unit)
+            .filter(|u| seen.insert(u.id));
+        let mut out = Vec::new();
+        let path = std::path::Path::new("document.tmx");
+        let format = crate::exchange::for_path(path).map_err(crate::Error::from)?;
+        let mut writer = format
+            .writer(Box::new(&mut out), path)
+            .map_err(crate::Error::from)?;
+        for u in units {
+            writer.unit(&u.into()).map_err(crate::Error::from)?;
+        }
+        writer.finish().map_err(crate::Error::from)?;
+        Ok(out)
+    })
+    .await?;
     Ok(attachment(
         body,
         "application/x-tmx+xml",

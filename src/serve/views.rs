@@ -32,8 +32,13 @@ pub struct Document {
 }
 
 pub struct SegmentRow {
+    /// The unit's id; 0 for a failed segment, which has none.
     pub id: i64,
     pub position: String,
+    /// How `translate` got it: memory, fuzzy, model, failed, or stored (not recorded).
+    pub band: &'static str,
+    /// "memory 101", "fuzzy 87", "model", "failed"; empty when not recorded.
+    pub band_label: String,
     pub source: String,
     pub target: String,
     pub source_lang: String,

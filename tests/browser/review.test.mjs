@@ -121,6 +121,7 @@ test('open a document, edit a segment with the keyboard, approve it; the next tr
   await p.click('a.doc-link');
   await p.waitForSelector('tr.segment.current'); // the keyboard script has run
   assert.equal(await p.locator('tr.segment').count(), 3);
+  assert.equal(await p.locator('tr.segment.band-model').count(), 3, 'all made by the model');
   if (shots) await p.screenshot({ path: join(shots, 'document.png'), fullPage: true });
   await p.keyboard.press('ArrowDown');
   await p.keyboard.press('e');
@@ -140,6 +141,10 @@ test('open a document, edit a segment with the keyboard, approve it; the next tr
   // And the next translation of the document takes the fix from the memory.
   cli('translate', 'report.txt', '--model-dir', marian, '--from', 'ru', '-o', 'again.en.txt');
   assert.match(readFileSync(join(dir, 'again.en.txt'), 'utf8'), /The parties discussed scientific cooperation\./);
+  // The document screen now shows every segment as a memory match.
+  await p.goto(`${origin}/doc?name=report.txt`);
+  assert.equal(await p.locator('tr.segment.band-memory').count(), 3);
+  assert.equal((await p.locator('tr.segment').nth(1).locator('.badge.band').textContent()).trim(), 'memory 101');
   // The unit page shows the change as a word diff.
   await p.goto(`${origin}/unit/${edited.id}`);
   assert.ok(await p.locator('.history .added').count() >= 1);

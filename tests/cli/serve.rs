@@ -34,11 +34,12 @@ fn request_with(port: u16, head: &str, body: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[test]
-fn serve_prints_a_tokened_url_and_guards_every_request() {
-    let sb = Sandbox::new();
+/// `serve` started in the sandbox: the process and the URL it printed.
+fn start(sb: &Sandbox, extra: &[&str]) -> (std::process::Child, String) {
+    let mut args = vec!["serve", "--port", "0"];
+    args.extend_from_slice(extra);
     let mut child = sb
-        .cmd(&["serve", "--port", "0", "--max-upload", "1"])
+        .cmd(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -47,12 +48,80 @@ fn serve_prints_a_tokened_url_and_guards_every_request() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().to_string();
+    (child, line.trim().to_string())
+}
+
+/// (port, token) of a printed URL.
+fn port_and_token(url: &str) -> (u16, String) {
     let (addr, token) = url
         .strip_prefix("http://127.0.0.1:")
         .and_then(|r| r.split_once("/?token="))
         .unwrap_or_else(|| panic!("unexpected URL {url}"));
-    let port: u16 = addr.parse().unwrap();
+    (addr.parse().unwrap(), token.to_string())
+}
+
+/// A failed segment has no unit but is on the document screen, with the model's problem; a
+/// second translation of the document shows its segments as memory matches.
+#[test]
+fn the_document_screen_shows_how_each_segment_was_made() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.path("a.txt"), "Парламент собрался во вторник.\n").unwrap();
+    let runaway = fixture("tiny-llm-runaway");
+    let out = sb.run(&[
+        "translate",
+        "a.txt",
+        "--model-dir",
+        runaway.to_str().unwrap(),
+        "-o",
+        "a.en.txt",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let marian = fixture("tiny-marian-ru-en");
+    std::fs::write(sb.path("b.txt"), "Стороны обсудили сотрудничество.\n").unwrap();
+    for _ in 0..2 {
+        let out = sb.run(&[
+            "translate",
+            "b.txt",
+            "--model-dir",
+            marian.to_str().unwrap(),
+            "-o",
+            "b.en.txt",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (mut child, url) = start(&sb, &[]);
+    let (port, token) = port_and_token(&url);
+    let get = |path: &str| {
+        request(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: babeldesk_token={token}\r\n"))
+    };
+    let a = get("/doc?name=a.txt");
+    assert!(a.starts_with("HTTP/1.1 200"), "{a}");
+    assert!(
+        a.contains("band-failed") && a.contains("Парламент собрался во вторник."),
+        "{a}"
+    );
+    assert!(a.contains("did not stop"), "the problem is shown: {a}");
+    let b = get("/doc?name=b.txt");
+    // One segment has no neighbours: a 100 match, not 101.
+    assert!(b.contains("band-memory") && b.contains("memory 100"), "{b}");
+    assert!(
+        get("/").contains("a.txt"),
+        "a document with no stored unit is listed"
+    );
+    let text = get("/doc/text?name=a.txt");
+    assert!(
+        text.contains("Парламент собрался во вторник."),
+        "no line goes missing: {text}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn serve_prints_a_tokened_url_and_guards_every_request() {
+    let sb = Sandbox::new();
+    let (mut child, url) = start(&sb, &["--max-upload", "1"]);
+    let (port, token) = port_and_token(&url);
     assert_eq!(token.len(), 32);
     let host = format!("Host: 127.0.0.1:{port}\r\n");
     let got = request(port, &format!("GET / HTTP/1.1\r\n{host}"));
