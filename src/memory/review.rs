@@ -97,54 +97,50 @@ impl Memory {
     /// A document for review, segment by segment: as `translate` recorded it, else from the
     /// units stored with its name (no band then).
     pub fn document_rows(&self, document: &str) -> Result<Vec<DocumentRow>, MemoryError> {
-        let sql = "SELECT position, source, unit_id, band, score, problem FROM document_segments \
-                   WHERE document = ?1 ORDER BY position";
-        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        type Raw = (i64, String, Option<i64>, String, Option<u8>, Option<String>);
-        let raw: Vec<Raw> = st
+        // One query: the recorded segments with their units (the unit's columns first, as
+        // `unit_from_row` reads them; NULL for a failed segment or a deleted unit).
+        let units: Vec<String> = COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+        let sql = format!(
+            "SELECT {}, d.position, d.source, d.band, d.score, d.problem FROM document_segments d \
+             LEFT JOIN units u ON u.id = d.unit_id WHERE d.document = ?1 ORDER BY d.position",
+            units.join(", ")
+        );
+        let n = units.len();
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows: Vec<DocumentRow> = st
             .query_map([document], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                let unit = match r.get::<_, Option<i64>>(0)? {
+                    Some(_) => Some(unit_from_row(r)?),
+                    None => None,
+                };
+                Ok(DocumentRow {
+                    position: r.get(n)?,
+                    source: r.get(n + 1)?,
+                    band: r.get::<_, String>(n + 2)?.parse::<Band>().ok(),
+                    score: r.get(n + 3)?,
+                    problem: r.get(n + 4)?,
+                    unit,
+                })
             })
             .map_err(|e| self.err(e))?
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))?;
-        if raw.is_empty() {
-            return Ok(self
-                .document_units(document)?
-                .into_iter()
-                .map(|u| DocumentRow {
-                    position: u.position.unwrap_or(0),
-                    source: u.source.clone(),
-                    band: None,
-                    score: None,
-                    problem: None,
-                    unit: Some(u),
-                })
-                .collect());
+        if !rows.is_empty() {
+            return Ok(rows);
         }
-        let mut out = Vec::with_capacity(raw.len());
-        for (position, source, unit_id, band, score, problem) in raw {
-            let unit = match unit_id {
-                Some(id) => self.get(id)?,
-                None => None,
-            };
-            out.push(DocumentRow {
-                position,
-                source,
-                band: band.parse::<Band>().ok(),
-                score,
-                problem,
-                unit,
-            });
-        }
-        Ok(out)
+        // A document translated before segments were recorded: its stored units.
+        Ok(self
+            .document_units(document)?
+            .into_iter()
+            .map(|u| DocumentRow {
+                position: u.position.unwrap_or(0),
+                source: u.source.clone(),
+                band: None,
+                score: None,
+                problem: None,
+                unit: Some(u),
+            })
+            .collect())
     }
 }
 
