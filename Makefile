@@ -23,7 +23,7 @@ PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
 export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms bench-serve clean fixtures
+.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms bench-postgres bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -46,10 +46,25 @@ run: build models $(LLM_GGUF)
 # cargo's.
 TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i += $$8 } /^\# pass / { p += $$3 } /^\# fail / { f += $$3 } /^\# skipped / { i += $$3 } END { printf "(%d ignored tests did not run: make test-slow runs them)\ntests: %d passed, %d failed, %d skipped\n", i, p, f, i }'
 
-# The Rust tests, then the review page's suite in headless Chromium (tests/browser).
+# The Rust tests, then the review page's suite in headless Chromium (tests/browser), with a
+# throwaway PostgreSQL server (.ci/postgres; installed with apt-get when missing and run as
+# root): the CLI's PostgreSQL tests use it, the memory's unit tests and the browser suite run
+# a second time on it.
+PG_TEST_DIR := $(CURDIR)/target/pg-test
 test: build models browser-deps
-	set -o pipefail; { BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast; c=$$?; \
-	  $(MAKE) --no-print-directory test-browser; b=$$?; exit $$((c || b)); } 2>&1 | $(TEST_SUMMARY)
+	set -o pipefail; .ci/postgres run $(PG_TEST_DIR) $(MAKE) --no-print-directory test-suites 2>&1 | $(TEST_SUMMARY)
+
+test-suites:
+	BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast; c=$$?; \
+	p=0; if [ -n "$$BABELDESK_TEST_POSTGRES" ]; then \
+	  echo "== the memory's tests on PostgreSQL"; \
+	  BABELDESK_TEST_MEMORY=$$BABELDESK_TEST_POSTGRES $(CARGO) test --release --locked --lib memory::; p=$$?; fi; \
+	$(MAKE) --no-print-directory test-browser; b=$$?; \
+	q=0; if [ -n "$$BABELDESK_TEST_POSTGRES" ]; then \
+	  echo "== the browser suite on PostgreSQL"; \
+	  psql -q "$$BABELDESK_TEST_POSTGRES" -c "CREATE DATABASE bd_browser" && \
+	  BABELDESK_BROWSER_MEMORY=$${BABELDESK_TEST_POSTGRES%/*}/bd_browser $(MAKE) --no-print-directory test-browser; q=$$?; fi; \
+	exit $$((c || p || b || q))
 
 # The browser suite alone (needs `make build browser-deps`). SHOTS=DIR saves the README's
 # screenshots there.
@@ -162,6 +177,13 @@ bench-terms: build $(LLM_GGUF)
 
 # The review page over 1M units: latency under wrk (Debian's; installed here as root).
 SERVE_UNITS ?= 1000000
+# The memory on PostgreSQL beside SQLite, in one run, on a throwaway server that syncs as a
+# real one does (fsync on; commits not waited for, as SQLite's synchronous=NORMAL).
+bench-postgres: build
+	PG_PORT=55433 PG_OPTS="-c synchronous_commit=off -c shared_buffers=1GB -c max_wal_size=4GB" \
+	  .ci/postgres run $(CURDIR)/target/pg-bench sh -c \
+	  'BABELDESK_BENCH_POSTGRES=$$BABELDESK_TEST_POSTGRES $(CARGO) bench --bench tm_postgres'
+
 bench-serve: build
 	@command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq wrk >/dev/null
 	$(CARGO) bench --locked --bench serve -- --units $(SERVE_UNITS)

@@ -30,8 +30,10 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// SQLite translation memory to use [env: BABELDESK_MEMORY]
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Translation memory: a SQLite file, or a PostgreSQL database a team shares
+    /// (postgres://user@host:5432/db; password from PGPASSWORD or ~/.pgpass) [env:
+    /// BABELDESK_MEMORY]
+    #[arg(long, global = true, value_name = "PATH|URL")]
     pub memory: Option<PathBuf>,
     /// Folder holding one subfolder per installed model [env: BABELDESK_MODELS_DIR]
     #[arg(long, global = true, value_name = "DIR")]
@@ -543,6 +545,26 @@ pub enum MemoryCommand {
     Delete {
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
+    },
+    /// Copy a whole memory into a new one: SQLite to PostgreSQL, back, or the same kind
+    ///
+    /// Units with their history, review state and provenance, the termbase with its history,
+    /// the summary cache and the translated documents; ids are kept. All or nothing: the
+    /// destination must be empty and is written in one transaction (an error or Ctrl+C leaves
+    /// it empty). The source is read as one snapshot, streamed, while others keep writing.
+    ///
+    /// Examples:
+    ///   babeldesk memory copy --to postgres://desk@db.example:5432/tm
+    ///   babeldesk memory copy --from postgres://desk@db.example/tm --to backup.sqlite
+    Copy {
+        /// The memory to copy (a file or postgres:// URL); default: --memory
+        #[arg(long, value_name = "PATH|URL")]
+        from: Option<PathBuf>,
+        /// The new memory (a file or postgres:// URL); made when missing, must be empty
+        #[arg(long, value_name = "PATH|URL")]
+        to: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
     /// Units per language pair, origin and status, and the database size
     Stats {

@@ -147,7 +147,11 @@ impl Settings {
         };
         if let Some(cfg) = file {
             if let Some(p) = cfg.memory {
-                s.memory = rel(p);
+                // A PostgreSQL URL is no path to resolve.
+                s.memory = match p.to_str().is_some_and(crate::memory::is_database_url) {
+                    true => p,
+                    false => rel(p),
+                };
             }
             if let Some(p) = cfg.models_dir {
                 s.models_dir = rel(p);
@@ -276,6 +280,21 @@ mod tests {
         };
         let s = Settings::load(&sub, &e, &flags).unwrap();
         assert_eq!(s.device, Device::Auto);
+    }
+
+    #[test]
+    fn a_postgres_url_in_the_workspace_file_is_kept_as_written() {
+        let ws = tempfile::tempdir().unwrap();
+        std::fs::write(
+            ws.path().join(WORKSPACE_FILE),
+            "memory = \"postgres://desk@db.example:5432/tm\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(ws.path(), &env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(
+            s.memory,
+            PathBuf::from("postgres://desk@db.example:5432/tm")
+        );
     }
 
     #[test]

@@ -12,8 +12,12 @@ use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
     match cmd {
-        MemoryCommand::Path => out::text_out(&format!("{}\n", ctx.settings.memory.display()))?,
+        MemoryCommand::Path => out::text_out(&format!(
+            "{}\n",
+            babeldesk::memory::shown_location(&ctx.settings.memory)
+        ))?,
         MemoryCommand::Stats { format } => stats(ctx, format)?,
+        MemoryCommand::Copy { from, to, format } => copy(ctx, from, &to, format)?,
         MemoryCommand::Search(args) => search(ctx, args)?,
         MemoryCommand::List {
             filter,
@@ -231,6 +235,45 @@ pub fn analysis_text(report: &analyze::Analysis, json: bool, styled: bool) -> Re
         );
     }
     Ok(t)
+}
+
+/// `memory copy`: a whole memory into an empty one, in one transaction.
+fn copy(
+    ctx: &Ctx,
+    from: Option<std::path::PathBuf>,
+    to: &std::path::Path,
+    format: Format,
+) -> Result<()> {
+    use babeldesk::memory::{shown_location, Access, Memory};
+    use babeldesk::progress::{Progress, Unit as Items};
+    let from = from.unwrap_or_else(|| ctx.settings.memory.clone());
+    let timeout = ctx.settings.lock_timeout;
+    let src = Memory::open_for(&from, timeout, Access::Read)?;
+    let mut dst = Memory::open_for(to, timeout, Access::Write)?;
+    let total = src.stats()?.units as u64;
+    let bars = ctx.progress();
+    bars.start("copying units", Some(total), Items::Items);
+    let mut shown = 0;
+    let report = src.copy_to(&mut dst, |n| {
+        bars.advance(n - shown);
+        shown = n;
+    });
+    bars.finish();
+    let report = report?;
+    if format == Format::Json {
+        return out::json(&report);
+    }
+    out::text_out(&format!(
+        "copied {} units ({} history entries), {} terms ({} history entries), {} summaries, {} document segments from {} to {}\n",
+        report.units,
+        report.history,
+        report.terms,
+        report.term_history,
+        report.summaries,
+        report.document_segments,
+        shown_location(&from),
+        shown_location(to)
+    ))
 }
 
 fn stats(ctx: &Ctx, format: Format) -> Result<()> {

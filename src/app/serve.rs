@@ -23,7 +23,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     if !ctx.quiet {
         eprintln!(
             "babeldesk: reviewing {} at the URL above (Ctrl+C stops)",
-            ctx.settings.memory.display()
+            babeldesk::memory::shown_location(&ctx.settings.memory)
         );
     }
     if args.open {

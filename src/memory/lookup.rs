@@ -6,12 +6,12 @@
 //! set-similarity joins). Lookup asks the FTS5 index for units holding one of those rare
 //! tokens, drops those outside the length window, and scores the rest exactly.
 
+use super::db::Dialect;
 use super::key;
 use super::score::{self, Prepared};
 use super::store::{unit_from_row, COLUMNS};
 use super::unit::{lang_matches, Match, Query, Status, Unit};
 use super::{Memory, MemoryError};
-use rusqlite::OptionalExtension;
 use std::collections::{HashMap, HashSet};
 
 impl Memory {
@@ -43,23 +43,21 @@ impl Memory {
             }
         };
 
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM units WHERE key_hash = ?1"))
+        let key_hash = key::hash(&[&query.key]);
+        let exact = self
+            .db
+            .query_all(
+                &format!("SELECT {COLUMNS} FROM units WHERE key_hash = ?1"),
+                &[&key_hash],
+                unit_from_row,
+            )
             .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([key::hash(&[&query.key])], unit_from_row)
-            .map_err(|e| self.err(e))?;
-        for unit in rows {
-            consider(unit.map_err(|e| self.err(e))?, &mut seen, &mut found);
+        for unit in exact {
+            consider(unit, &mut seen, &mut found);
         }
 
         if q.min_score < 100 {
             // Score on the key alone; read whole rows only for the units that pass.
-            let mut light = self
-                .conn
-                .prepare_cached("SELECT source, source_key, ntok FROM units WHERE id = ?1")
-                .map_err(|e| self.err(e))?;
             let n = query.tokens.len();
             let min = q.min_score.max(1) as usize;
             let (lo, hi) = ((n * min).div_ceil(100), n * 100 / min);
@@ -68,9 +66,18 @@ impl Memory {
                 if seen.contains(&id) {
                     continue;
                 }
-                let (source, key, ntok): (String, String, usize) = light
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .map_err(|e| self.err(e))?;
+                let Some((source, key, ntok)) = self
+                    .db
+                    .query_opt(
+                        "SELECT source, source_key, ntok FROM units WHERE id = ?1",
+                        &[&id],
+                        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<usize>(2)?)),
+                    )
+                    .map_err(|e| self.err(e))?
+                else {
+                    // Deleted by another writer since the index was read.
+                    continue;
+                };
                 if (lo..=hi).contains(&ntok)
                     && score::score(&query, &Prepared::with_key(&source, key), q.min_score)
                         .is_some()
@@ -111,15 +118,13 @@ impl Memory {
             return Ok(Vec::new());
         }
         let missing = n - score::shared_tokens_needed(n, min.max(1));
-        let mut df_st = self
-            .conn
-            .prepare_cached("SELECT df FROM token_df WHERE term = ?1")
-            .map_err(|e| self.err(e))?;
         let mut by_rarity = Vec::with_capacity(n);
         for t in &tokens {
-            let df: i64 = df_st
-                .query_row([t], |r| r.get(0))
-                .optional()
+            let df: i64 = self
+                .db
+                .query_opt("SELECT df FROM token_df WHERE term = ?1", &[t], |r| {
+                    r.get(0)
+                })
                 .map_err(|e| self.err(e))?
                 .unwrap_or(0);
             by_rarity.push((df, *t));
@@ -135,19 +140,29 @@ impl Memory {
                 _ => weights.push((t, df, 1)),
             }
         }
-        let mut fts = self
-            .conn
-            .prepare_cached("SELECT rowid FROM units_fts WHERE units_fts MATCH ?1")
-            .map_err(|e| self.err(e))?;
+        // The units holding a token: SQLite's FTS5 table, PostgreSQL's GIN index of `tokens`.
+        let (sql, quote) = match self.db.dialect() {
+            Dialect::Sqlite => ("SELECT rowid FROM units_fts WHERE units_fts MATCH ?1", true),
+            Dialect::Postgres => (
+                "SELECT id FROM units WHERE tokens @> ARRAY[?1::text]",
+                false,
+            ),
+        };
         let mut hits: HashMap<i64, u32> = HashMap::new();
         for (t, df, weight) in weights {
             if df == 0 {
                 continue;
             }
-            let mut rows = fts.query([format!("\"{t}\"")]).map_err(|e| self.err(e))?;
-            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                *hits.entry(r.get(0).map_err(|e| self.err(e))?).or_default() += weight;
-            }
+            let arg = match quote {
+                true => format!("\"{t}\""),
+                false => t.to_string(),
+            };
+            self.db
+                .for_each(sql, &[&arg], |r| {
+                    *hits.entry(r.get(0)?).or_default() += weight;
+                    Ok::<_, super::db::DbError>(())
+                })
+                .map_err(|e| self.err(e))?;
         }
         let mut ids: Vec<i64> = hits
             .into_iter()
@@ -172,9 +187,9 @@ mod tests {
     use super::*;
     use crate::memory::{NewUnit, Query, Status};
 
-    fn memory_with(pairs: &[(&str, &str)]) -> (tempfile::TempDir, Memory) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    fn memory_with(pairs: &[(&str, &str)]) -> (crate::memory::TestPlace, Memory) {
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         mem.import(|imp| {
             for (s, t) in pairs {
                 imp.add(&NewUnit::new("ru", "en", s, t))?;
@@ -226,8 +241,8 @@ mod tests {
 
     #[test]
     fn context_gives_101_and_rejected_units_are_not_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         let mut u = NewUnit::new("ru", "en", "Да.", "Yes.");
         u.prev_hash = Some(crate::memory::context_hash("Вы согласны?"));
         let id = mem.add(&u).unwrap().unwrap();
@@ -300,13 +315,13 @@ mod df_tests {
 
     #[test]
     fn token_counts_follow_adds_imports_and_deletes() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         let df = |mem: &Memory, t: &str| -> i64 {
-            mem.conn
-                .query_row(
+            mem.db
+                .query_one(
                     "SELECT coalesce((SELECT df FROM token_df WHERE term = ?1), 0)",
-                    [t],
+                    &[&t],
                     |r| r.get(0),
                 )
                 .unwrap()

@@ -1,9 +1,13 @@
-//! The translation memory and caches in one SQLite file. Only this module touches rusqlite.
-//! Schema changes are append-only migrations in `memory/migrations/`, embedded at compile time
-//! and applied in order, tracked by `PRAGMA user_version`.
+//! The translation memory and caches: one SQLite file (the default), or a PostgreSQL database
+//! a team shares (`--memory postgres://…`). Only this module touches the database drivers.
+//! Schema changes are append-only migrations in `memory/migrations/` (PostgreSQL's in
+//! `memory/migrations/postgres/`), embedded at compile time and applied in order.
 
+mod copy;
+mod db;
 mod key;
 mod lookup;
+mod open;
 mod review;
 mod score;
 mod select;
@@ -11,6 +15,7 @@ mod store;
 mod terms;
 mod unit;
 
+pub use copy::CopyReport;
 pub use key::{context_hash, key as normalized_key};
 pub use score::{score as match_score, Prepared};
 pub use store::{Importer, Staged};
@@ -21,19 +26,17 @@ pub use unit::{
     Match, NewUnit, Origin, Query, Status, Unit,
 };
 
-use rusqlite::functions::FunctionFlags;
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use db::{Db, DbError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../../memory/migrations/0001_init.sql"),
-    include_str!("../../memory/migrations/0002_lookup.sql"),
-    include_str!("../../memory/migrations/0003_terms.sql"),
-    include_str!("../../memory/migrations/0004_concordance.sql"),
-    include_str!("../../memory/migrations/0005_document_segments.sql"),
-];
+pub use db::DbError as DatabaseError;
 
+/// Whether a `--memory` value is a PostgreSQL URL (`postgres://…`, `postgresql://…`) rather
+/// than a SQLite file.
+pub fn is_database_url(s: &str) -> bool {
+    db::is_url(s)
+}
 /// What a command does with the memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -53,10 +56,10 @@ pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
     #[error("memory database {}", path.display())]
-    Sqlite {
+    Database {
         path: PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: DbError,
     },
     #[error("memory database {}: cannot create its folder", path.display())]
     Folder {
@@ -86,6 +89,8 @@ pub enum MemoryError {
     NeedsUpgrade { path: PathBuf },
     #[error("--memory {}: an in-memory database keeps nothing after the command; give a file path", path.display())]
     InMemory { path: PathBuf },
+    #[error("memory database {} already holds units, terms or documents; a copy goes into an empty memory (give a new file or database)", path.display())]
+    CopyIntoNonEmpty { path: PathBuf },
     #[error("memory database {} has schema version {found}, newer than this babeldesk knows ({known}); upgrade babeldesk", path.display())]
     TooNew {
         path: PathBuf,
@@ -95,30 +100,49 @@ pub enum MemoryError {
 }
 
 impl MemoryError {
-    fn from_sqlite(path: &Path, source: rusqlite::Error) -> MemoryError {
-        if let rusqlite::Error::SqliteFailure(f, _) = &source {
-            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) {
-                return MemoryError::Locked {
-                    path: path.to_path_buf(),
-                    waited: Duration::ZERO,
-                };
-            }
+    fn from_db(path: &Path, source: DbError) -> MemoryError {
+        if source.is_busy() {
+            return MemoryError::Locked {
+                path: path.to_path_buf(),
+                waited: Duration::ZERO,
+            };
         }
-        MemoryError::Sqlite {
+        MemoryError::Database {
             path: path.to_path_buf(),
             source,
         }
     }
 }
 
+/// Where a memory is, as it may be printed: a file's path, or a URL without its password.
+pub fn shown_location(path: &Path) -> String {
+    match path.to_str().filter(|s| db::is_url(s)) {
+        Some(url) => redacted(url),
+        None => path.display().to_string(),
+    }
+}
+
+/// A `postgres://` URL as it may be shown: without its password.
+fn redacted(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| {
+        let (auth, host) = rest.split_once('@')?;
+        let user = auth.split(':').next().unwrap_or_default();
+        Some(format!("{scheme}://{user}@{host}"))
+    }) {
+        Some(shown) => shown,
+        None => url.to_string(),
+    }
+}
+
 pub struct Memory {
-    conn: Connection,
+    db: Db,
     path: PathBuf,
     lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Stats {
+    /// The file, or the PostgreSQL URL without its password.
     pub path: PathBuf,
     pub bytes: u64,
     pub schema_version: i64,
@@ -143,37 +167,6 @@ fn counts_as_object<S: serde::Serializer>(v: &[(String, i64)], s: S) -> Result<S
     map.end()
 }
 
-/// A database opened for reading only. In a folder babeldesk cannot write, SQLite cannot make
-/// the WAL index, so the file is then read as immutable (no other writer can be there either).
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    use rusqlite::OpenFlags;
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    }) {
-        Ok(_) => Ok(conn),
-        Err(_) => {
-            let uri = format!("file:{}?immutable=1", uri_path(path));
-            Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-        }
-    }
-}
-
-/// A path as the path part of an SQLite `file:` URI.
-fn uri_path(path: &Path) -> String {
-    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut out = String::new();
-    for b in abs.to_string_lossy().bytes() {
-        match b {
-            b'%' | b'?' | b'#' => out.push_str(&format!("%{b:02X}")),
-            b if b.is_ascii() => out.push(b as char),
-            b => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
 impl Memory {
     /// Open (creating if needed) the database at `path` and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Memory, MemoryError> {
@@ -186,209 +179,73 @@ impl Memory {
         Memory::open_for(path, lock_timeout, Access::Write)
     }
 
-    /// Open for what a command does: see [`Access`]. A database that is not babeldesk's is
-    /// refused before anything is written to it.
+    /// Open for what a command does: see [`Access`]. `path` is a SQLite file or a
+    /// `postgres://` URL (libpq's form; the password may also come from `PGPASSWORD` or
+    /// `~/.pgpass`). A database that is not babeldesk's is refused before anything is written
+    /// to it.
     pub fn open_for(
         path: &Path,
         lock_timeout: Duration,
         access: Access,
     ) -> Result<Memory, MemoryError> {
-        let wrap = |source| MemoryError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        let in_memory = path == Path::new(":memory:") || path.as_os_str().is_empty();
-        let conn = match access {
-            Access::Write if in_memory => {
-                return Err(MemoryError::InMemory {
-                    path: path.to_path_buf(),
-                })
-            }
-            Access::Write => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| MemoryError::Folder {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
-                }
-                Connection::open(path).map_err(wrap)?
-            }
-            // Nothing stored yet: an empty memory, and no file made.
-            Access::Read if in_memory || !path.exists() => {
-                Connection::open_in_memory().map_err(wrap)?
-            }
-            Access::Read => open_read_only(path).map_err(wrap)?,
-        };
-        let mut mem = Memory {
-            conn,
-            path: path.to_path_buf(),
-            lock_timeout,
-        };
-        mem.conn
-            .busy_timeout(lock_timeout)
-            .map_err(|e| mem.err(e))?;
-        mem.check_ours()?;
-        if access == Access::Write {
-            mem.set_write_mode()?;
-        }
-        mem.conn
-            .pragma_update(None, "foreign_keys", true)
-            .map_err(|e| mem.err(e))?;
-        // Concordance search: case-insensitive for every script, which SQL's lower() is not.
-        mem.conn
-            .create_scalar_function(
-                "bd_contains",
-                2,
-                FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-                |ctx| {
-                    let hay = ctx.get_raw(0).as_str().unwrap_or("");
-                    let needle = ctx.get_raw(1).as_str().unwrap_or("");
-                    Ok(hay.to_lowercase().contains(needle))
-                },
-            )
-            .map_err(|e| mem.err(e))?;
-        if access == Access::Read
-            && mem
-                .conn
-                .is_readonly(rusqlite::DatabaseName::Main)
-                .unwrap_or(false)
-        {
-            mem.check_current()?;
-        } else {
-            mem.migrate()?;
-        }
-        Ok(mem)
+        Memory::open_any(path, lock_timeout, access)
     }
 
-    /// WAL + busy timeout: two babeldesk processes can write the same memory. In WAL mode
-    /// NORMAL never corrupts the database; a power cut may lose the last commits, not damage
-    /// earlier ones. FULL would fsync every single stored unit.
-    fn set_write_mode(&self) -> Result<(), MemoryError> {
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .and_then(|_| self.conn.pragma_update(None, "synchronous", "NORMAL"))
-            .map_err(|e| self.err(e))
-    }
-
-    /// Refuse another application's database: one with tables but no babeldesk schema.
-    fn check_ours(&self) -> Result<(), MemoryError> {
-        let (version, tables, units): (i64, i64, i64) = self
-            .conn
-            .query_row(
-                "SELECT (SELECT user_version FROM pragma_user_version), \
-                 (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'), \
-                 (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'units')",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(|e| self.err(e))?;
-        if (version == 0 && tables > 0) || (version > 0 && units == 0) {
-            return Err(MemoryError::NotOurs {
-                path: self.path.clone(),
-            });
-        }
-        Ok(())
-    }
-
-    /// A read-only database must already have the current schema.
-    fn check_current(&self) -> Result<(), MemoryError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let known = MIGRATIONS.len() as i64;
-        match version {
-            v if v > known => Err(MemoryError::TooNew {
-                path: self.path.clone(),
-                found: v,
-                known,
-            }),
-            v if v < known => Err(MemoryError::NeedsUpgrade {
-                path: self.path.clone(),
-            }),
-            _ => Ok(()),
-        }
-    }
-
+    /// The file, or the PostgreSQL URL without its password.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn err(&self, source: rusqlite::Error) -> MemoryError {
+    /// Whether the memory is on a PostgreSQL server.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.db, Db::Postgres(_))
+    }
+
+    fn err(&self, source: DbError) -> MemoryError {
         (self.errf())(source)
     }
 
-    /// `err` as an owned closure, for use while the connection is borrowed mutably.
-    fn errf(&self) -> impl Fn(rusqlite::Error) -> MemoryError {
+    /// `err` as an owned closure, for use while the connection is borrowed.
+    fn errf(&self) -> impl Fn(DbError) -> MemoryError {
         let (path, waited) = (self.path.clone(), self.lock_timeout);
-        move |source| match MemoryError::from_sqlite(&path, source) {
+        move |source| match MemoryError::from_db(&path, source) {
             MemoryError::Locked { path, .. } => MemoryError::Locked { path, waited },
             e => e,
         }
     }
 
-    fn migrate(&mut self) -> Result<(), MemoryError> {
-        let version: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        let known = MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(MemoryError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                known,
-            });
-        }
-        if version == known {
-            return Ok(());
-        }
-        let wrap = self.errf();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&wrap)?;
-        // Another process may have migrated while this one waited for the lock.
-        let version: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(&wrap)?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql)
-                .and_then(|_| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .map_err(&wrap)?;
-        }
-        // Rows from before 0002 get their lookup columns in the same transaction.
-        if version < 2 {
-            store::reindex(&tx).map_err(&wrap)?;
-        }
-        tx.commit().map_err(&wrap)
-    }
-
     pub fn stats(&self) -> Result<Stats, MemoryError> {
         let grouped = |sql: &str| -> Result<Vec<(String, i64)>, MemoryError> {
-            let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-            let rows = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(|e| self.err(e))?;
-            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            self.db
+                .query_all(sql, &[], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| self.err(e))
         };
         let one = |sql: &str| -> Result<i64, MemoryError> {
-            self.conn
-                .query_row(sql, [], |r| r.get(0))
+            self.db
+                .query_one(sql, &[], |r| r.get(0))
                 .map_err(|e| self.err(e))
+        };
+        let bytes = match &self.db {
+            // A memory with nothing stored yet has no file.
+            Db::Sqlite(c) if c.path().filter(|p| !p.is_empty()).is_some() => {
+                one("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?
+            }
+            Db::Sqlite(_) => 0,
+            // Tables with their indexes and TOAST, babeldesk's only (others may share the
+            // database).
+            Db::Postgres(_) => one(
+                "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::int8 \
+                 FROM unnest(string_to_array('units,unit_history,token_df,summaries,terms,term_history,document_segments', ',')) t",
+            )?,
         };
         Ok(Stats {
             path: self.path.clone(),
-            // A memory with nothing stored yet has no file.
-            bytes: match self.conn.path().filter(|p| !p.is_empty()) {
-                Some(_) => one("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")? as u64,
-                None => 0,
-            },
-            schema_version: one("PRAGMA user_version")?,
+            bytes: bytes as u64,
+            schema_version: self.schema_version()?,
             units: one("SELECT count(*) FROM units")?,
-            by_pair: grouped("SELECT CASE WHEN instr(source_lang || target_lang, '-') THEN source_lang || ':' || target_lang ELSE source_lang || '-' || target_lang END, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
-            by_origin: grouped("SELECT origin, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
-            by_status: grouped("SELECT status, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC")?,
+            by_pair: grouped("SELECT CASE WHEN source_lang || target_lang LIKE '%-%' THEN source_lang || ':' || target_lang ELSE source_lang || '-' || target_lang END, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC, 1")?,
+            by_origin: grouped("SELECT origin, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC, 1")?,
+            by_status: grouped("SELECT status, count(*) FROM units GROUP BY 1 ORDER BY 2 DESC, 1")?,
             summaries: one("SELECT count(*) FROM summaries")?,
             terms: one("SELECT count(*) FROM terms")?,
         })
@@ -402,13 +259,12 @@ impl Memory {
         method: &str,
         options: &str,
     ) -> Result<Option<String>, MemoryError> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT summary FROM summaries WHERE doc_hash = ?1 AND model = ?2 AND method = ?3 AND options = ?4",
-                params![doc_hash, model, method, options],
+                &[&doc_hash, &model, &method, &options],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(|e| self.err(e))
     }
 
@@ -420,27 +276,73 @@ impl Memory {
         options: &str,
         summary: &str,
     ) -> Result<(), MemoryError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO summaries (doc_hash, model, method, options, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![doc_hash, model, method, options, summary],
-            )
+        let sql = format!(
+            "INSERT INTO summaries (doc_hash, model, method, options, summary) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (doc_hash, model, method, options) DO UPDATE SET summary = excluded.summary, created_at = {}",
+            self.db.dialect().now()
+        );
+        self.db
+            .execute(&sql, &[&doc_hash, &model, &method, &options, &summary])
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
 }
 
+/// Where a test keeps its memory: a file in a temporary folder, or, when
+/// `BABELDESK_TEST_MEMORY` names a PostgreSQL server (a superuser's URL), a new database on
+/// it. `make test` runs the memory's tests both ways.
+#[cfg(test)]
+pub(crate) struct TestPlace {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+#[cfg(test)]
+pub(crate) fn test_place() -> TestPlace {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = match std::env::var("BABELDESK_TEST_MEMORY") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!(
+                "bd_test_{}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+            let (server, _) = base.rsplit_once('/').unwrap();
+            let query = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{query}")
+            };
+            PathBuf::from(format!("{server}/{name}{query}"))
+        }
+        _ => dir.path().join("tm.sqlite"),
+    };
+    TestPlace { _dir: dir, path }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::open::MIGRATIONS;
     use super::*;
+    use rusqlite::{params, Connection};
 
     #[test]
     fn migrates_once_and_counts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/tm.sqlite");
+        let dir = test_place();
+        let path = match dir.path.to_str().is_some_and(db::is_url) {
+            true => dir.path.clone(),
+            false => dir.path.with_file_name("sub/tm.sqlite"),
+        };
         let mem = Memory::open(&path).unwrap();
         let s = mem.stats().unwrap();
-        assert_eq!((s.units, s.schema_version), (0, MIGRATIONS.len() as i64));
+        assert_eq!((s.units, s.schema_version), (0, mem.known_version()));
         mem.store_summary("h", "m", "extractive", "{}", "[\"x\"]")
             .unwrap();
         drop(mem);
@@ -579,15 +481,16 @@ mod tests {
 
     #[test]
     fn refuses_a_newer_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tm.sqlite");
-        Memory::open(&path)
-            .unwrap()
-            .conn
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
+        let dir = test_place();
+        let mem = Memory::open(&dir.path).unwrap();
+        let sql = match mem.db.dialect() {
+            db::Dialect::Sqlite => "PRAGMA user_version = 99",
+            db::Dialect::Postgres => "UPDATE babeldesk_schema SET version = 99",
+        };
+        mem.db.batch(sql).unwrap();
+        drop(mem);
         assert!(matches!(
-            Memory::open(&path),
+            Memory::open(&dir.path),
             Err(MemoryError::TooNew { found: 99, .. })
         ));
     }

@@ -1,28 +1,36 @@
 //! What the review page reads besides listings: the translated documents the memory knows,
 //! and one document's units in order.
 
+use super::db::DbError;
 use super::store::{unit_from_row, COLUMNS};
 use super::{Band, DocSegment, DocumentInfo, DocumentRow, Memory, MemoryError, Unit};
-use rusqlite::params;
 
 impl Memory {
     /// Every translated document, most recently changed first, per language pair: those
     /// `translate` recorded segment by segment, then those known only from their units.
     pub fn documents(&self) -> Result<Vec<DocumentInfo>, MemoryError> {
         let sql = "SELECT d.document, d.source_lang, d.target_lang, count(*), \
-                   coalesce(sum(u.status = 'approved'), 0), coalesce(sum(u.status = 'rejected'), 0), \
-                   coalesce(sum(u.origin = 'human'), 0), max(max(d.recorded_at), coalesce(max(u.updated_at), '')) \
+                   coalesce(sum(CASE WHEN u.status = 'approved' THEN 1 ELSE 0 END), 0), \
+                   coalesce(sum(CASE WHEN u.status = 'rejected' THEN 1 ELSE 0 END), 0), \
+                   coalesce(sum(CASE WHEN u.origin = 'human' THEN 1 ELSE 0 END), 0), \
+                   greatest_text(max(d.recorded_at), coalesce(max(u.updated_at), '')) \
                    FROM document_segments d LEFT JOIN units u ON u.id = d.unit_id \
                    GROUP BY d.document, d.source_lang, d.target_lang \
                    UNION ALL \
                    SELECT document, source_lang, target_lang, count(*), \
-                   sum(status = 'approved'), sum(status = 'rejected'), sum(origin = 'human'), \
+                   sum(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), \
+                   sum(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), \
+                   sum(CASE WHEN origin = 'human' THEN 1 ELSE 0 END), \
                    max(updated_at) FROM units WHERE document IS NOT NULL \
                    AND document NOT IN (SELECT document FROM document_segments) \
                    GROUP BY document, source_lang, target_lang ORDER BY 8 DESC, 1";
-        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], |r| {
+        // Two-argument max() is SQLite's; PostgreSQL calls it greatest().
+        let sql = match self.db.dialect() {
+            super::db::Dialect::Sqlite => sql.replace("greatest_text(", "max("),
+            super::db::Dialect::Postgres => sql.replace("greatest_text(", "greatest("),
+        };
+        self.db
+            .query_all(&sql, &[], |r| {
                 Ok(DocumentInfo {
                     document: r.get(0)?,
                     source_lang: r.get(1)?,
@@ -34,18 +42,15 @@ impl Memory {
                     updated_at: r.get(7)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))
     }
 
     /// A document's units in their order in it (then in the order they were stored).
     pub fn document_units(&self, document: &str) -> Result<Vec<Unit>, MemoryError> {
         let sql = format!("SELECT {COLUMNS} FROM units WHERE document = ?1 ORDER BY position, id");
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([document], unit_from_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        self.db
+            .query_all(&sql, &[&document], unit_from_row)
+            .map_err(|e| self.err(e))
     }
 
     /// Replaces what is recorded of `document` with its segments as `translate` made them, in
@@ -58,38 +63,34 @@ impl Memory {
         segments: &[DocSegment],
     ) -> Result<(), MemoryError> {
         let wrap = self.errf();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
         tx.execute(
             "DELETE FROM document_segments WHERE document = ?1",
-            [document],
+            &[&document],
         )
         .map_err(&wrap)?;
-        {
-            let mut insert = tx
-                .prepare(
-                    "INSERT OR REPLACE INTO document_segments (document, position, source_lang, \
-                     target_lang, source, unit_id, band, score, problem) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .map_err(&wrap)?;
-            for s in segments {
-                insert
-                    .execute(params![
-                        document,
-                        s.position,
-                        source_lang,
-                        target_lang,
-                        s.source,
-                        s.unit_id,
-                        s.band.as_str(),
-                        s.score,
-                        s.problem
-                    ])
-                    .map_err(&wrap)?;
-            }
+        for s in segments {
+            let score = s.score.map(i64::from);
+            tx.execute(
+                "INSERT INTO document_segments (document, position, source_lang, \
+                 target_lang, source, unit_id, band, score, problem) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+                 ON CONFLICT (document, position) DO UPDATE SET source_lang = excluded.source_lang, \
+                 target_lang = excluded.target_lang, source = excluded.source, unit_id = excluded.unit_id, \
+                 band = excluded.band, score = excluded.score, problem = excluded.problem",
+                &[
+                    &document,
+                    &s.position,
+                    &source_lang,
+                    &target_lang,
+                    &s.source,
+                    &s.unit_id,
+                    &s.band.as_str(),
+                    &score,
+                    &s.problem,
+                ],
+            )
+            .map_err(&wrap)?;
         }
         tx.commit().map_err(&wrap)
     }
@@ -106,25 +107,23 @@ impl Memory {
             units.join(", ")
         );
         let n = units.len();
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows: Vec<DocumentRow> = st
-            .query_map([document], |r| {
-                let unit = match r.get::<_, Option<i64>>(0)? {
+        let rows: Vec<DocumentRow> = self
+            .db
+            .query_all(&sql, &[&document], |r| {
+                let unit = match r.get::<Option<i64>>(0)? {
                     Some(_) => Some(unit_from_row(r)?),
                     None => None,
                 };
                 Ok(DocumentRow {
                     position: r.get(n)?,
                     source: r.get(n + 1)?,
-                    band: r.get::<_, String>(n + 2)?.parse::<Band>().ok(),
+                    band: r.get::<String>(n + 2)?.parse::<Band>().ok(),
                     score: r.get(n + 3)?,
                     problem: r.get(n + 4)?,
                     unit,
                 })
             })
-            .map_err(|e| self.err(e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))?;
+            .map_err(|e: DbError| self.err(e))?;
         if !rows.is_empty() {
             return Ok(rows);
         }
@@ -159,8 +158,8 @@ mod tests {
 
     #[test]
     fn documents_and_their_units_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         mem.add(&unit("a.txt", 1, "Второй.")).unwrap();
         mem.add(&unit("a.txt", 0, "Первый.")).unwrap();
         let id = mem.add(&unit("b.txt", 0, "Другой.")).unwrap().unwrap();
@@ -198,8 +197,8 @@ mod tests {
 
     #[test]
     fn a_recorded_document_keeps_its_bands_and_failed_segments() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         // Unit 1 belongs to another document; this one reuses it.
         let reused = mem.add(&unit("other.txt", 0, "Первый.")).unwrap().unwrap();
         let made = mem.add(&unit("a.txt", 1, "Второй.")).unwrap().unwrap();

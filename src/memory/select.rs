@@ -1,25 +1,26 @@
 //! SELECTs with optional conditions, added one filter field at a time: units and termbase
 //! entries are listed by the same kinds of filter (language pair, origin, status, text).
 
-use rusqlite::types::ToSql;
-use rusqlite::{Connection, Row};
+use super::db::{Db, DbError, Dialect, Param, Row};
 
-/// A `SELECT … WHERE 1` growing ` AND …` conditions, with their numbered arguments.
+/// A `SELECT … WHERE true` growing ` AND …` conditions, with their numbered arguments.
 pub(super) struct Select {
+    dialect: Dialect,
     sql: String,
-    args: Vec<Box<dyn ToSql>>,
+    args: Vec<Box<dyn Param>>,
 }
 
 impl Select {
-    /// `SELECT columns FROM table WHERE 1`.
-    pub fn select(columns: &str, table: &str) -> Select {
+    /// `SELECT columns FROM table WHERE true`.
+    pub fn select(dialect: Dialect, columns: &str, table: &str) -> Select {
         Select {
-            sql: format!("SELECT {columns} FROM {table} WHERE 1"),
+            dialect,
+            sql: format!("SELECT {columns} FROM {table} WHERE true"),
             args: Vec::new(),
         }
     }
 
-    fn arg(&mut self, value: impl ToSql + 'static) -> usize {
+    fn arg(&mut self, value: impl Param + 'static) -> usize {
         self.args.push(Box::new(value));
         self.args.len()
     }
@@ -78,7 +79,14 @@ impl Select {
     pub fn containing(mut self, needle: Option<&str>) -> Select {
         if let Some(text) = needle {
             let n = self.arg(text.to_lowercase());
-            self.sql += &format!(" AND (bd_contains(source, ?{n}) OR bd_contains(target, ?{n}))");
+            self.sql += &match self.dialect {
+                Dialect::Sqlite => {
+                    format!(" AND (bd_contains(source, ?{n}) OR bd_contains(target, ?{n}))")
+                }
+                Dialect::Postgres => format!(
+                    " AND (strpos(lower(source), ?{n}) > 0 OR strpos(lower(target), ?{n}) > 0)"
+                ),
+            };
         }
         self
     }
@@ -88,50 +96,96 @@ impl Select {
     /// concordance of a million units is no table scan. It finds text starting at a word; a
     /// needle without letters or digits adds nothing (every row is tested).
     pub fn word_candidates(mut self, needle: Option<&str>) -> Select {
-        if let Some(query) = needle.and_then(word_query) {
-            let m = self.arg(query);
-            self.sql +=
-                &format!(" AND id IN (SELECT rowid FROM units_words WHERE units_words MATCH ?{m})");
+        let Some(words) = needle.and_then(words) else {
+            return self;
+        };
+        match self.dialect {
+            Dialect::Sqlite => {
+                let m = self.arg(fts5_query(&words));
+                self.sql += &format!(
+                    " AND id IN (SELECT rowid FROM units_words WHERE units_words MATCH ?{m})"
+                );
+            }
+            // The expression of the `units_words` index (PostgreSQL's migration 0001).
+            Dialect::Postgres => {
+                let m = self.arg(tsquery(&words));
+                self.sql += &format!(
+                    " AND to_tsvector('simple', lower(regexp_replace(source || ' ' || target,                      '[^[:alnum:]]+', ' ', 'g'))) @@ to_tsquery('simple', ?{m})"
+                );
+            }
         }
         self
     }
 
     /// In id order, at most `limit` rows after skipping `offset`.
     pub fn page(mut self, limit: Option<u64>, offset: u64) -> Select {
-        let limit = limit.map_or(-1, |l| l as i64);
-        self.sql += &format!(" ORDER BY id LIMIT {limit} OFFSET {offset}");
+        self.sql += " ORDER BY id";
+        match (limit, self.dialect) {
+            (Some(l), _) => self.sql += &format!(" LIMIT {l}"),
+            // SQLite has no OFFSET without a LIMIT.
+            (None, Dialect::Sqlite) if offset > 0 => self.sql += " LIMIT -1",
+            (None, _) => {}
+        }
+        if offset > 0 {
+            self.sql += &format!(" OFFSET {offset}");
+        }
         self
     }
 
-    /// Runs the query, handing each row to `each`; `err` turns SQLite's errors into `E`.
+    /// Runs the query, handing each row to `each`; `err` turns the database's errors into `E`.
     pub fn for_each<E>(
         &self,
-        conn: &Connection,
-        err: impl Fn(rusqlite::Error) -> E,
+        db: &Db,
+        err: impl Fn(DbError) -> E,
         mut each: impl FnMut(&Row) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut st = conn.prepare(&self.sql).map_err(&err)?;
-        let params: Vec<&dyn ToSql> = self.args.iter().map(|a| a.as_ref()).collect();
-        let mut rows = st.query(params.as_slice()).map_err(&err)?;
-        while let Some(row) = rows.next().map_err(&err)? {
-            each(row)?;
+        let params: Vec<&dyn Param> = self.args.iter().map(|a| a.as_ref()).collect();
+        // Errors of `each` pass through untouched; the database's are turned by `err`.
+        let mut failed = None;
+        let result = db.for_each(&self.sql, &params, |row| match each(row) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                failed = Some(e);
+                Err(DbError::Column {
+                    column: 0,
+                    problem: "stopped".into(),
+                })
+            }
+        });
+        match (result, failed) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(err(e)),
+            (Ok(()), None) => Ok(()),
         }
-        Ok(())
     }
 }
 
-/// An FTS5 query for the words of `needle`: every word, the last one as a prefix ("Великого
-/// кам" → `"великого" AND "кам"*`); None when it has none. Quoting keeps FTS5 syntax out.
-fn word_query(needle: &str) -> Option<String> {
+/// The lower-cased words of `needle` as Rust splits them; None when it has none.
+fn words(needle: &str) -> Option<Vec<String>> {
     let words: Vec<String> = needle
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"", w.to_lowercase()))
+        .map(str::to_lowercase)
         .collect();
-    let (last, rest) = words.split_last()?;
-    let mut terms: Vec<String> = rest.to_vec();
-    terms.push(format!("{last}*"));
-    Some(terms.join(" AND "))
+    (!words.is_empty()).then_some(words)
+}
+
+/// An FTS5 query: every word, the last one as a prefix ("Великого кам" → `"великого" AND
+/// "кам"*`). Quoting keeps FTS5 syntax out.
+fn fts5_query(words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    format!("{}*", quoted.join(" AND "))
+}
+
+/// The same as a PostgreSQL tsquery (`великого & кам:*`); words are letters and digits only,
+/// so no tsquery syntax gets in.
+fn tsquery(words: &[String]) -> String {
+    format!("{}:*", words.join(" & "))
+}
+
+#[cfg(test)]
+fn word_query(needle: &str) -> Option<String> {
+    words(needle).map(|w| fts5_query(&w))
 }
 
 #[cfg(test)]

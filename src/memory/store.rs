@@ -1,23 +1,19 @@
 //! Writing and reading units: add, import in one transaction, edit, review, delete, list.
 
+use super::db::{Db, DbError, Dialect, Row, Tx};
 use super::key;
 use super::select::Select;
 use super::unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
 };
 use super::{Memory, MemoryError, MAX_QUERY_CHARS};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 use std::collections::HashMap;
 
 pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
 
-pub(super) const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
-
-pub(super) fn unit_from_row(r: &Row) -> rusqlite::Result<Unit> {
-    let word = |i: usize| -> rusqlite::Result<String> { r.get(i) };
-    let parse_err = |i: usize, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
+pub(super) fn unit_from_row(r: &Row) -> Result<Unit, DbError> {
+    let word = |i: usize| -> Result<String, DbError> { r.get(i) };
+    let parse_err = |i: usize, problem: String| DbError::Column { column: i, problem };
     Ok(Unit {
         id: r.get(0)?,
         source_lang: r.get(1)?,
@@ -50,7 +46,7 @@ pub struct Staged {
     ntok: i64,
     /// Distinct tokens, sorted.
     distinct: Vec<String>,
-    /// The tokens in order, space-separated, as the FTS index gets them.
+    /// The tokens in order, space-separated, as SQLite's FTS index gets them.
     fts: String,
 }
 
@@ -75,7 +71,7 @@ impl Staged {
 
 /// Adds units inside one import transaction; see [`Memory::import`].
 pub struct Importer<'a> {
-    tx: Transaction<'a>,
+    tx: Tx<'a>,
     report: ImportReport,
     path: std::path::PathBuf,
     /// Token counts of the units added, written to `token_df` once at the end.
@@ -90,7 +86,7 @@ impl Importer<'_> {
 
     pub fn add_staged(&mut self, s: Staged) -> Result<Option<i64>, MemoryError> {
         self.report.read += 1;
-        let id = insert(&self.tx, &s).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
+        let id = insert(&self.tx, &s).map_err(|e| MemoryError::from_db(&self.path, e))?;
         match id {
             Some(_) => {
                 self.report.added += 1;
@@ -116,60 +112,89 @@ fn distinct_tokens(key: &str) -> Vec<&str> {
     t
 }
 
-/// Add `delta` to the document frequency of each token.
-fn update_df<'a>(
-    tx: &Transaction,
-    counts: impl IntoIterator<Item = (&'a str, i64)>,
-) -> rusqlite::Result<()> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO token_df (term, df) VALUES (?1, ?2) \
-         ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
-    )?;
+/// Add `delta` to the document frequency of each token. Sorted, so two PostgreSQL writers
+/// lock the rows in one order and never deadlock.
+fn update_df<'a>(db: &Db, counts: impl IntoIterator<Item = (&'a str, i64)>) -> Result<(), DbError> {
+    let mut counts: Vec<(&str, i64)> = counts.into_iter().collect();
+    counts.sort_unstable();
     for (term, delta) in counts {
-        st.execute(params![term, delta])?;
+        db.execute(
+            "INSERT INTO token_df (term, df) VALUES (?1, ?2) \
+             ON CONFLICT (term) DO UPDATE SET df = token_df.df + excluded.df",
+            &[&term, &delta],
+        )?;
     }
     Ok(())
 }
 
-fn insert(tx: &Transaction, s: &Staged) -> rusqlite::Result<Option<i64>> {
-    const SQL: &str = concat!(
-        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, ",
-        "origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, ",
-        "created_at, updated_at, use_count) ",
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ",
-        "coalesce(?18, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ",
-        "coalesce(?19, ?18, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), ?20) ",
-        "ON CONFLICT (ident) DO NOTHING"
+fn insert(db: &Db, s: &Staged) -> Result<Option<i64>, DbError> {
+    insert_as(db, s, None)
+}
+
+/// Stores a staged unit under `id` when one is given (a copy keeps ids), else a new one.
+pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i64>, DbError> {
+    // `tokens` is PostgreSQL's fuzzy index (SQLite's is the FTS table below).
+    let (tokens_col, tokens_arg) = match db.dialect() {
+        Dialect::Sqlite => ("", ""),
+        Dialect::Postgres => (", tokens", ", string_to_array(?21, ' ')"),
+    };
+    let now = db.dialect().now();
+    let (id_col, id_arg) = match id {
+        Some(_) => ("id, ", "?22, "),
+        None => ("", ""),
+    };
+    let sql = format!(
+        "INSERT INTO units ({id_col}ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
+         origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
+         created_at, updated_at, use_count{tokens_col}) \
+         VALUES ({id_arg}?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20{tokens_arg}) \
+         ON CONFLICT (ident) DO NOTHING RETURNING id"
     );
     let u = &s.unit;
-    let changed = tx.prepare_cached(SQL)?.execute(params![
-        s.ident,
-        s.key_hash,
-        s.ntok,
-        u.source_lang,
-        u.target_lang,
-        u.source,
-        u.target,
-        s.key,
-        u.origin.as_str(),
-        u.status.as_str(),
-        u.model,
-        u.document,
-        u.position,
-        u.prev_hash,
-        u.next_hash,
-        u.source_tags,
-        u.target_tags,
-        u.created_at,
-        u.updated_at,
-        u.use_count,
-    ])?;
-    if changed == 0 {
-        return Ok(None);
+    let distinct = s.distinct.join(" ");
+    let (origin, status) = (u.origin.as_str(), u.status.as_str());
+    let mut params: Vec<&dyn super::db::Param> = vec![
+        &s.ident,
+        &s.key_hash,
+        &s.ntok,
+        &u.source_lang,
+        &u.target_lang,
+        &u.source,
+        &u.target,
+        &s.key,
+        &origin,
+        &status,
+        &u.model,
+        &u.document,
+        &u.position,
+        &u.prev_hash,
+        &u.next_hash,
+        &u.source_tags,
+        &u.target_tags,
+        &u.created_at,
+        &u.updated_at,
+        &u.use_count,
+    ];
+    // ?21 is always the tokens and ?22 the id, so SQLite (without tokens) gets a NULL ?21.
+    let no_tokens: Option<String> = None;
+    match db.dialect() {
+        Dialect::Postgres => params.push(&distinct),
+        Dialect::Sqlite if id.is_some() => params.push(&no_tokens),
+        Dialect::Sqlite => {}
     }
-    let id = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)")?
-        .execute(params![id, s.fts])?;
+    if let Some(id) = &id {
+        params.push(id);
+    }
+    let Some(id) = db.query_opt(&sql, &params, |r| r.get::<i64>(0))? else {
+        return Ok(None);
+    };
+    if db.dialect() == Dialect::Sqlite {
+        db.execute(
+            "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
+            &[&id, &s.fts],
+        )?;
+    }
     Ok(Some(id))
 }
 
@@ -177,7 +202,7 @@ impl Memory {
     /// Store one unit; `None` when the same unit (pair, source, target, context) was there.
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
         let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
         let staged = Staged::new(u.clone());
         let id = insert(&tx, &staged)
             .and_then(|id| {
@@ -199,22 +224,22 @@ impl Memory {
         let errf = self.errf();
         let path = self.path.clone();
         let wrap = |e| E::from(errf(e));
-        // Bulk work: a bigger page cache keeps the index B-trees in memory.
-        self.conn
-            .pragma_update(None, "cache_size", -262_144)
-            .map_err(&wrap)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(&wrap)?;
-        // FTS5 flushes its in-memory token hash every 1 MB by default and merges the small
-        // segments as it goes; a bulk import flushes rarely and merges once at the end.
-        for (option, value) in [("hashsize", 64 << 20), ("automerge", 0)] {
-            tx.execute(
-                "INSERT INTO units_fts (units_fts, rank) VALUES (?1, ?2)",
-                params![option, value],
+        let sqlite = self.db.dialect() == Dialect::Sqlite;
+        if sqlite {
+            // Bulk work: a bigger page cache keeps the index B-trees in memory.
+            self.db
+                .batch("PRAGMA cache_size = -262144")
+                .map_err(&wrap)?;
+        }
+        let tx = self.db.begin(true).map_err(&wrap)?;
+        if sqlite {
+            // FTS5 flushes its in-memory token hash every 1 MB by default and merges the small
+            // segments as it goes; a bulk import flushes rarely and merges once at the end.
+            tx.batch(
+                "INSERT INTO units_fts (units_fts, rank) VALUES ('hashsize', 67108864); \
+                 INSERT INTO units_fts (units_fts, rank) VALUES ('automerge', 0)",
             )
-            .map_err(wrap)?;
+            .map_err(&wrap)?;
         }
         let mut importer = Importer {
             tx,
@@ -229,31 +254,35 @@ impl Memory {
             importer.df.iter().map(|(t, n)| (t.as_str(), *n)),
         )
         .map_err(wrap)?;
-        // One merged index segment after a big import: each token lookup then reads one
-        // b-tree, not dozens. Small imports leave merging to FTS5's automerge, back on.
-        let merge = if report.added >= 10_000 {
-            "INSERT INTO units_fts (units_fts) VALUES ('optimize')"
-        } else {
-            "INSERT INTO units_fts (units_fts, rank) VALUES ('merge', 500)"
-        };
-        importer
-            .tx
-            .execute(merge, [])
-            .and_then(|_| {
-                importer.tx.execute(
-                    "INSERT INTO units_fts (units_fts, rank) VALUES ('automerge', 4)",
-                    [],
-                )
-            })
-            .map_err(wrap)?;
+        if sqlite {
+            // One merged index segment after a big import: each token lookup then reads one
+            // b-tree, not dozens. Small imports leave merging to FTS5's automerge, back on.
+            let merge = if report.added >= 10_000 {
+                "INSERT INTO units_fts (units_fts) VALUES ('optimize')"
+            } else {
+                "INSERT INTO units_fts (units_fts, rank) VALUES ('merge', 500)"
+            };
+            importer
+                .tx
+                .batch(merge)
+                .and_then(|_| {
+                    importer
+                        .tx
+                        .batch("INSERT INTO units_fts (units_fts, rank) VALUES ('automerge', 4)")
+                })
+                .map_err(wrap)?;
+        }
         importer.tx.commit().map_err(&wrap)?;
         Ok(report)
     }
 
     pub fn get(&self, id: i64) -> Result<Option<Unit>, MemoryError> {
-        self.conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM units WHERE id = ?1"))
-            .and_then(|mut st| st.query_row([id], unit_from_row).optional())
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
+                &[&id],
+                unit_from_row,
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -263,38 +292,36 @@ impl Memory {
             return Ok((None, None));
         };
         let at = |p: i64| {
-            self.conn
-                .query_row(
+            self.db
+                .query_opt(
                     &format!(
                         "SELECT {COLUMNS} FROM units WHERE document = ?1 AND position = ?2 \
                          AND source_lang = ?3 AND target_lang = ?4 ORDER BY id DESC LIMIT 1"
                     ),
-                    params![doc, p, unit.source_lang, unit.target_lang],
+                    &[doc, &p, &unit.source_lang, &unit.target_lang],
                     unit_from_row,
                 )
-                .optional()
                 .map_err(|e| self.err(e))
         };
         Ok((at(pos - 1)?, at(pos + 1)?))
     }
 
     pub fn history(&self, id: i64) -> Result<Vec<HistoryEntry>, MemoryError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT target, origin, status, changed_at FROM unit_history WHERE unit_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([id], |r| {
-                let (o, s): (String, String) = (r.get(1)?, r.get(2)?);
-                Ok(HistoryEntry {
-                    target: r.get(0)?,
-                    origin: o.parse().unwrap_or(Origin::Import),
-                    status: s.parse().unwrap_or(Status::Draft),
-                    changed_at: r.get(3)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        self.db
+            .query_all(
+                "SELECT target, origin, status, changed_at FROM unit_history WHERE unit_id = ?1 ORDER BY id",
+                &[&id],
+                |r| {
+                    let (o, s): (String, String) = (r.get(1)?, r.get(2)?);
+                    Ok(HistoryEntry {
+                        target: r.get(0)?,
+                        origin: o.parse().unwrap_or(Origin::Import),
+                        status: s.parse().unwrap_or(Status::Draft),
+                        changed_at: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// A person's correction: the target changes, origin becomes `human`, the old target is
@@ -305,27 +332,30 @@ impl Memory {
         new.prev_hash = old.prev_hash.clone();
         new.next_hash = old.next_hash.clone();
         let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
+        let ident = new.ident();
         let other: Option<i64> = tx
-            .query_row(
+            .query_opt(
                 "SELECT id FROM units WHERE ident = ?1 AND id != ?2",
-                params![new.ident(), id],
+                &[&ident, &id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(&wrap)?;
         if let Some(other) = other {
             return Err(MemoryError::Duplicate { id, other });
         }
+        let sql = format!(
+            "UPDATE units SET target = ?1, ident = ?2, target_tags = NULL, origin = 'human', updated_at = {} WHERE id = ?3",
+            tx.dialect().now()
+        );
         save_history(&tx, &old)
-            .and_then(|_| {
-                tx.execute(
-                    &format!("UPDATE units SET target = ?1, ident = ?2, target_tags = NULL, origin = 'human', updated_at = {NOW} WHERE id = ?3"),
-                    params![target, new.ident(), id],
-                )
-            })
+            .and_then(|_| tx.execute(&sql, &[&target, &ident, &id]))
             .and_then(|_| tx.commit())
-            .map_err(&wrap)?;
+            .map_err(|e| match e.is_unique_violation() {
+                // Another writer stored the same unit meanwhile.
+                true => MemoryError::Duplicate { id, other: 0 },
+                false => wrap(e),
+            })?;
         self.get(id)?.ok_or(MemoryError::NoSuchUnits(vec![id]))
     }
 
@@ -336,11 +366,11 @@ impl Memory {
                 return Ok(());
             }
             save_history(tx, unit)?;
-            tx.execute(
-                &format!("UPDATE units SET status = ?1, updated_at = {NOW} WHERE id = ?2"),
-                params![status.as_str(), unit.id],
-            )
-            .map(|_| ())
+            let sql = format!(
+                "UPDATE units SET status = ?1, updated_at = {} WHERE id = ?2",
+                tx.dialect().now()
+            );
+            tx.execute(&sql, &[&status.as_str(), &unit.id]).map(|_| ())
         })
     }
 
@@ -353,8 +383,10 @@ impl Memory {
                     .into_iter()
                     .map(|t| (t, -1)),
             )?;
-            tx.execute("DELETE FROM units_fts WHERE rowid = ?1", [unit.id])?;
-            tx.execute("DELETE FROM units WHERE id = ?1", [unit.id])
+            if tx.dialect() == Dialect::Sqlite {
+                tx.execute("DELETE FROM units_fts WHERE rowid = ?1", &[&unit.id])?;
+            }
+            tx.execute("DELETE FROM units WHERE id = ?1", &[&unit.id])
                 .map(|_| ())
         })
     }
@@ -364,7 +396,7 @@ impl Memory {
         self.each_unit(ids, |tx, unit| {
             tx.execute(
                 "UPDATE units SET use_count = use_count + 1 WHERE id = ?1",
-                [unit.id],
+                &[&unit.id],
             )
             .map(|_| ())
         })
@@ -374,21 +406,24 @@ impl Memory {
     fn each_unit(
         &mut self,
         ids: &[i64],
-        mut f: impl FnMut(&Transaction, &Unit) -> rusqlite::Result<()>,
+        mut f: impl FnMut(&Tx, &Unit) -> Result<(), DbError>,
     ) -> Result<usize, MemoryError> {
         let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
         let mut missing = Vec::new();
-        // An id named twice is one unit, for every review command alike.
-        let mut seen = std::collections::HashSet::new();
-        for &id in ids.iter().filter(|id| seen.insert(**id)) {
+        // An id named twice is one unit, for every review command alike. In id order, so
+        // two writers lock rows in one order.
+        let mut seen = std::collections::BTreeSet::new();
+        for &id in ids {
+            seen.insert(id);
+        }
+        for &id in &seen {
             let unit = tx
-                .query_row(
+                .query_opt(
                     &format!("SELECT {COLUMNS} FROM units WHERE id = ?1"),
-                    [id],
+                    &[&id],
                     unit_from_row,
                 )
-                .optional()
                 .map_err(&wrap)?;
             match unit {
                 Some(u) => f(&tx, &u).map_err(&wrap)?,
@@ -438,7 +473,7 @@ impl Memory {
         needle: Option<&str>,
         each: &mut dyn FnMut(Unit) -> Result<(), E>,
     ) -> Result<(), E> {
-        let select = Select::select(COLUMNS, "units")
+        let select = Select::select(self.db.dialect(), COLUMNS, "units")
             .lang("source_lang", filter.source_lang.as_deref())
             .lang("target_lang", filter.target_lang.as_deref())
             .equals("origin", filter.origin.map(|o| o.as_str()))
@@ -451,7 +486,7 @@ impl Memory {
             .containing(needle)
             .page(filter.limit, filter.offset);
         select.for_each(
-            &self.conn,
+            &self.db,
             |e| E::from(self.err(e)),
             |row| {
                 let unit = unit_from_row(row).map_err(|e| E::from(self.err(e)))?;
@@ -469,13 +504,14 @@ impl Memory {
 /// Fill the lookup columns of rows written before migration 0002, inside the migration's
 /// transaction (a crash leaves the database at version 1, to be migrated again). A row that
 /// turns out to repeat another (same pair, source, target and context) is merged into it, as
-/// an import merges: its history and use count move over.
-pub(super) fn reindex(tx: &Transaction) -> rusqlite::Result<()> {
-    let old: Vec<Unit> = {
-        let mut st = tx.prepare(&format!("SELECT {COLUMNS} FROM units WHERE ident IS NULL"))?;
-        let rows = st.query_map([], unit_from_row)?;
-        rows.collect::<Result<_, _>>()?
-    };
+/// an import merges: its history and use count move over. (SQLite only: PostgreSQL memories
+/// began with these columns.)
+pub(super) fn reindex(tx: &Tx) -> Result<(), DbError> {
+    let old: Vec<Unit> = tx.query_all(
+        &format!("SELECT {COLUMNS} FROM units WHERE ident IS NULL"),
+        &[],
+        unit_from_row,
+    )?;
     for u in old {
         let mut n = NewUnit::new(&u.source_lang, &u.target_lang, &u.source, &u.target);
         n.prev_hash = u.prev_hash;
@@ -483,41 +519,41 @@ pub(super) fn reindex(tx: &Transaction) -> rusqlite::Result<()> {
         let s = Staged::new(n);
         let updated = tx.execute(
             "UPDATE OR IGNORE units SET ident = ?1, key_hash = ?2, ntok = ?3, source_key = ?4 WHERE id = ?5",
-            params![s.ident, s.key_hash, s.ntok, s.key, u.id],
+            &[&s.ident, &s.key_hash, &s.ntok, &s.key, &u.id],
         )?;
         if updated == 0 {
             let kept: i64 =
-                tx.query_row("SELECT id FROM units WHERE ident = ?1", [s.ident], |r| {
+                tx.query_one("SELECT id FROM units WHERE ident = ?1", &[&s.ident], |r| {
                     r.get(0)
                 })?;
             tx.execute(
                 "UPDATE unit_history SET unit_id = ?1 WHERE unit_id = ?2",
-                [kept, u.id],
+                &[&kept, &u.id],
             )?;
             tx.execute(
                 "UPDATE units SET use_count = use_count + ?1 WHERE id = ?2",
-                [u.use_count, kept],
+                &[&u.use_count, &kept],
             )?;
-            tx.execute("DELETE FROM units WHERE id = ?1", [u.id])?;
+            tx.execute("DELETE FROM units WHERE id = ?1", &[&u.id])?;
             continue;
         }
         tx.execute(
             "INSERT INTO units_fts (rowid, tokens) VALUES (?1, ?2)",
-            params![u.id, s.fts],
+            &[&u.id, &s.fts],
         )?;
         update_df(tx, s.distinct.iter().map(|t| (t.as_str(), 1)))?;
     }
     Ok(())
 }
 
-fn save_history(tx: &Transaction, unit: &Unit) -> rusqlite::Result<()> {
+fn save_history(tx: &Db, unit: &Unit) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO unit_history (unit_id, target, origin, status) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            unit.id,
-            unit.target,
-            unit.origin.as_str(),
-            unit.status.as_str()
+        &[
+            &unit.id,
+            &unit.target,
+            &unit.origin.as_str(),
+            &unit.status.as_str(),
         ],
     )
     .map(|_| ())
@@ -527,9 +563,9 @@ fn save_history(tx: &Transaction, unit: &Unit) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
-    fn open() -> (tempfile::TempDir, Memory) {
-        let dir = tempfile::tempdir().unwrap();
-        let mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    fn open() -> (crate::memory::TestPlace, Memory) {
+        let dir = crate::memory::test_place();
+        let mem = Memory::open(&dir.path).unwrap();
         (dir, mem)
     }
 
@@ -654,8 +690,8 @@ mod tests {
     /// The word index narrows a concordance and follows every write: an edit, a deletion.
     #[test]
     fn concordance_finds_words_through_the_index_after_edits() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut mem = Memory::open(&dir.path().join("m.sqlite")).unwrap();
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
         let id = mem
             .add(&NewUnit::new(
                 "ru",

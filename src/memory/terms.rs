@@ -1,21 +1,18 @@
 //! Writing and reading termbase entries: add, import in one transaction, edit with history,
 //! delete, list, and all entries of a language pair for recognition.
 
+use super::db::{Db, DbError, Row, Tx};
 use super::select::Select;
-use super::store::NOW;
 use super::{Memory, MemoryError};
 use crate::terms::stem::Stems;
 use crate::terms::{NewTerm, Term, TermFilter, TermOrigin, TermStatus};
-use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::Serialize;
 
 const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, note, pos, status, origin, created_at, updated_at";
 
-fn term_from_row(r: &Row) -> rusqlite::Result<Term> {
-    let word = |i: usize| -> rusqlite::Result<String> { r.get(i) };
-    let parse_err = |i: usize, e: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-    };
+fn term_from_row(r: &Row) -> Result<Term, DbError> {
+    let word = |i: usize| -> Result<String, DbError> { r.get(i) };
+    let parse_err = |i: usize, problem: String| DbError::Column { column: i, problem };
     Ok(Term {
         id: r.get(0)?,
         entry: NewTerm {
@@ -76,7 +73,7 @@ pub struct TermEdit {
 
 /// Adds entries inside one transaction (see [`Memory::import_terms`]).
 pub struct TermImporter<'a> {
-    tx: Transaction<'a>,
+    tx: Tx<'a>,
     report: TermImportReport,
     stems: Option<(String, Stems)>,
     path: std::path::PathBuf,
@@ -87,7 +84,7 @@ impl TermImporter<'_> {
         check_filled(t)?;
         let key = self.key(t);
         let (id, what) =
-            upsert(&self.tx, t, &key).map_err(|e| MemoryError::from_sqlite(&self.path, e))?;
+            upsert(&self.tx, t, &key).map_err(|e| MemoryError::from_db(&self.path, e))?;
         match what {
             TermWrite::Added => self.report.added += 1,
             TermWrite::Updated => self.report.updated += 1,
@@ -122,33 +119,32 @@ fn check_filled(t: &NewTerm) -> Result<(), MemoryError> {
 
 /// Insert the entry, or update the note, POS and status of the one with the same pair, source
 /// and target (keeping its earlier state in the history).
-fn upsert(tx: &Transaction, t: &NewTerm, key: &str) -> rusqlite::Result<(i64, TermWrite)> {
-    let old = tx
-        .prepare_cached(&format!(
+fn upsert(tx: &Db, t: &NewTerm, key: &str) -> Result<(i64, TermWrite), DbError> {
+    let old = tx.query_opt(
+        &format!(
             "SELECT {COLUMNS} FROM terms WHERE source_lang = ?1 AND target_lang = ?2 AND source = ?3 AND target = ?4"
-        ))?
-        .query_row(
-            params![t.source_lang, t.target_lang, t.source, t.target],
-            term_from_row,
-        )
-        .optional()?;
+        ),
+        &[&t.source_lang, &t.target_lang, &t.source, &t.target],
+        term_from_row,
+    )?;
     let Some(old) = old else {
-        tx.prepare_cached(
+        let id = tx.query_one(
             "INSERT INTO terms (source_lang, target_lang, source, target, source_key, note, pos, status, origin) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?
-        .execute(params![
-            t.source_lang,
-            t.target_lang,
-            t.source,
-            t.target,
-            key,
-            t.note,
-            t.pos,
-            t.status.as_str(),
-            t.origin.as_str()
-        ])?;
-        return Ok((tx.last_insert_rowid(), TermWrite::Added));
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+            &[
+                &t.source_lang,
+                &t.target_lang,
+                &t.source,
+                &t.target,
+                &key,
+                &t.note,
+                &t.pos,
+                &t.status.as_str(),
+                &t.origin.as_str(),
+            ],
+            |r| r.get(0),
+        )?;
+        return Ok((id, TermWrite::Added));
     };
     let same = old.entry.status == t.status
         && (t.note.is_none() || old.entry.note == t.note)
@@ -158,23 +154,23 @@ fn upsert(tx: &Transaction, t: &NewTerm, key: &str) -> rusqlite::Result<(i64, Te
     }
     save_history(tx, &old)?;
     tx.execute(
-        &format!("UPDATE terms SET note = coalesce(?1, note), pos = coalesce(?2, pos), status = ?3, updated_at = {NOW} WHERE id = ?4"),
-        params![t.note, t.pos, t.status.as_str(), old.id],
+        &format!("UPDATE terms SET note = coalesce(?1, note), pos = coalesce(?2, pos), status = ?3, updated_at = {} WHERE id = ?4", tx.dialect().now()),
+        &[&t.note, &t.pos, &t.status.as_str(), &old.id],
     )?;
     Ok((old.id, TermWrite::Updated))
 }
 
-fn save_history(tx: &Transaction, t: &Term) -> rusqlite::Result<()> {
+fn save_history(tx: &Db, t: &Term) -> Result<(), DbError> {
     tx.execute(
         "INSERT INTO term_history (term_id, source, target, note, pos, status, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            t.id,
-            t.entry.source,
-            t.entry.target,
-            t.entry.note,
-            t.entry.pos,
-            t.entry.status.as_str(),
-            t.entry.origin.as_str()
+        &[
+            &t.id,
+            &t.entry.source,
+            &t.entry.target,
+            &t.entry.note,
+            &t.entry.pos,
+            &t.entry.status.as_str(),
+            &t.entry.origin.as_str(),
         ],
     )
     .map(|_| ())
@@ -198,10 +194,7 @@ impl Memory {
     ) -> Result<TermImportReport, E> {
         let wrap = self.errf();
         let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| E::from(wrap(e)))?;
+        let tx = self.db.begin(true).map_err(|e| E::from(wrap(e)))?;
         let mut imp = TermImporter {
             tx,
             report: TermImportReport::default(),
@@ -215,19 +208,18 @@ impl Memory {
     }
 
     pub fn term(&self, id: i64) -> Result<Option<Term>, MemoryError> {
-        self.conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM terms WHERE id = ?1"))
-            .and_then(|mut st| st.query_row([id], term_from_row).optional())
+        self.db
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM terms WHERE id = ?1"),
+                &[&id],
+                term_from_row,
+            )
             .map_err(|e| self.err(e))
     }
 
     pub fn term_history(&self, id: i64) -> Result<Vec<TermHistoryEntry>, MemoryError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT source, target, note, pos, status, origin, changed_at FROM term_history WHERE term_id = ?1 ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([id], |r| {
+        self.db
+            .query_all("SELECT source, target, note, pos, status, origin, changed_at FROM term_history WHERE term_id = ?1 ORDER BY id", &[&id], |r| {
                 let (s, o): (String, String) = (r.get(4)?, r.get(5)?);
                 Ok(TermHistoryEntry {
                     source: r.get(0)?,
@@ -239,8 +231,7 @@ impl Memory {
                     changed_at: r.get(6)?,
                 })
             })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))
     }
 
     /// A person's change: the entry's origin becomes `human`, its earlier state is kept.
@@ -266,14 +257,13 @@ impl Memory {
         check_filled(&new)?;
         let key = Stems::new(&new.source_lang).key(&new.source);
         let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
         let other: Option<i64> = tx
-            .query_row(
+            .query_opt(
                 "SELECT id FROM terms WHERE source_lang = ?1 AND target_lang = ?2 AND source = ?3 AND target = ?4 AND id != ?5",
-                params![new.source_lang, new.target_lang, new.source, new.target, id],
+                &[&new.source_lang, &new.target_lang, &new.source, &new.target, &id],
                 |r| r.get(0),
             )
-            .optional()
             .map_err(&wrap)?;
         if let Some(other) = other {
             return Err(MemoryError::DuplicateTerm { id, other });
@@ -281,8 +271,8 @@ impl Memory {
         save_history(&tx, &old)
             .and_then(|_| {
                 tx.execute(
-                    &format!("UPDATE terms SET source = ?1, target = ?2, source_key = ?3, note = ?4, pos = ?5, status = ?6, origin = 'human', updated_at = {NOW} WHERE id = ?7"),
-                    params![new.source, new.target, key, new.note, new.pos, new.status.as_str(), id],
+                    &format!("UPDATE terms SET source = ?1, target = ?2, source_key = ?3, note = ?4, pos = ?5, status = ?6, origin = 'human', updated_at = {} WHERE id = ?7", tx.dialect().now()),
+                    &[&new.source, &new.target, &key, &new.note, &new.pos, &new.status.as_str(), &id],
                 )
             })
             .and_then(|_| tx.commit())
@@ -293,12 +283,12 @@ impl Memory {
     /// Delete entries (and their history): all of them, or none when one id is unknown.
     pub fn delete_terms(&mut self, ids: &[i64]) -> Result<usize, MemoryError> {
         let wrap = self.errf();
-        let tx = self.conn.transaction().map_err(&wrap)?;
+        let tx = self.db.begin(true).map_err(&wrap)?;
         let mut missing = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for &id in ids.iter().filter(|id| seen.insert(**id)) {
             if tx
-                .execute("DELETE FROM terms WHERE id = ?1", [id])
+                .execute("DELETE FROM terms WHERE id = ?1", &[&id])
                 .map_err(&wrap)?
                 == 0
             {
@@ -318,7 +308,7 @@ impl Memory {
         filter: &TermFilter,
         mut each: impl FnMut(Term) -> Result<(), E>,
     ) -> Result<(), E> {
-        let select = Select::select(COLUMNS, "terms")
+        let select = Select::select(self.db.dialect(), COLUMNS, "terms")
             .lang("source_lang", filter.source_lang.as_deref())
             .lang("target_lang", filter.target_lang.as_deref())
             .equals("status", filter.status.map(|s| s.as_str()))
@@ -326,7 +316,7 @@ impl Memory {
             .containing(filter.text.as_deref())
             .page(filter.limit.map(|l| l as u64), 0);
         select.for_each(
-            &self.conn,
+            &self.db,
             |e| E::from(self.err(e)),
             |row| each(term_from_row(row).map_err(|e| E::from(self.err(e)))?),
         )?;
@@ -357,9 +347,9 @@ impl Memory {
 mod tests {
     use super::*;
 
-    fn memory() -> (tempfile::TempDir, Memory) {
-        let dir = tempfile::tempdir().unwrap();
-        let mem = Memory::open(&dir.path().join("tm.sqlite")).unwrap();
+    fn memory() -> (crate::memory::TestPlace, Memory) {
+        let dir = crate::memory::test_place();
+        let mem = Memory::open(&dir.path).unwrap();
         (dir, mem)
     }
 

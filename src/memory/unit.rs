@@ -73,6 +73,30 @@ pub struct NewUnit {
     pub use_count: i64,
 }
 
+impl From<&Unit> for NewUnit {
+    /// A stored unit as it would be stored again elsewhere (a copy), times and counts kept.
+    fn from(u: &Unit) -> NewUnit {
+        NewUnit {
+            source_lang: u.source_lang.clone(),
+            target_lang: u.target_lang.clone(),
+            source: u.source.clone(),
+            target: u.target.clone(),
+            origin: u.origin,
+            status: u.status,
+            model: u.model.clone(),
+            document: u.document.clone(),
+            position: u.position,
+            prev_hash: u.prev_hash.clone(),
+            next_hash: u.next_hash.clone(),
+            source_tags: u.source_tags.clone(),
+            target_tags: u.target_tags.clone(),
+            created_at: Some(u.created_at.clone()),
+            updated_at: Some(u.updated_at.clone()),
+            use_count: u.use_count,
+        }
+    }
+}
+
 impl NewUnit {
     pub fn new(source_lang: &str, target_lang: &str, source: &str, target: &str) -> NewUnit {
         NewUnit {

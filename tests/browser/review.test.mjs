@@ -16,7 +16,8 @@ const bin = process.env.BABELDESK_BIN || join(repo, 'target/release/babeldesk');
 const marian = join(repo, 'tests/fixtures/models/tiny-marian-ru-en');
 const shots = process.env.BABELDESK_SCREENSHOTS; // a folder: save the README's screenshots
 const dir = mkdtempSync(join(tmpdir(), 'babeldesk-browser-'));
-const memory = join(dir, 'memory.sqlite');
+// BABELDESK_BROWSER_MEMORY: a PostgreSQL URL to run the suite on (make test does it twice).
+const memory = process.env.BABELDESK_BROWSER_MEMORY || join(dir, 'memory.sqlite');
 const env = {
   ...process.env,
   BABELDESK_MEMORY: memory,

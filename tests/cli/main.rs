@@ -6,6 +6,7 @@ mod eval;
 mod hardening;
 mod llm;
 mod memory;
+mod postgres;
 mod references;
 mod serve;
 mod stable_json;

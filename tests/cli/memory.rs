@@ -340,7 +340,7 @@ fn a_malformed_tmx_changes_nothing_and_says_where() {
 }
 
 /// A TMX of `n` distinct units.
-fn big_tmx(n: usize) -> String {
+pub(super) fn big_tmx(n: usize) -> String {
     let mut t = String::with_capacity(n * 200);
     t.push_str("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
     for i in 0..n {
@@ -390,7 +390,7 @@ fn a_killed_import_leaves_the_memory_as_it_was() {
     assert_eq!(sb.units(), 3);
 }
 
-fn unsafe_kill(pid: u32) {
+pub(super) fn unsafe_kill(pid: u32) {
     let ok = Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
