@@ -50,7 +50,9 @@ TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i
 # throwaway PostgreSQL server (.ci/postgres; installed with apt-get when missing and run as
 # root): the CLI's PostgreSQL tests use it, the memory's unit tests and the browser suite run
 # a second time on it.
-PG_TEST_DIR := $(CURDIR)/target/pg-test
+# In /tmp: the `postgres` user must reach it (a clone under /root is closed to it), and a
+# socket path must stay short.
+PG_TEST_DIR := /tmp/babeldesk-pg-test
 test: build models browser-deps
 	set -o pipefail; .ci/postgres run $(PG_TEST_DIR) $(MAKE) --no-print-directory test-suites 2>&1 | $(TEST_SUMMARY)
 
@@ -181,7 +183,7 @@ SERVE_UNITS ?= 1000000
 # real one does (fsync on; commits not waited for, as SQLite's synchronous=NORMAL).
 bench-postgres: build
 	PG_PORT=55433 PG_OPTS="-c synchronous_commit=off -c shared_buffers=1GB -c max_wal_size=4GB" \
-	  .ci/postgres run $(CURDIR)/target/pg-bench sh -c \
+	  .ci/postgres run /tmp/babeldesk-pg-bench sh -c \
 	  'BABELDESK_BENCH_POSTGRES=$$BABELDESK_TEST_POSTGRES $(CARGO) bench --bench tm_postgres'
 
 bench-serve: build

@@ -8,7 +8,7 @@ pub mod terms;
 pub mod tmx;
 mod xml;
 
-use crate::memory::{Filter, ImportReport, Memory, NewUnit, Staged};
+use crate::memory::{Concurrency, Filter, ImportReport, Memory, NewUnit, Staged};
 use crate::progress::{Progress, Unit as ProgressUnit};
 use std::io::{BufRead, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -111,6 +111,29 @@ pub fn import_files(
             .map_err(|e| crate::Error::io(path, e))?
             .len();
     }
+    // A shared PostgreSQL memory can stop one of two imports that wait on each other's units
+    // (a deadlock); that attempt changed nothing, so it is made again, alone.
+    let mut attempt = 1;
+    loop {
+        let concurrency = match attempt {
+            1 => Concurrency::Shared,
+            _ => Concurrency::Alone,
+        };
+        match import_once(memory, paths, formats.clone(), total, progress, concurrency) {
+            Err(crate::Error::Memory(e)) if e.is_conflict() && attempt < 3 => attempt += 1,
+            result => return result,
+        }
+    }
+}
+
+fn import_once(
+    memory: &mut Memory,
+    paths: &[PathBuf],
+    formats: Vec<&'static dyn TmFormat>,
+    total: u64,
+    progress: &dyn Progress,
+    concurrency: Concurrency,
+) -> Result<ImportSummary, crate::Error> {
     progress.start("importing", Some(total), ProgressUnit::Bytes);
     let mut skipped = 0;
     let report = std::thread::scope(|scope| {
@@ -145,7 +168,7 @@ pub fn import_files(
                 }
             }
         });
-        memory.import(|importer| {
+        memory.import_with(concurrency, |importer| {
             // Dropping `receive` on an early return stops the parser at its next send.
             for parsed in receive {
                 match parsed? {

@@ -18,7 +18,7 @@ mod unit;
 pub use copy::CopyReport;
 pub use key::{context_hash, key as normalized_key};
 pub use score::{score as match_score, Prepared};
-pub use store::{Importer, Staged};
+pub use store::{Concurrency, Importer, Staged};
 pub use terms::{TermEdit, TermHistoryEntry, TermImportReport, TermImporter, TermWrite};
 pub(crate) use unit::word_enum;
 pub use unit::{
@@ -100,6 +100,12 @@ pub enum MemoryError {
 }
 
 impl MemoryError {
+    /// The database stopped this transaction for another's sake (a deadlock or a
+    /// serialization failure on PostgreSQL): nothing of it was kept, and doing it again works.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, MemoryError::Database { source, .. } if source.is_conflict())
+    }
+
     fn from_db(path: &Path, source: DbError) -> MemoryError {
         if source.is_busy() {
             return MemoryError::Locked {

@@ -9,6 +9,17 @@ use super::unit::{
 use super::{Memory, MemoryError, MAX_QUERY_CHARS};
 use std::collections::HashMap;
 
+/// Whether an import may run beside others (see [`Memory::import_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Shared,
+    Alone,
+}
+
+/// The PostgreSQL advisory lock imports hold: shared by imports side by side, exclusive by one
+/// run alone.
+const IMPORT_LOCK: i64 = 0x6261_6265_6c64_6b02;
+
 pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
 
 pub(super) fn unit_from_row(r: &Row) -> Result<Unit, DbError> {
@@ -221,6 +232,18 @@ impl Memory {
         &mut self,
         fill: impl FnOnce(&mut Importer) -> Result<(), E>,
     ) -> Result<ImportReport, E> {
+        self.import_with(Concurrency::Shared, fill)
+    }
+
+    /// [`Memory::import`], alone or beside other imports. On PostgreSQL imports run side by
+    /// side; two that store the same units in different orders can deadlock, and the one the
+    /// server stops is best run again `Alone`: it waits for the imports under way, and new ones
+    /// wait for it. (SQLite runs one writer at a time anyway.)
+    pub fn import_with<E: From<MemoryError>>(
+        &mut self,
+        concurrency: Concurrency,
+        fill: impl FnOnce(&mut Importer) -> Result<(), E>,
+    ) -> Result<ImportReport, E> {
         let errf = self.errf();
         let path = self.path.clone();
         let wrap = |e| E::from(errf(e));
@@ -232,6 +255,20 @@ impl Memory {
                 .map_err(&wrap)?;
         }
         let tx = self.db.begin(true).map_err(&wrap)?;
+        match (sqlite, concurrency) {
+            (true, _) => {}
+            (false, Concurrency::Shared) => tx
+                .batch(&format!(
+                    "SELECT pg_advisory_xact_lock_shared({IMPORT_LOCK})"
+                ))
+                .map_err(&wrap)?,
+            // The imports under way may take long: wait for them, not just the lock timeout.
+            (false, Concurrency::Alone) => tx
+                .batch(&format!(
+                    "SET LOCAL lock_timeout = '1h'; SELECT pg_advisory_xact_lock({IMPORT_LOCK})"
+                ))
+                .map_err(&wrap)?,
+        }
         if sqlite {
             // FTS5 flushes its in-memory token hash every 1 MB by default and merges the small
             // segments as it goes; a bulk import flushes rarely and merges once at the end.

@@ -493,3 +493,43 @@ fn clients_starting_at_once_migrate_once() {
         .get(0);
     assert_eq!((v, rows, units), (1, 1, 3));
 }
+
+/// Two imports of the same units in opposite orders wait on each other; PostgreSQL stops one
+/// (a deadlock), and the import runs again by itself: both succeed, each unit stored once.
+#[test]
+fn imports_of_the_same_units_in_opposite_orders_both_succeed() {
+    let Some(server) = server() else { return };
+    let sb = Sandbox::new();
+    let pg = fresh_database(&server);
+    let tmx = |name: &str, reversed: bool| {
+        let mut ids: Vec<usize> = (0..20_000).collect();
+        if reversed {
+            ids.reverse();
+        }
+        let mut t = String::from("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
+        for i in ids {
+            t.push_str(&format!("<tu><tuv xml:lang=\"ru\"><seg>Строка {i} отчёта.</seg></tuv><tuv xml:lang=\"en\"><seg>Line {i} of the report.</seg></tuv></tu>\n"));
+        }
+        t.push_str("</body></tmx>\n");
+        let p = sb.path(name);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let (a, b) = (tmx("a.tmx", false), tmx("b.tmx", true));
+    assert!(on(&sb, &pg, &["stats"]).status.code().is_some());
+    let children: Vec<_> = [&a, &b]
+        .iter()
+        .map(|f| {
+            sb.cmd(&["--memory", &pg, "memory", "import", f.to_str().unwrap()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert_eq!(on_json(&sb, &pg, &["stats"])["units"], 20_000);
+}

@@ -41,11 +41,27 @@ pub enum DbError {
 }
 
 impl DbError {
-    /// Another writer holds the lock (SQLite's busy timeout ran out).
+    /// Another writer holds the lock past the lock timeout (SQLite's busy timeout,
+    /// PostgreSQL's `lock_timeout`).
     pub fn is_busy(&self) -> bool {
         use rusqlite::ErrorCode;
-        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
-            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+                matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            }
+            DbError::Postgres(e) => {
+                e.code() == Some(&::postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+            }
+            _ => false,
+        }
+    }
+
+    /// PostgreSQL stopped the transaction for another's sake (deadlock, serialization).
+    pub fn is_conflict(&self) -> bool {
+        use ::postgres::error::SqlState;
+        matches!(self, DbError::Postgres(e)
+            if e.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+                || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
     }
 
     /// A uniqueness rule refused the row.
