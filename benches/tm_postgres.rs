@@ -131,10 +131,9 @@ fn fmt(v: f64) -> String {
 
 fn fresh_database(server: &str, name: &str) -> String {
     let mut c = postgres::Client::connect(server, postgres::NoTls).unwrap();
-    c.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-    ))
-    .unwrap();
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .unwrap();
+    c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
     format!("{base}/{name}")
 }

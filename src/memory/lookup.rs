@@ -6,7 +6,7 @@
 //! set-similarity joins). Lookup asks the FTS5 index for units holding one of those rare
 //! tokens, drops those outside the length window, and scores the rest exactly.
 
-use super::db::Dialect;
+use super::db::{DbError, Dialect, Row};
 use super::key;
 use super::score::{self, Prepared};
 use super::store::{unit_from_row, COLUMNS};
@@ -62,23 +62,9 @@ impl Memory {
             let min = q.min_score.max(1) as usize;
             let (lo, hi) = ((n * min).div_ceil(100), n * 100 / min);
             let mut passed = Vec::new();
-            for id in self.fuzzy_candidates(&query.key, q.min_score)? {
-                if seen.contains(&id) {
-                    continue;
-                }
-                let Some((source, key, ntok)) = self
-                    .db
-                    .query_opt(
-                        "SELECT source, source_key, ntok FROM units WHERE id = ?1",
-                        &[&id],
-                        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<usize>(2)?)),
-                    )
-                    .map_err(|e| self.err(e))?
-                else {
-                    // Deleted by another writer since the index was read.
-                    continue;
-                };
-                if (lo..=hi).contains(&ntok)
+            for (id, source, key, ntok) in self.fuzzy_candidates(&query.key, q.min_score)? {
+                if !seen.contains(&id)
+                    && (lo..=hi).contains(&ntok)
                     && score::score(&query, &Prepared::with_key(&source, key), q.min_score)
                         .is_some()
                 {
@@ -110,7 +96,7 @@ impl Memory {
     /// `n − t + 1` rarest (the prefix), and at least `e + 1` of the `n − t + 1 + e` rarest:
     /// counting hits over a few more tokens than the prefix drops most look-alikes before
     /// any row is read.
-    fn fuzzy_candidates(&self, key: &str, min: u8) -> Result<Vec<i64>, MemoryError> {
+    fn fuzzy_candidates(&self, key: &str, min: u8) -> Result<Vec<Light>, MemoryError> {
         const EXTRA: usize = 2;
         let tokens: Vec<&str> = key::tokens(key).collect();
         let n = tokens.len();
@@ -140,28 +126,35 @@ impl Memory {
                 _ => weights.push((t, df, 1)),
             }
         }
-        // The units holding a token: SQLite's FTS5 table, PostgreSQL's GIN index of `tokens`.
-        let (sql, quote) = match self.db.dialect() {
-            Dialect::Sqlite => ("SELECT rowid FROM units_fts WHERE units_fts MATCH ?1", true),
-            Dialect::Postgres => (
-                "SELECT id FROM units WHERE tokens @> ARRAY[?1::text]",
-                false,
-            ),
-        };
+        let weights: Vec<(&str, u32)> = weights
+            .into_iter()
+            .filter(|&(_, df, _)| df > 0)
+            .map(|(t, _, w)| (t, w))
+            .collect();
+        match self.db.dialect() {
+            Dialect::Sqlite => self.candidates_fts(&weights, must),
+            Dialect::Postgres => self.candidates_gin(&weights, must),
+        }
+    }
+
+    /// SQLite: each token's units from the FTS5 index, counted here; then the survivors'
+    /// keys.
+    fn candidates_fts(
+        &self,
+        weights: &[(&str, u32)],
+        must: u32,
+    ) -> Result<Vec<Light>, MemoryError> {
         let mut hits: HashMap<i64, u32> = HashMap::new();
-        for (t, df, weight) in weights {
-            if df == 0 {
-                continue;
-            }
-            let arg = match quote {
-                true => format!("\"{t}\""),
-                false => t.to_string(),
-            };
+        for &(t, weight) in weights {
             self.db
-                .for_each(sql, &[&arg], |r| {
-                    *hits.entry(r.get(0)?).or_default() += weight;
-                    Ok::<_, super::db::DbError>(())
-                })
+                .for_each(
+                    "SELECT rowid FROM units_fts WHERE units_fts MATCH ?1",
+                    &[&format!("\"{t}\"")],
+                    |r| {
+                        *hits.entry(r.get(0)?).or_default() += weight;
+                        Ok::<_, DbError>(())
+                    },
+                )
                 .map_err(|e| self.err(e))?;
         }
         let mut ids: Vec<i64> = hits
@@ -170,8 +163,56 @@ impl Memory {
             .map(|(id, _)| id)
             .collect();
         ids.sort_unstable();
-        Ok(ids)
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            // None: deleted by another writer since the index was read.
+            if let Some(light) = self
+                .db
+                .query_opt(
+                    "SELECT id, source, source_key, ntok FROM units WHERE id = ?1",
+                    &[&id],
+                    light_row,
+                )
+                .map_err(|e| self.err(e))?
+            {
+                out.push(light);
+            }
+        }
+        Ok(out)
     }
+
+    /// PostgreSQL: the same count in one statement (one round trip): the units holding any of
+    /// the tokens, from the GIN index of `tokens`, kept when their tokens' weights reach `must`.
+    fn candidates_gin(
+        &self,
+        weights: &[(&str, u32)],
+        must: u32,
+    ) -> Result<Vec<Light>, MemoryError> {
+        if weights.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tokens: Vec<&str> = weights.iter().map(|w| w.0).collect();
+        let counts: Vec<String> = weights.iter().map(|w| w.1.to_string()).collect();
+        let (tokens, counts, must) = (tokens.join(" "), counts.join(" "), i64::from(must));
+        self.db
+            .query_all(
+                "SELECT id, source, source_key, ntok FROM units \
+                 WHERE tokens && string_to_array(?1, ' ') \
+                 AND (SELECT coalesce(sum(w.n), 0) FROM unnest(string_to_array(?1, ' '), \
+                      string_to_array(?2, ' ')::int8[]) AS w(t, n) WHERE w.t = ANY(tokens)) >= ?3::int8 \
+                 ORDER BY id",
+                &[&tokens, &counts, &must],
+                light_row,
+            )
+            .map_err(|e| self.err(e))
+    }
+}
+
+/// What fuzzy scoring reads of a candidate: id, source, key and token count.
+type Light = (i64, String, String, usize);
+
+fn light_row(r: &Row) -> Result<Light, DbError> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
 fn status_rank(s: Status) -> u8 {

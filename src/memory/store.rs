@@ -1,13 +1,13 @@
 //! Writing and reading units: add, import in one transaction, edit, review, delete, list.
 
-use super::db::{Db, DbError, Dialect, Row, Tx};
+use super::db::{Db, DbError, Dialect, Param, Row, Tx};
 use super::key;
 use super::select::Select;
 use super::unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
 };
 use super::{Memory, MemoryError, MAX_QUERY_CHARS};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Whether an import may run beside others (see [`Memory::import_with`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,27 +87,63 @@ pub struct Importer<'a> {
     path: std::path::PathBuf,
     /// Token counts of the units added, written to `token_df` once at the end.
     df: HashMap<String, i64>,
+    /// Units waiting to go to PostgreSQL in one statement.
+    pending: Vec<Staged>,
 }
 
 impl Importer<'_> {
     /// Store a unit unless the same one is there; merged duplicates are counted, not doubled.
     pub fn add(&mut self, u: &NewUnit) -> Result<Option<i64>, MemoryError> {
-        self.add_staged(Staged::new(u.clone()))
+        self.add_now(Staged::new(u.clone()))
     }
 
-    pub fn add_staged(&mut self, s: Staged) -> Result<Option<i64>, MemoryError> {
-        self.report.read += 1;
+    /// Store a staged unit. On PostgreSQL units go to the server [`PG_BATCH`] at a time (one
+    /// round trip each); the report counts them once they are sent.
+    pub fn add_staged(&mut self, s: Staged) -> Result<(), MemoryError> {
+        if self.tx.dialect() == Dialect::Sqlite {
+            return self.add_now(s).map(|_| ());
+        }
+        self.pending.push(s);
+        if self.pending.len() >= PG_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn add_now(&mut self, s: Staged) -> Result<Option<i64>, MemoryError> {
+        self.flush()?;
         let id = insert(&self.tx, &s).map_err(|e| MemoryError::from_db(&self.path, e))?;
-        match id {
-            Some(_) => {
+        self.count(s, id.is_some());
+        Ok(id)
+    }
+
+    fn count(&mut self, s: Staged, added: bool) {
+        self.report.read += 1;
+        match added {
+            true => {
                 self.report.added += 1;
                 for t in s.distinct {
                     *self.df.entry(t).or_default() += 1;
                 }
             }
-            None => self.report.merged += 1,
+            false => self.report.merged += 1,
         }
-        Ok(id)
+    }
+
+    /// Sends the units waiting for a batch.
+    fn flush(&mut self) -> Result<(), MemoryError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let mut added =
+            insert_many(&self.tx, &batch).map_err(|e| MemoryError::from_db(&self.path, e))?;
+        for s in batch {
+            // The first of two copies in one batch is the one added.
+            let new = added.remove(&s.ident);
+            self.count(s, new);
+        }
+        Ok(())
     }
 
     pub fn report(&self) -> &ImportReport {
@@ -162,31 +198,9 @@ pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i
          coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20{tokens_arg}) \
          ON CONFLICT (ident) DO NOTHING RETURNING id"
     );
-    let u = &s.unit;
     let distinct = s.distinct.join(" ");
-    let (origin, status) = (u.origin.as_str(), u.status.as_str());
-    let mut params: Vec<&dyn super::db::Param> = vec![
-        &s.ident,
-        &s.key_hash,
-        &s.ntok,
-        &u.source_lang,
-        &u.target_lang,
-        &u.source,
-        &u.target,
-        &s.key,
-        &origin,
-        &status,
-        &u.model,
-        &u.document,
-        &u.position,
-        &u.prev_hash,
-        &u.next_hash,
-        &u.source_tags,
-        &u.target_tags,
-        &u.created_at,
-        &u.updated_at,
-        &u.use_count,
-    ];
+    let words = [s.unit.origin.as_str(), s.unit.status.as_str()];
+    let mut params = unit_params(s, &words);
     // ?21 is always the tokens and ?22 the id, so SQLite (without tokens) gets a NULL ?21.
     let no_tokens: Option<String> = None;
     match db.dialect() {
@@ -207,6 +221,79 @@ pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i
         )?;
     }
     Ok(Some(id))
+}
+
+/// How many units a PostgreSQL import sends in one statement (21 parameters each, of the
+/// protocol's 65,535).
+const PG_BATCH: usize = 500;
+
+/// Stores staged units on PostgreSQL in one statement (one round trip); the identities of
+/// those added (the others were there already, or earlier in the batch).
+fn insert_many(db: &Db, batch: &[Staged]) -> Result<HashSet<i64>, DbError> {
+    let now = db.dialect().now();
+    let rows: Vec<String> = (0..batch.len())
+        .map(|i| {
+            let a = |k: usize| format!("?{}", i * 21 + k);
+            format!(
+                "({}, coalesce({}, {now}), coalesce({}, {}, {now}), {}, string_to_array({}, ' '))",
+                (1..=17).map(a).collect::<Vec<_>>().join(", "),
+                a(18),
+                a(19),
+                a(18),
+                a(20),
+                a(21)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
+         origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
+         created_at, updated_at, use_count, tokens) VALUES {} \
+         ON CONFLICT (ident) DO NOTHING RETURNING ident",
+        rows.join(", ")
+    );
+    let words: Vec<[&'static str; 2]> = batch
+        .iter()
+        .map(|s| [s.unit.origin.as_str(), s.unit.status.as_str()])
+        .collect();
+    let distinct: Vec<String> = batch.iter().map(|s| s.distinct.join(" ")).collect();
+    let mut params = Vec::with_capacity(batch.len() * 21);
+    for ((s, w), d) in batch.iter().zip(&words).zip(&distinct) {
+        params.extend(unit_params(s, w));
+        params.push(d as &dyn Param);
+    }
+    Ok(db
+        .query_all(&sql, &params, |r| r.get(0))?
+        .into_iter()
+        .collect())
+}
+
+/// A staged unit's first 20 parameters, in the order of `insert_as`'s columns; `words` holds
+/// its origin and status.
+fn unit_params<'a>(s: &'a Staged, words: &'a [&'static str; 2]) -> Vec<&'a dyn Param> {
+    let u = &s.unit;
+    vec![
+        &s.ident,
+        &s.key_hash,
+        &s.ntok,
+        &u.source_lang,
+        &u.target_lang,
+        &u.source,
+        &u.target,
+        &s.key,
+        &words[0],
+        &words[1],
+        &u.model,
+        &u.document,
+        &u.position,
+        &u.prev_hash,
+        &u.next_hash,
+        &u.source_tags,
+        &u.target_tags,
+        &u.created_at,
+        &u.updated_at,
+        &u.use_count,
+    ]
 }
 
 impl Memory {
@@ -283,8 +370,10 @@ impl Memory {
             report: ImportReport::default(),
             path: path.clone(),
             df: HashMap::new(),
+            pending: Vec::new(),
         };
         fill(&mut importer)?;
+        importer.flush().map_err(E::from)?;
         let report = importer.report.clone();
         update_df(
             &importer.tx,
