@@ -184,6 +184,10 @@ impl Memory {
         }
         finish(&tx, report.units).map_err(&dst_err)?;
         tx.commit().map_err(&dst_err)?;
+        if dst.db.dialect() == Dialect::Postgres && report.units >= 10_000 {
+            // As after a big import (store.rs): index-only scans need the visibility map.
+            let _ = dst.db.batch("VACUUM (ANALYZE) unit_tokens");
+        }
         Ok(report)
     }
 }

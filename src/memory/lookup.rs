@@ -133,7 +133,7 @@ impl Memory {
             .collect();
         match self.db.dialect() {
             Dialect::Sqlite => self.candidates_fts(&weights, must),
-            Dialect::Postgres => self.candidates_gin(&weights, must),
+            Dialect::Postgres => self.candidates_pg(&weights, must),
         }
     }
 
@@ -181,13 +181,9 @@ impl Memory {
         Ok(out)
     }
 
-    /// PostgreSQL: the same count in one statement (one round trip): the units holding any of
-    /// the tokens, from the GIN index of `tokens`, kept when their tokens' weights reach `must`.
-    fn candidates_gin(
-        &self,
-        weights: &[(&str, u32)],
-        must: u32,
-    ) -> Result<Vec<Light>, MemoryError> {
+    /// PostgreSQL: the same count in one statement (one round trip), from the index of
+    /// `unit_tokens` alone (as FTS5's doclists), then the survivors' keys.
+    fn candidates_pg(&self, weights: &[(&str, u32)], must: u32) -> Result<Vec<Light>, MemoryError> {
         if weights.is_empty() {
             return Ok(Vec::new());
         }
@@ -196,11 +192,11 @@ impl Memory {
         let (tokens, counts, must) = (tokens.join(" "), counts.join(" "), i64::from(must));
         self.db
             .query_all(
-                "SELECT id, source, source_key, ntok FROM units \
-                 WHERE tokens && string_to_array(?1, ' ') \
-                 AND (SELECT coalesce(sum(w.n), 0) FROM unnest(string_to_array(?1, ' '), \
-                      string_to_array(?2, ' ')::int8[]) AS w(t, n) WHERE w.t = ANY(tokens)) >= ?3::int8 \
-                 ORDER BY id",
+                "SELECT id, source, source_key, ntok FROM units WHERE id IN ( \
+                 SELECT t.unit_id FROM unnest(string_to_array(?1, ' '), \
+                 string_to_array(?2, ' ')::int8[]) AS w(token, n) \
+                 JOIN unit_tokens t ON t.token = w.token \
+                 GROUP BY t.unit_id HAVING sum(w.n) >= ?3::int8) ORDER BY id",
                 &[&tokens, &counts, &must],
                 light_row,
             )

@@ -241,7 +241,7 @@ impl Memory {
             // database).
             Db::Postgres(_) => one(
                 "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::int8 \
-                 FROM unnest(string_to_array('units,unit_history,token_df,summaries,terms,term_history,document_segments', ',')) t",
+                 FROM unnest(string_to_array('units,unit_tokens,unit_history,token_df,summaries,terms,term_history,document_segments', ',')) t",
             )?,
         };
         Ok(Stats {

@@ -30,6 +30,7 @@ const PG_MIGRATION_LOCK: i64 = 0x6261_6265_6c64_6b01;
 /// babeldesk's version table belongs to someone else.
 const PG_TABLES: &[&str] = &[
     "units",
+    "unit_tokens",
     "unit_history",
     "token_df",
     "summaries",

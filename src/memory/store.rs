@@ -180,24 +180,28 @@ fn insert(db: &Db, s: &Staged) -> Result<Option<i64>, DbError> {
 
 /// Stores a staged unit under `id` when one is given (a copy keeps ids), else a new one.
 pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i64>, DbError> {
-    // `tokens` is PostgreSQL's fuzzy index (SQLite's is the FTS table below).
-    let (tokens_col, tokens_arg) = match db.dialect() {
-        Dialect::Sqlite => ("", ""),
-        Dialect::Postgres => (", tokens", ", string_to_array(?21, ' ')"),
-    };
     let now = db.dialect().now();
     let (id_col, id_arg) = match id {
         Some(_) => ("id, ", "?22, "),
         None => ("", ""),
     };
-    let sql = format!(
+    let insert = format!(
         "INSERT INTO units ({id_col}ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
          origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
-         created_at, updated_at, use_count{tokens_col}) \
+         created_at, updated_at, use_count) \
          VALUES ({id_arg}?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20{tokens_arg}) \
+         coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20) \
          ON CONFLICT (ident) DO NOTHING RETURNING id"
     );
+    // PostgreSQL's fuzzy index (`unit_tokens`) is written in the same statement; SQLite's
+    // (the FTS table) below.
+    let sql = match db.dialect() {
+        Dialect::Sqlite => insert,
+        Dialect::Postgres => format!(
+            "WITH new AS ({insert}), words AS (INSERT INTO unit_tokens (token, unit_id) \
+             SELECT unnest(string_to_array(?21::text, ' ')), id FROM new) SELECT id FROM new"
+        ),
+    };
     let distinct = s.distinct.join(" ");
     let words = [s.unit.origin.as_str(), s.unit.status.as_str()];
     let mut params = unit_params(s, &words);
@@ -235,22 +239,30 @@ fn insert_many(db: &Db, batch: &[Staged]) -> Result<HashSet<i64>, DbError> {
         .map(|i| {
             let a = |k: usize| format!("?{}", i * 21 + k);
             format!(
-                "({}, coalesce({}, {now}), coalesce({}, {}, {now}), {}, string_to_array({}, ' '))",
+                "({}, coalesce({}, {now}), coalesce({}, {}, {now}), {})",
                 (1..=17).map(a).collect::<Vec<_>>().join(", "),
                 a(18),
                 a(19),
                 a(18),
                 a(20),
-                a(21)
             )
         })
         .collect();
+    // Two copies of a unit in one batch: the second is not inserted, its tokens not twice.
+    let tokens: Vec<String> = (0..batch.len())
+        .map(|i| format!("(?{}::int8, ?{}::text)", i * 21 + 1, i * 21 + 21))
+        .collect();
     let sql = format!(
-        "INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
-         origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
-         created_at, updated_at, use_count, tokens) VALUES {} \
-         ON CONFLICT (ident) DO NOTHING RETURNING ident",
-        rows.join(", ")
+        "WITH new AS (INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, \
+         target, source_key, origin, status, model, document, position, prev_hash, next_hash, \
+         source_tags, target_tags, created_at, updated_at, use_count) VALUES {} \
+         ON CONFLICT (ident) DO NOTHING RETURNING id, ident), \
+         words AS (INSERT INTO unit_tokens (token, unit_id) SELECT DISTINCT \
+         unnest(string_to_array(v.tokens, ' ')), new.id FROM new \
+         JOIN (VALUES {}) AS v(ident, tokens) ON v.ident = new.ident) \
+         SELECT ident FROM new",
+        rows.join(", "),
+        tokens.join(", ")
     );
     let words: Vec<[&'static str; 2]> = batch
         .iter()
@@ -399,6 +411,11 @@ impl Memory {
                 .map_err(wrap)?;
         }
         importer.tx.commit().map_err(&wrap)?;
+        if !sqlite && report.added >= 10_000 {
+            // Fuzzy lookups read `unit_tokens` by index-only scans, which need the visibility
+            // map a vacuum sets; autovacuum would come later. Failing here loses nothing.
+            let _ = self.db.batch("VACUUM (ANALYZE) unit_tokens");
+        }
         Ok(report)
     }
 
@@ -509,9 +526,15 @@ impl Memory {
                     .into_iter()
                     .map(|t| (t, -1)),
             )?;
-            if tx.dialect() == Dialect::Sqlite {
-                tx.execute("DELETE FROM units_fts WHERE rowid = ?1", &[&unit.id])?;
-            }
+            match tx.dialect() {
+                Dialect::Sqlite => {
+                    tx.execute("DELETE FROM units_fts WHERE rowid = ?1", &[&unit.id])?
+                }
+                Dialect::Postgres => tx.execute(
+                    "DELETE FROM unit_tokens WHERE token = ANY(string_to_array(?1, ' ')) AND unit_id = ?2",
+                    &[&distinct_tokens(&unit.source_key).join(" "), &unit.id],
+                )?,
+            };
             tx.execute("DELETE FROM units WHERE id = ?1", &[&unit.id])
                 .map(|_| ())
         })

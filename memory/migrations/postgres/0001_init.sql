@@ -1,7 +1,8 @@
 -- PostgreSQL 0001: the whole schema of SQLite's 0001-0005 in one step, for a team's shared
 -- memory. Append-only like SQLite's: never edit a released file, add the next number instead.
 -- Same tables, columns and rules; where SQLite uses FTS5, PostgreSQL uses GIN indexes:
---   units.tokens  the distinct word tokens of source_key (fuzzy candidates, rarest first)
+--   unit_tokens   each unit's distinct key tokens (fuzzy candidates, rarest first), read by
+--                 index-only scans as SQLite reads FTS5's doclists
 --   units_words   the words of source and target (concordance candidates)
 -- Integers are BIGINT throughout: ids and hashes are 64-bit, as in SQLite.
 
@@ -26,17 +27,22 @@ CREATE TABLE units (
     key_hash    BIGINT NOT NULL,
     ntok        BIGINT NOT NULL,
     source_tags TEXT,
-    target_tags TEXT,
-    tokens      TEXT[] NOT NULL
+    target_tags TEXT
 );
 -- Two writers storing the same unit: the database keeps one (import merges on it).
 CREATE UNIQUE INDEX units_ident ON units (ident);
 CREATE INDEX units_key ON units (key_hash);
 CREATE INDEX units_place ON units (document, position) WHERE document IS NOT NULL;
-CREATE INDEX units_tokens ON units USING gin (tokens);
 -- Words as Rust's char::is_alphanumeric splits them (every other run is a space), lower-cased.
 CREATE INDEX units_words ON units USING gin (
     to_tsvector('simple', lower(regexp_replace(source || ' ' || target, '[^[:alnum:]]+', ' ', 'g')))
+);
+
+-- No foreign key: 15 checks per stored unit; `delete` removes a unit's rows itself.
+CREATE TABLE unit_tokens (
+    token   TEXT NOT NULL,
+    unit_id BIGINT NOT NULL,
+    PRIMARY KEY (token, unit_id)
 );
 
 CREATE TABLE token_df (
