@@ -57,54 +57,24 @@ fn main() {
         // Recall: both against one brute-force scan of the same units.
         let brute = brute_force(&Memory::open(&lite).unwrap(), &sqlite.queries);
         let label = |what: &str| format!("{what} @ {}k", size / 1000);
-        let faster = |s: f64, p: f64| format!("{:.2}", s / p);
-        let higher = |s: f64, p: f64| format!("{:.2}", p / s);
-        let pct = |r: &Run| recall(&brute, &r.found);
-        for (what, s, p, ratio) in [
-            (
-                "TMX import, units/s",
-                sqlite.import,
-                postgres.import,
-                higher(sqlite.import, postgres.import),
-            ),
-            (
-                "exact lookup p50, ms",
-                sqlite.exact.0,
-                postgres.exact.0,
-                faster(sqlite.exact.0, postgres.exact.0),
-            ),
-            (
-                "exact lookup p99, ms",
-                sqlite.exact.1,
-                postgres.exact.1,
-                faster(sqlite.exact.1, postgres.exact.1),
-            ),
-            (
-                "fuzzy lookup p50, ms",
-                sqlite.fuzzy.0,
-                postgres.fuzzy.0,
-                faster(sqlite.fuzzy.0, postgres.fuzzy.0),
-            ),
-            (
-                "fuzzy lookup p99, ms",
-                sqlite.fuzzy.1,
-                postgres.fuzzy.1,
-                faster(sqlite.fuzzy.1, postgres.fuzzy.1),
-            ),
+        // (what, the number of a run, whether lower is better)
+        let metrics: [(&str, &dyn Fn(&Run) -> f64, bool); 7] = [
+            ("TMX import, units/s", &|r| r.import, false),
+            ("exact lookup p50, ms", &|r| r.exact.0, true),
+            ("exact lookup p99, ms", &|r| r.exact.1, true),
+            ("fuzzy lookup p50, ms", &|r| r.fuzzy.0, true),
+            ("fuzzy lookup p99, ms", &|r| r.fuzzy.1, true),
             (
                 "fuzzy recall vs brute force, %",
-                pct(&sqlite),
-                pct(&postgres),
-                higher(pct(&sqlite), pct(&postgres)),
+                &|r| recall(&brute, &r.found),
+                false,
             ),
-            (
-                "DB bytes per unit",
-                sqlite.bytes,
-                postgres.bytes,
-                higher(sqlite.bytes, postgres.bytes),
-            ),
-        ] {
-            rows.push((label(what), fmt(s), fmt(p), ratio));
+            ("DB bytes per unit", &|r| r.bytes, true),
+        ];
+        for (what, of, lower_better) in metrics {
+            let (s, p) = (of(&sqlite), of(&postgres));
+            let ratio = if lower_better { s / p } else { p / s };
+            rows.push((label(what), fmt(s), fmt(p), format!("{ratio:.2}")));
         }
     }
     // Eight writers, each importing 10,000 units of its own into one new memory at once.

@@ -194,7 +194,7 @@ impl Memory {
             .query_all(
                 "SELECT id, source, source_key, ntok FROM units WHERE id IN ( \
                  SELECT t.unit_id FROM unnest(string_to_array(?1, ' '), \
-                 string_to_array(?2, ' ')::int8[]) AS w(token, n) \
+                 string_to_array(?2, ' ')::int4[]) AS w(token, n) \
                  JOIN unit_tokens t ON t.token = w.token \
                  GROUP BY t.unit_id HAVING sum(w.n) >= ?3::int8) ORDER BY id",
                 &[&tokens, &counts, &must],

@@ -2,7 +2,7 @@
 //! `postgres://` URL), refusing other applications' databases, and bringing the schema up to
 //! date with the embedded, append-only migrations of that backend.
 
-use super::db::{is_url, Db, PgConn};
+use super::db::{is_url, Db, Dialect, PgConn};
 use super::{store, Access, Memory, MemoryError};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
@@ -71,7 +71,7 @@ impl Memory {
         mem.db.batch(&wait).map_err(|e| mem.err(e))?;
         mem.check_ours_pg()?;
         match access {
-            Access::Write => mem.migrate_pg()?,
+            Access::Write => mem.migrate()?,
             Access::Read => {
                 mem.check_current()?;
                 mem.db
@@ -150,7 +150,7 @@ impl Memory {
         if access == Access::Read && read_only {
             mem.check_current()?;
         } else {
-            mem.migrate_sqlite()?;
+            mem.migrate()?;
         }
         Ok(mem)
     }
@@ -250,7 +250,11 @@ impl Memory {
         }
     }
 
-    fn migrate_sqlite(&self) -> Result<(), MemoryError> {
+    /// Applies the migrations this database lacks, in one transaction. On PostgreSQL under an
+    /// advisory lock: two clients starting at once migrate one after the other, and the second
+    /// finds nothing left to do (its DDL is transactional, so a failed step leaves the previous
+    /// version whole).
+    fn migrate(&self) -> Result<(), MemoryError> {
         let version = self.schema_version()?;
         self.too_new(version)?;
         if version == self.known_version() {
@@ -258,47 +262,33 @@ impl Memory {
         }
         let wrap = self.errf();
         let tx = self.db.begin(true).map_err(&wrap)?;
+        let sqlite = tx.dialect() == Dialect::Sqlite;
+        let (steps, record): (&[&str], fn(usize) -> String) = match sqlite {
+            true => (MIGRATIONS, |v| format!("PRAGMA user_version = {v}")),
+            false => {
+                tx.batch(&format!(
+                    "SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK}); \
+                     CREATE TABLE IF NOT EXISTS babeldesk_schema (version BIGINT NOT NULL)"
+                ))
+                .map_err(&wrap)?;
+                (PG_MIGRATIONS, |v| {
+                    format!(
+                        "DELETE FROM babeldesk_schema; INSERT INTO babeldesk_schema VALUES ({v})"
+                    )
+                })
+            }
+        };
         // Another process may have migrated while this one waited for the lock.
         let version = self.schema_version()?;
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        self.too_new(version)?;
+        for (i, sql) in steps.iter().enumerate().skip(version as usize) {
             tx.batch(sql)
-                .and_then(|_| tx.batch(&format!("PRAGMA user_version = {}", i + 1)))
+                .and_then(|_| tx.batch(&record(i + 1)))
                 .map_err(&wrap)?;
         }
-        // Rows from before 0002 get their lookup columns in the same transaction.
-        if version < 2 {
+        // SQLite rows from before 0002 get their lookup columns in the same transaction.
+        if sqlite && version < 2 {
             store::reindex(&tx).map_err(&wrap)?;
-        }
-        tx.commit().map_err(&wrap)
-    }
-
-    /// Under an advisory lock: two clients starting at once migrate one after the other, and
-    /// the second finds nothing left to do. PostgreSQL's DDL is transactional, so a failed
-    /// step leaves the previous version whole.
-    fn migrate_pg(&self) -> Result<(), MemoryError> {
-        let version = self.schema_version()?;
-        self.too_new(version)?;
-        if version == self.known_version() {
-            return Ok(());
-        }
-        let wrap = self.errf();
-        let tx = self.db.begin(true).map_err(&wrap)?;
-        tx.batch(&format!(
-            "SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK}); \
-             CREATE TABLE IF NOT EXISTS babeldesk_schema (version BIGINT NOT NULL)"
-        ))
-        .map_err(&wrap)?;
-        let version = self.schema_version()?;
-        self.too_new(version)?;
-        for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.batch(sql)
-                .and_then(|_| {
-                    tx.batch(&format!(
-                        "DELETE FROM babeldesk_schema; INSERT INTO babeldesk_schema VALUES ({})",
-                        i + 1
-                    ))
-                })
-                .map_err(&wrap)?;
         }
         tx.commit().map_err(&wrap)
     }

@@ -3,7 +3,7 @@
 use super::*;
 use std::time::{Duration, Instant};
 
-const TMX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+pub(super) const TMX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE tmx SYSTEM "tmx14.dtd">
 <tmx version="1.4">
 <header creationtool="test" creationtoolversion="1" segtype="sentence" o-tmf="test" adminlang="en" srclang="ru" datatype="plaintext"/>

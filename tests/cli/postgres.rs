@@ -3,7 +3,7 @@
 //! writers lose nothing, a killed writer leaves nothing half-written, and bad URLs, wrong
 //! passwords, unreachable hosts and other schemas each give one line and change nothing.
 
-use super::memory::{big_tmx, unsafe_kill};
+use super::memory::{big_tmx, unsafe_kill, TMX};
 use super::*;
 use std::time::{Duration, Instant};
 
@@ -52,16 +52,43 @@ fn port(server: &str) -> String {
     after_host.split('/').next().unwrap().to_string()
 }
 
-const TMX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<tmx version="1.4">
-<header creationtool="test" creationtoolversion="1" segtype="sentence" o-tmf="test" adminlang="en" srclang="ru" datatype="plaintext"/>
-<body>
-<tu><tuv xml:lang="ru"><seg>Завод открыли в прошлом году на севере страны.</seg></tuv><tuv xml:lang="en"><seg>The plant opened last year in the north of the country.</seg></tuv></tu>
-<tu><tuv xml:lang="ru"><seg>Работы начнутся весной и закончатся осенью.</seg></tuv><tuv xml:lang="en"><seg>Work will start in spring and end in autumn.</seg></tuv></tu>
-<tu><tuv xml:lang="ru"><seg>Нажмите <bpt i="1">&lt;b&gt;</bpt>здесь<ept i="1">&lt;/b&gt;</ept>.</seg></tuv><tuv xml:lang="en"><seg>Click <bpt i="1">&lt;b&gt;</bpt>here<ept i="1">&lt;/b&gt;</ept>.</seg></tuv></tu>
-</body>
-</tmx>
-"#;
+/// A TMX file of ru→en units, `(source, target)` each.
+fn write_tmx(sb: &Sandbox, name: &str, units: impl Iterator<Item = (String, String)>) -> PathBuf {
+    let mut t = String::from("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
+    for (source, target) in units {
+        t.push_str(&format!("<tu><tuv xml:lang=\"ru\"><seg>{source}</seg></tuv><tuv xml:lang=\"en\"><seg>{target}</seg></tuv></tu>\n"));
+    }
+    t.push_str("</body></tmx>\n");
+    let p = sb.path(name);
+    std::fs::write(&p, t).unwrap();
+    p
+}
+
+/// Imports running at once, one process per file: their JSON reports.
+fn import_at_once(sb: &Sandbox, memory: &str, files: &[PathBuf]) -> Vec<Value> {
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            sb.cmd(&[
+                "--memory",
+                memory,
+                "memory",
+                "import",
+                f.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| json(&c.wait_with_output().unwrap()))
+        .collect()
+}
 
 fn on(sb: &Sandbox, memory: &str, args: &[&str]) -> Output {
     let mut all = vec!["--memory", memory, "memory"];
@@ -230,40 +257,22 @@ fn eight_writers_at_once_lose_nothing_and_double_nothing() {
     let pg = fresh_database(&server);
     let files: Vec<PathBuf> = (0..8)
         .map(|w| {
-            let mut t = String::from("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
-            for i in 0..10_000 {
-                // Even units are shared by all writers (in the same order), odd ones are own.
-                let n = if i % 2 == 0 { format!("общий {i}") } else { format!("писатель {w} строка {i}") };
-                t.push_str(&format!("<tu><tuv xml:lang=\"ru\"><seg>Предложение {n} о заводе.</seg></tuv><tuv xml:lang=\"en\"><seg>Sentence {n} about the plant.</seg></tuv></tu>\n"));
-            }
-            t.push_str("</body></tmx>\n");
-            let p = sb.path(&format!("w{w}.tmx"));
-            std::fs::write(&p, t).unwrap();
-            p
-        })
-        .collect();
-    let children: Vec<_> = files
-        .iter()
-        .map(|f| {
-            sb.cmd(&[
-                "--memory",
-                &pg,
-                "memory",
-                "import",
-                f.to_str().unwrap(),
-                "--format",
-                "json",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+            // Even units are shared by all writers (in the same order), odd ones are their own.
+            let units = (0..10_000).map(move |i| {
+                let n = match i % 2 {
+                    0 => format!("общий {i}"),
+                    _ => format!("писатель {w} строка {i}"),
+                };
+                (
+                    format!("Предложение {n} о заводе."),
+                    format!("Sentence {n} about the plant."),
+                )
+            });
+            write_tmx(&sb, &format!("w{w}.tmx"), units)
         })
         .collect();
     let mut added = 0;
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        let v = json(&out);
+    for v in import_at_once(&sb, &pg, &files) {
         assert_eq!(v["read"], 10_000);
         added += v["added"].as_i64().unwrap();
     }
@@ -501,35 +510,23 @@ fn imports_of_the_same_units_in_opposite_orders_both_succeed() {
     let Some(server) = server() else { return };
     let sb = Sandbox::new();
     let pg = fresh_database(&server);
-    let tmx = |name: &str, reversed: bool| {
+    let units = |reversed: bool| {
         let mut ids: Vec<usize> = (0..20_000).collect();
         if reversed {
             ids.reverse();
         }
-        let mut t = String::from("<?xml version=\"1.0\"?>\n<tmx version=\"1.4\"><header srclang=\"ru\" creationtool=\"t\" creationtoolversion=\"1\" segtype=\"sentence\" o-tmf=\"t\" adminlang=\"en\" datatype=\"plaintext\"/><body>\n");
-        for i in ids {
-            t.push_str(&format!("<tu><tuv xml:lang=\"ru\"><seg>Строка {i} отчёта.</seg></tuv><tuv xml:lang=\"en\"><seg>Line {i} of the report.</seg></tuv></tu>\n"));
-        }
-        t.push_str("</body></tmx>\n");
-        let p = sb.path(name);
-        std::fs::write(&p, t).unwrap();
-        p
-    };
-    let (a, b) = (tmx("a.tmx", false), tmx("b.tmx", true));
-    assert!(on(&sb, &pg, &["stats"]).status.code().is_some());
-    let children: Vec<_> = [&a, &b]
-        .iter()
-        .map(|f| {
-            sb.cmd(&["--memory", &pg, "memory", "import", f.to_str().unwrap()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+        ids.into_iter().map(|i| {
+            (
+                format!("Строка {i} отчёта."),
+                format!("Line {i} of the report."),
+            )
         })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
+    };
+    let files = [
+        write_tmx(&sb, "a.tmx", units(false)),
+        write_tmx(&sb, "b.tmx", units(true)),
+    ];
+    let reports = import_at_once(&sb, &pg, &files);
+    assert_eq!(reports.len(), 2);
     assert_eq!(on_json(&sb, &pg, &["stats"])["units"], 20_000);
 }
