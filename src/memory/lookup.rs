@@ -348,6 +348,7 @@ mod tests {
 
 #[cfg(test)]
 mod df_tests {
+    use crate::memory::db::Dialect;
     use crate::memory::{Memory, NewUnit, Query};
 
     #[test]
@@ -379,6 +380,16 @@ mod df_tests {
         );
         mem.delete(&[a]).unwrap();
         assert_eq!((df(&mem, "кошка"), df(&mem, "спят")), (1, 0));
+        // The deleted unit leaves nothing in the fuzzy index either.
+        let (sql, arg) = match mem.db.dialect() {
+            Dialect::Sqlite => (
+                "SELECT count(*) FROM units_fts WHERE units_fts MATCH ?1",
+                "\"спят\"",
+            ),
+            Dialect::Postgres => ("SELECT count(*) FROM unit_tokens WHERE token = ?1", "спят"),
+        };
+        let left: i64 = mem.db.query_one(sql, &[&arg], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0);
         let mut q = Query::new("Кошка ест рыбу.", "ru", "en");
         q.min_score = 50;
         assert_eq!(mem.lookup(&q).unwrap()[0].score, 66);
