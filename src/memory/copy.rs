@@ -183,8 +183,13 @@ impl Memory {
             }
         }
         finish(&tx, report.units).map_err(&dst_err)?;
+        let vacuum = dst.db.dialect() == Dialect::Postgres && report.units >= 10_000;
+        if vacuum {
+            tx.batch("SET LOCAL synchronous_commit = on")
+                .map_err(&dst_err)?;
+        }
         tx.commit().map_err(&dst_err)?;
-        if dst.db.dialect() == Dialect::Postgres && report.units >= 10_000 {
+        if vacuum {
             // As after a big import (store.rs): index-only scans need the visibility map.
             let _ = dst.db.batch("VACUUM (ANALYZE) unit_tokens");
         }
