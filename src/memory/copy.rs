@@ -145,34 +145,25 @@ impl Memory {
         }
         let mut report = CopyReport::default();
         // Which side failed decides the message: the source's errors name the source.
-        let mut write_failed = None;
         read.for_each(
             &format!("SELECT {COLUMNS} FROM units ORDER BY id"),
             &[],
             |r| {
                 let unit = unit_from_row(r)?;
                 let staged = Staged::new(NewUnit::from(&unit));
-                if let Err(e) = insert_as(&tx, &staged, Some(unit.id)) {
-                    write_failed = Some(e);
-                    return Err(DbError::Connect("the copy stopped".into()));
-                }
+                insert_as(&tx, &staged, Some(unit.id)).map_err(Side::Write)?;
                 report.units += 1;
                 if report.units % 1000 == 0 {
                     progress(report.units);
                 }
-                Ok(())
+                Ok::<_, Side>(())
             },
         )
-        .map_err(|e| match write_failed.take() {
-            Some(w) => dst_err(w),
-            None => src_err(e),
-        })?;
+        .map_err(|e| e.into_memory(&src_err, &dst_err))?;
         progress(report.units);
         for &(table, columns) in TABLES {
-            let n = copy_table(&read, &tx, table, columns).map_err(|e| match e {
-                Side::Read(e) => src_err(e),
-                Side::Write(e) => dst_err(e),
-            })?;
+            let n = copy_table(&read, &tx, table, columns)
+                .map_err(|e| e.into_memory(&src_err, &dst_err))?;
             match table {
                 "unit_history" => report.history = n,
                 "terms" => report.terms = n,
@@ -197,9 +188,29 @@ impl Memory {
     }
 }
 
+/// A copy's error, by the side it happened on.
 enum Side {
     Read(DbError),
     Write(DbError),
+}
+
+impl From<DbError> for Side {
+    fn from(e: DbError) -> Side {
+        Side::Read(e)
+    }
+}
+
+impl Side {
+    fn into_memory(
+        self,
+        src: impl Fn(DbError) -> MemoryError,
+        dst: impl Fn(DbError) -> MemoryError,
+    ) -> MemoryError {
+        match self {
+            Side::Read(e) => src(e),
+            Side::Write(e) => dst(e),
+        }
+    }
 }
 
 /// Streams one table's rows from `read` into `write`; the number of rows.
@@ -213,20 +224,12 @@ fn copy_table(read: &Db, write: &Db, table: &str, columns: &[(&str, Kind)]) -> R
         args.join(", ")
     );
     let mut n = 0;
-    let mut failed = None;
     read.for_each(&select, &[], |r: &Row| {
         let values = read_values(r, columns)?;
         let params: Vec<&dyn Param> = values.iter().map(|v| v.as_ref()).collect();
-        if let Err(e) = write.execute(&insert, &params) {
-            failed = Some(e);
-            return Err(DbError::Connect("the copy stopped".into()));
-        }
+        write.execute(&insert, &params).map_err(Side::Write)?;
         n += 1;
-        Ok(())
-    })
-    .map_err(|e| match failed.take() {
-        Some(w) => Side::Write(w),
-        None => Side::Read(e),
+        Ok::<_, Side>(())
     })?;
     Ok(n)
 }

@@ -30,8 +30,6 @@ use db::{Db, DbError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use db::DbError as DatabaseError;
-
 /// Whether a `--memory` value is a PostgreSQL URL (`postgres://…`, `postgresql://…`) rather
 /// than a SQLite file.
 pub fn is_database_url(s: &str) -> bool {
@@ -202,11 +200,6 @@ impl Memory {
         &self.path
     }
 
-    /// Whether the memory is on a PostgreSQL server.
-    pub fn is_shared(&self) -> bool {
-        matches!(self.db, Db::Postgres(_))
-    }
-
     fn err(&self, source: DbError) -> MemoryError {
         (self.errf())(source)
     }
@@ -239,10 +232,15 @@ impl Memory {
             Db::Sqlite(_) => 0,
             // Tables with their indexes and TOAST, babeldesk's only (others may share the
             // database).
-            Db::Postgres(_) => one(
-                "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::int8 \
-                 FROM unnest(string_to_array('units,unit_tokens,unit_history,token_df,summaries,terms,term_history,document_segments', ',')) t",
-            )?,
+            Db::Postgres(_) => self
+                .db
+                .query_one(
+                    "SELECT coalesce(sum(pg_total_relation_size(to_regclass(t))), 0)::int8 \
+                     FROM unnest(string_to_array(?1, ',')) t",
+                    &[&open::PG_TABLES.join(",")],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?,
         };
         Ok(Stats {
             path: self.path.clone(),

@@ -28,7 +28,7 @@ const PG_MIGRATION_LOCK: i64 = 0x6261_6265_6c64_6b01;
 
 /// The tables a babeldesk memory has on PostgreSQL; a database holding one of them without
 /// babeldesk's version table belongs to someone else.
-const PG_TABLES: &[&str] = &[
+pub(super) const PG_TABLES: &[&str] = &[
     "units",
     "unit_tokens",
     "unit_history",

@@ -140,23 +140,23 @@ impl Select {
         mut each: impl FnMut(&Row) -> Result<(), E>,
     ) -> Result<(), E> {
         let params: Vec<&dyn Param> = self.args.iter().map(|a| a.as_ref()).collect();
-        // Errors of `each` pass through untouched; the database's are turned by `err`.
-        let mut failed = None;
-        let result = db.for_each(&self.sql, &params, |row| match each(row) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                failed = Some(e);
-                Err(DbError::Column {
-                    column: 0,
-                    problem: "stopped".into(),
-                })
-            }
-        });
-        match (result, failed) {
-            (_, Some(e)) => Err(e),
-            (Err(e), None) => Err(err(e)),
-            (Ok(()), None) => Ok(()),
-        }
+        db.for_each(&self.sql, &params, |row| each(row).map_err(Stopped::By))
+            .map_err(|e| match e {
+                Stopped::Db(e) => err(e),
+                Stopped::By(e) => e,
+            })
+    }
+}
+
+/// Why a listing stopped: the database failed, or `each` said so (its error passes through).
+enum Stopped<E> {
+    Db(DbError),
+    By(E),
+}
+
+impl<E> From<DbError> for Stopped<E> {
+    fn from(e: DbError) -> Self {
+        Stopped::Db(e)
     }
 }
 

@@ -500,15 +500,29 @@ impl Memory {
             "UPDATE units SET target = ?1, ident = ?2, target_tags = NULL, origin = 'human', updated_at = {} WHERE id = ?3",
             tx.dialect().now()
         );
-        save_history(&tx, &old)
+        let saved = save_history(&tx, &old)
             .and_then(|_| tx.execute(&sql, &[&target, &ident, &id]))
-            .and_then(|_| tx.commit())
-            .map_err(|e| match e.is_unique_violation() {
-                // Another writer stored the same unit meanwhile.
-                true => MemoryError::Duplicate { id, other: 0 },
-                false => wrap(e),
-            })?;
-        self.get(id)?.ok_or(MemoryError::NoSuchUnits(vec![id]))
+            .and_then(|_| tx.commit());
+        match saved {
+            Ok(()) => self.get(id)?.ok_or(MemoryError::NoSuchUnits(vec![id])),
+            // Another PostgreSQL writer stored the same unit after the check above; the
+            // transaction is gone, so the copy is looked up afresh.
+            Err(e) if e.is_unique_violation() => {
+                let other = self
+                    .db
+                    .query_opt(
+                        "SELECT id FROM units WHERE ident = ?1 AND id != ?2",
+                        &[&ident, &id],
+                        |r| r.get(0),
+                    )
+                    .map_err(&wrap)?;
+                Err(match other {
+                    Some(other) => MemoryError::Duplicate { id, other },
+                    None => wrap(e),
+                })
+            }
+            Err(e) => Err(wrap(e)),
+        }
     }
 
     /// Approve or reject units: all of them, or none when one id is unknown.
