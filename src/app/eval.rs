@@ -97,7 +97,7 @@ fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<
     } else {
         pipeline::translate::translate_lines(&mut model, &lines, &bars)?
     };
-    hyps.tokens = Some(model.engine.tokens).filter(|t| t.generated > 0);
+    hyps.tokens = Some(model.engine.tokens()).filter(|t| t.generated > 0);
     // A failed line scores as an empty translation (and is counted).
     hyps.failed = outs.iter().filter(|o| o.is_err()).count();
     hyps.lines = outs.into_iter().map(|o| o.unwrap_or_default()).collect();

@@ -71,6 +71,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         memory: cli.global.memory.clone(),
         models_dir: cli.global.models_dir.clone(),
         device: cli.global.device,
+        remote: babeldesk::config::RemoteOverrides {
+            url: cli.global.engine_url.clone(),
+            api_key: cli
+                .global
+                .api_key
+                .clone()
+                .map(babeldesk::models::remote::Secret::new),
+            model: cli.global.remote_model.clone(),
+            parallel: cli.global.parallel.map(usize::from),
+            timeout: cli.global.timeout,
+            retries: cli.global.retries,
+        },
     };
     let settings = Settings::load(&cwd, &ProcessEnv, &flags)?;
     let registry = Registry::load(settings.registry.as_deref())?;

@@ -1,8 +1,9 @@
 //! Starting and holding models: a model's engine process, started at once or on first need.
 
-use super::engine::{engine_exe, Engine};
-use super::protocol::{Generation, LoadRequest, Reply};
-use super::registry::ModelEntry;
+use super::engine::{engine_exe, Answers, Engine};
+use super::protocol::{Generation, Hint, LoadRequest, Reply, TokenCounts};
+use super::registry::{Architecture, ModelEntry, Task};
+use super::remote::{RemoteEngine, RemoteOptions};
 use super::resolve::{self, Resolved};
 use crate::config::{Env, Settings};
 use crate::error::EngineError;
@@ -17,10 +18,83 @@ pub trait ModelSource {
     fn loaded(&mut self) -> Option<&mut LoadedModel>;
 }
 
-/// A model running in its own engine process.
+/// What runs a loaded model: an engine process here, or a server over HTTP.
+pub enum Backend {
+    Local(Engine),
+    Remote(RemoteEngine),
+}
+
+impl Backend {
+    /// Translations of `texts`, each with its hint (or no hints at all).
+    pub fn translate_with(&mut self, texts: Vec<String>, hints: Vec<Hint>) -> Result<Answers> {
+        match self {
+            Backend::Local(e) => e.translate_with(texts, hints),
+            Backend::Remote(r) => Ok(r.translate_with(texts, hints)?),
+        }
+    }
+
+    /// Summaries of `texts`, each within `max_words` where the engine can keep a budget.
+    pub fn summarize_within(
+        &mut self,
+        texts: Vec<String>,
+        max_words: Option<usize>,
+    ) -> Result<Answers> {
+        match self {
+            Backend::Local(e) => e.summarize_within(texts, max_words),
+            Backend::Remote(r) => Ok(r.summarize_within(texts, max_words.unwrap_or(80))?),
+        }
+    }
+
+    /// Tokens each text takes (estimated for a server: the API has no tokenizer).
+    pub fn count_tokens(&mut self, texts: Vec<String>) -> Result<Vec<usize>> {
+        match self {
+            Backend::Local(e) => e.count_tokens(texts),
+            Backend::Remote(_) => Ok(texts
+                .iter()
+                .map(|t| RemoteEngine::estimate_tokens(t))
+                .collect()),
+        }
+    }
+
+    pub fn embed(&mut self, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+        match self {
+            Backend::Local(e) => e.embed(texts),
+            Backend::Remote(_) => Err(crate::error::EngineError::Failed(
+                "a chat model on a server makes no embeddings".into(),
+            )
+            .into()),
+        }
+    }
+
+    /// Tokens read and written so far.
+    pub fn tokens(&self) -> TokenCounts {
+        match self {
+            Backend::Local(e) => e.tokens,
+            Backend::Remote(r) => r.tokens(),
+        }
+    }
+
+    /// Requests made so far.
+    pub fn calls(&self) -> usize {
+        match self {
+            Backend::Local(e) => e.calls,
+            Backend::Remote(r) => r.calls(),
+        }
+    }
+
+    /// The server, when the model runs on one (it takes requests from several threads).
+    pub fn remote(&self) -> Option<&RemoteEngine> {
+        match self {
+            Backend::Local(_) => None,
+            Backend::Remote(r) => Some(r),
+        }
+    }
+}
+
+/// A model running in its own engine process, or on a server.
 pub struct LoadedModel {
     pub entry: ModelEntry,
-    pub engine: Engine,
+    pub engine: Backend,
     pub max_input_tokens: Option<i64>,
     pub load_millis: u64,
 }
@@ -75,6 +149,12 @@ pub fn load(
     generation: Generation,
     progress: &dyn Progress,
 ) -> Result<LoadedModel> {
+    if entry.architecture == Architecture::Remote {
+        let Some(server) = &settings.remote else {
+            return Err(EngineError::Failed("no model server is set (--engine-url)".into()).into());
+        };
+        return connect(server, entry.task, entry.languages.clone(), progress);
+    }
     let Resolved { inventory, source } =
         resolve::resolve(entry, model_dir, &settings.models_dir, env)?;
     progress.note(&format!(
@@ -119,8 +199,55 @@ pub fn load(
     let max_input_tokens = max_input_tokens.or(entry.max_input_tokens.map(i64::from));
     Ok(LoadedModel {
         entry: entry.clone(),
-        engine,
+        engine: Backend::Local(engine),
         max_input_tokens,
         load_millis,
     })
+}
+
+/// A request cap for pieces sent to a server: a sentence, examples and the answer must fit
+/// a context the API does not tell.
+const REMOTE_MAX_INPUT_TOKENS: i64 = 1024;
+
+/// Connect to the server `opts` names, for `task` from `from` into `to` (`from` empty for
+/// summaries).
+pub fn connect(
+    opts: &RemoteOptions,
+    task: Task,
+    languages: Vec<String>,
+    progress: &dyn Progress,
+) -> Result<LoadedModel> {
+    let started = Instant::now();
+    let remote = RemoteEngine::connect(opts, languages.clone())?;
+    let load_millis = started.elapsed().as_millis() as u64;
+    progress.note(&format!(
+        "model {} on {}, {} requests in flight",
+        remote.model_id(),
+        remote.shown(),
+        remote.parallel()
+    ));
+    Ok(LoadedModel {
+        entry: remote_entry(&remote.model_id(), task, languages),
+        engine: Backend::Remote(remote),
+        max_input_tokens: Some(REMOTE_MAX_INPUT_TOKENS),
+        load_millis,
+    })
+}
+
+/// The registry-like entry of a model on a server (units record its id).
+pub fn remote_entry(id: &str, task: Task, languages: Vec<String>) -> ModelEntry {
+    ModelEntry {
+        id: id.to_string(),
+        task,
+        architecture: Architecture::Remote,
+        languages,
+        hf_repo: String::new(),
+        revision: String::new(),
+        license: String::new(),
+        description: "an instruct model on an OpenAI-compatible server".into(),
+        max_input_tokens: Some(REMOTE_MAX_INPUT_TOKENS as u32),
+        files: Vec::new(),
+        weights: Vec::new(),
+        mirror: None,
+    }
 }

@@ -3,12 +3,14 @@
 //! `runtime/` files are compiled into the `babeldesk-engine` executable alone and its `llama/`
 //! files into `babeldesk-llm` (neither into this library), so the CLI links neither.
 
+pub mod chat;
 pub mod engine;
 pub mod loaded;
 pub mod prompt;
 pub mod protocol;
 pub mod pull;
 pub mod registry;
+pub mod remote;
 pub mod resolve;
 pub mod store;
 

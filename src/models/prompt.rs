@@ -48,11 +48,18 @@ pub fn translation_messages(from: &str, to: &str, text: &str, hint: &Hint) -> Ve
         }
         user.push('\n');
     }
-    if let Some(p) = &hint.previous {
-        user.push_str(&format!(
+    // The previous sentence's translation may not be known yet (requests in flight at
+    // once): then its source alone.
+    match &hint.previous {
+        Some(p) if p.target.is_empty() => user.push_str(&format!(
+            "The previous sentence, for context only:\n{from}: {}\n\n",
+            p.source
+        )),
+        Some(p) => user.push_str(&format!(
             "The previous sentence, for context only:\n{from}: {}\n{to}: {}\n\n",
             p.source, p.target
-        ));
+        )),
+        None => {}
     }
     user.push_str(&renderings(&hint.terms));
     user.push_str(&format!("Translate into {to}:\n{text}"));

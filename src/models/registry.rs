@@ -26,6 +26,16 @@ pub enum Architecture {
     Bert,
     /// A GGUF file run by llama.cpp (the `babeldesk-llm` engine).
     Gguf,
+    /// An instruct model on an OpenAI-compatible server (`--engine-url`); never in a registry
+    /// file.
+    Remote,
+}
+
+impl Architecture {
+    /// An instruct model, asked in chat prompts (with examples, context and renderings).
+    pub fn is_chat(self) -> bool {
+        matches!(self, Architecture::Gguf | Architecture::Remote)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

