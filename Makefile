@@ -24,7 +24,7 @@ PYVER   := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 export LIBCLANG_PATH := $(VENV)/lib/python$(PYVER)/site-packages/clang/native
 export BINDGEN_EXTRA_CLANG_ARGS := -I$(shell gcc -print-file-name=include)
 
-.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-terms bench-postgres bench-serve clean fixtures
+.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-terms bench-postgres bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -169,6 +169,14 @@ bench-summarize: bench-deps
 LLM_SENTENCES ?= 200
 bench-llm: build $(LLM_GGUF)
 	$(CARGO) bench --locked --bench llm -- --sentences $(LLM_SENTENCES)
+
+# The remote engine (issue 16): newstest2013's first REMOTE_SENTENCES lines as one document,
+# Qwen 1.5B by the local engine, then through --engine-url against llama.cpp's llama-server
+# with REMOTE_SLOTS parallel slots (as many requests in flight). About 30 minutes on 2 cores.
+REMOTE_SENTENCES ?= 100
+REMOTE_SLOTS ?= 1,4,8
+bench-remote: build $(LLM_GGUF) $(LLAMA_SERVER)
+	$(CARGO) bench --locked --bench remote -- --sentences $(REMOTE_SENTENCES) --slots $(REMOTE_SLOTS)
 
 # Terms and names (issue 13), three parts (TERMS_PARTS): `accuracy`, Qwen 1.5B's term and name
 # accuracy with and without the termbase (tests/fixtures/terms: 4 runs of 35 sentences, about

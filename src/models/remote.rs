@@ -649,6 +649,96 @@ mod tests {
         );
     }
 
+    /// A loopback responder that answers each connection with the next canned response (a
+    /// status line, extra headers and a body) and closes; it counts the requests it got.
+    /// Real servers are tested in tests/cli/remote.rs; this one makes 429 and 5xx on cue.
+    fn canned(
+        responses: Vec<(&'static str, &'static str, &'static str)>,
+    ) -> (String, Arc<AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for (status, headers, body) in responses {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buf = [0u8; 65536];
+                let _ = conn.read(&mut buf);
+                count.fetch_add(1, Ordering::SeqCst);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status}\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    const MODELS: (&str, &str, &str) = ("200 OK", "", r#"{"data":[{"id":"m"}]}"#);
+    const GOOD: (&str, &str, &str) = (
+        "200 OK",
+        "",
+        r#"{"choices":[{"message":{"content":"Good morning."},"finish_reason":"stop"}]}"#,
+    );
+
+    fn engine(url: &str, retries: u32) -> RemoteEngine {
+        let mut o = RemoteOptions::new(url);
+        o.retries = retries;
+        RemoteEngine::connect(&o, vec!["ru".into(), "en".into()]).unwrap()
+    }
+
+    #[test]
+    fn busy_and_failing_servers_are_retried_then_given_up_on() {
+        let busy = (
+            "503 Service Unavailable",
+            "",
+            r#"{"error":{"message":"Loading model"}}"#,
+        );
+        let limited = ("429 Too Many Requests", "Retry-After: 0\r\n", "{}");
+        let (url, seen) = canned(vec![MODELS, busy, limited, GOOD]);
+        let e = engine(&url, 3);
+        assert_eq!(e.model_id(), format!("m@{}", &url[7..]));
+        let a = e
+            .translate_text(&["Доброе утро.".into()], &Hint::default())
+            .unwrap();
+        assert_eq!((a.texts[0].as_str(), a.problem(0)), ("Good morning.", None));
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // Failing past the retries: the server counts as gone, with its last words.
+        let boom = (
+            "500 Internal Server Error",
+            "",
+            r#"{"error":{"message":"boom"}}"#,
+        );
+        let (url, _) = canned(vec![MODELS, boom, boom]);
+        let e = engine(&url, 1);
+        let err = e
+            .translate_text(&["Доброе утро.".into()], &Hint::default())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("is unavailable after 2 tries: HTTP 500: boom"),
+            "{err}"
+        );
+        // A request the server refuses as such fails that segment only.
+        let too_long = (
+            "400 Bad Request",
+            "",
+            r#"{"error":{"message":"exceeds the context size"}}"#,
+        );
+        let (url, _) = canned(vec![MODELS, too_long, too_long]);
+        let a = engine(&url, 0)
+            .translate_text(&["Доброе утро.".into()], &Hint::default())
+            .unwrap();
+        assert_eq!(
+            a.problem(0),
+            Some("the server refused the request (HTTP 400): exceeds the context size")
+        );
+    }
+
     #[test]
     fn unusable_answers_are_problems_not_errors() {
         let ok = read_completion(
