@@ -245,11 +245,15 @@ fn remote_options(
         .or_else(|| env.var("BABELDESK_REMOTE_MODEL"))
         .or(file.model);
     if let Some(n) = flags.parallel.or(file.parallel) {
-        o.parallel = n.max(1);
+        o.parallel = n.clamp(1, crate::models::remote::MAX_PARALLEL);
     }
-    if let Some(t) = flags.timeout.or(file.timeout) {
-        o.timeout =
-            seconds("--timeout", &t.to_string())?.max(std::time::Duration::from_millis(100));
+    let timeout = match (flags.timeout, file.timeout) {
+        (Some(t), _) => Some(("--timeout", t)),
+        (None, Some(t)) => Some(("remote_timeout", t)),
+        (None, None) => None,
+    };
+    if let Some((name, t)) = timeout {
+        o.timeout = seconds(name, &t.to_string())?.max(std::time::Duration::from_millis(100));
     }
     if let Some(r) = flags.retries {
         o.retries = r;
@@ -263,7 +267,7 @@ fn seconds(name: &str, value: &str) -> Result<std::time::Duration> {
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(std::time::Duration::from_secs_f64)
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| Error::InvalidValue {
             name: name.into(),
             message: format!("'{value}' is not a number of seconds"),

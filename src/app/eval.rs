@@ -101,7 +101,7 @@ fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<
     // A failed line scores as an empty translation (and is counted).
     hyps.failed = outs.iter().filter(|o| o.is_err()).count();
     hyps.lines = outs.into_iter().map(|o| o.unwrap_or_default()).collect();
-    hyps.model = Some(entry.id);
+    hyps.model = Some(model.entry.id.clone());
     Ok(hyps)
 }
 

@@ -99,6 +99,19 @@ pub struct LoadedModel {
     pub load_millis: u64,
 }
 
+impl LoadedModel {
+    /// Whether this is the model `entry` names, for the same languages. A server's model is
+    /// planned as `(default)@HOST` when not named and known by its name once connected: any
+    /// loaded server model serves a server entry (one server per command).
+    pub fn serves(&self, entry: &ModelEntry) -> bool {
+        let same = match entry.architecture {
+            Architecture::Remote => self.entry.architecture == Architecture::Remote,
+            _ => self.entry.id == entry.id,
+        };
+        same && self.entry.languages == entry.languages
+    }
+}
+
 impl ModelSource for LoadedModel {
     fn get(&mut self) -> Result<&mut LoadedModel> {
         Ok(self)

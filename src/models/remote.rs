@@ -37,8 +37,18 @@ pub struct RemoteOptions {
 pub const DEFAULT_PARALLEL: usize = 8;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 pub const DEFAULT_RETRIES: u32 = 4;
+/// As many as `--parallel` takes: a thread and a connection each.
+pub const MAX_PARALLEL: usize = 256;
 
 impl RemoteOptions {
+    /// The id a model on this server goes by before connecting: `MODEL@HOST:PORT` when the
+    /// model is named (what the connected engine's units record too), else
+    /// `(default)@HOST:PORT`. Caches and "is this model loaded" compare it.
+    pub fn planned_id(&self) -> String {
+        let host = base_url(&self.url).map_or_else(|_| redact(&self.url), |(_, host)| host);
+        format!("{}@{host}", self.model.as_deref().unwrap_or("(default)"))
+    }
+
     pub fn new(url: impl Into<String>) -> RemoteOptions {
         RemoteOptions {
             url: url.into(),
@@ -115,6 +125,9 @@ pub struct RemoteEngine {
     parallel: usize,
     retries: u32,
     tokens: Mutex<TokenCounts>,
+    /// Requests under way, and since when at least one has been: the time counted is the
+    /// wall time the server worked for us, not the sum over requests in flight.
+    busy: Mutex<(usize, Option<Instant>)>,
     calls: AtomicUsize,
 }
 
@@ -138,6 +151,7 @@ impl RemoteEngine {
             parallel: opts.parallel.max(1),
             retries: opts.retries,
             tokens: Mutex::new(TokenCounts::default()),
+            busy: Mutex::new((0, None)),
             calls: AtomicUsize::new(0),
         };
         let listed = engine.send(MODELS_PATH, None)?;
@@ -184,8 +198,35 @@ impl RemoteEngine {
         self.parallel
     }
 
+    /// Tokens read and written so far, and the wall time spent waiting for them.
     pub fn tokens(&self) -> TokenCounts {
-        *self.tokens.lock().unwrap_or_else(|p| p.into_inner())
+        let mut t = *lock(&self.tokens);
+        if let (_, Some(since)) = *lock(&self.busy) {
+            t.millis += since.elapsed().as_millis() as u64;
+        }
+        t
+    }
+
+    fn begin(&self) {
+        let mut busy = lock(&self.busy);
+        busy.0 += 1;
+        busy.1.get_or_insert_with(Instant::now);
+    }
+
+    fn end(&self, read: usize, generated: usize) {
+        let mut busy = lock(&self.busy);
+        busy.0 = busy.0.saturating_sub(1);
+        let mut t = lock(&self.tokens);
+        *t += TokenCounts {
+            prompt: read as u64,
+            generated: generated as u64,
+            millis: 0,
+        };
+        if busy.0 == 0 {
+            if let Some(since) = busy.1.take() {
+                t.millis += since.elapsed().as_millis() as u64;
+            }
+        }
     }
 
     pub fn calls(&self) -> usize {
@@ -295,26 +336,22 @@ impl RemoteEngine {
         max_tokens: usize,
         decoding: Decoding,
     ) -> Result<Completion, RemoteError> {
-        let started = Instant::now();
         let body = request_body(&self.model, messages, max_tokens, decoding);
-        let answer = match self.send(CHAT_PATH, Some(&body)) {
-            Err(RemoteError::Refused { code, message, .. }) if is_per_request(code) => {
-                return Ok(Completion {
-                    refused: Some(format!(
-                        "the server refused the request (HTTP {code}): {message}"
-                    )),
-                    ..Completion::default()
-                })
+        self.begin();
+        let out = match self.send(CHAT_PATH, Some(&body)) {
+            Ok(answer) => read_completion(&answer),
+            Err(RemoteError::Refused { code, message, .. }) if is_per_request(code) => Completion {
+                refused: Some(format!(
+                    "the server refused the request (HTTP {code}): {message}"
+                )),
+                ..Completion::default()
+            },
+            Err(e) => {
+                self.end(0, 0);
+                return Err(e);
             }
-            other => other?,
         };
-        let out = read_completion(&answer);
-        let mut t = lock(&self.tokens);
-        *t += TokenCounts {
-            prompt: out.read_tokens as u64,
-            generated: out.generated as u64,
-            millis: started.elapsed().as_millis() as u64,
-        };
+        self.end(out.read_tokens, out.generated);
         Ok(out)
     }
 
@@ -338,13 +375,10 @@ impl RemoteEngine {
             };
             let mut pause = backoff(attempt);
             match result {
-                Ok(resp) => {
-                    return resp.into_string().map_err(|e| RemoteError::Unavailable {
-                        server: self.shown(),
-                        tries: attempt + 1,
-                        last: format!("the answer broke off: {e}"),
-                    })
-                }
+                Ok(resp) => match resp.into_string() {
+                    Ok(text) => return Ok(text),
+                    Err(e) => last = format!("the answer broke off: {e}"),
+                },
                 Err(ureq::Error::Status(code @ (401 | 403), _)) => {
                     return Err(RemoteError::Unauthorized {
                         server: self.shown(),
@@ -570,14 +604,13 @@ fn base_url(raw: &str) -> Result<(String, String), RemoteError> {
 
 /// `raw` without what an authority's user part holds (a password, say).
 fn redact(raw: &str) -> String {
-    match raw.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => format!("{scheme}://…@{}", &rest[at + 1..]),
-                None => raw.to_string(),
-            }
-        }
+    let (scheme, rest) = match raw.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), raw),
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{scheme}…@{}", &rest[at + 1..]),
         None => raw.to_string(),
     }
 }
@@ -618,7 +651,13 @@ mod tests {
             "https://llm.example:443/api"
         );
         assert_eq!(ok("https://llm.example/api/v1").1, "llm.example:443");
-        for bad in ["gpu:8000", "ftp://gpu", "http://u:pw@gpu:8000", "not a url"] {
+        for bad in [
+            "gpu:8000",
+            "ftp://gpu",
+            "http://u:pw@gpu:8000",
+            "u:pw@gpu:8000",
+            "not a url",
+        ] {
             let e = base_url(bad).unwrap_err().to_string();
             assert!(
                 e.starts_with(&format!("--engine-url '{}'", redact(bad))),
@@ -633,6 +672,14 @@ mod tests {
         let mut o = RemoteOptions::new("http://x");
         o.api_key = Some(Secret::new("sk-very-secret"));
         assert!(!format!("{o:?}").contains("sk-very-secret"));
+    }
+
+    #[test]
+    fn planned_ids_name_model_and_host_as_units_do() {
+        let mut o = RemoteOptions::new("http://gpu:8080/v1");
+        assert_eq!(o.planned_id(), "(default)@gpu:8080");
+        o.model = Some("qwen".into());
+        assert_eq!(o.planned_id(), "qwen@gpu:8080");
     }
 
     #[test]
@@ -655,7 +702,7 @@ mod tests {
     fn canned(
         responses: Vec<(&'static str, &'static str, &'static str)>,
     ) -> (String, Arc<AtomicUsize>) {
-        use std::io::{Read, Write};
+        use std::io::Write;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(AtomicUsize::new(0));
@@ -665,8 +712,7 @@ mod tests {
                 let Ok((mut conn, _)) = listener.accept() else {
                     return;
                 };
-                let mut buf = [0u8; 65536];
-                let _ = conn.read(&mut buf);
+                read_request(&mut conn);
                 count.fetch_add(1, Ordering::SeqCst);
                 let _ = write!(
                     conn,
@@ -676,6 +722,24 @@ mod tests {
             }
         });
         (url, seen)
+    }
+
+    /// Headers to the blank line, then as many body bytes as they announce.
+    fn read_request(conn: &mut std::net::TcpStream) {
+        use std::io::Read;
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
+            got.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&got).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0u8; length];
+        let _ = conn.read_exact(&mut body);
     }
 
     const MODELS: (&str, &str, &str) = ("200 OK", "", r#"{"data":[{"id":"m"}]}"#);

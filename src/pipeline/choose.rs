@@ -196,7 +196,7 @@ fn pick(
     {
         let langs = langs.iter().map(|l| l.to_string()).collect();
         return Ok(crate::models::loaded::remote_entry(
-            &server.url,
+            &server.planned_id(),
             task,
             langs,
         ));

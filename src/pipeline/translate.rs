@@ -314,6 +314,10 @@ pub fn translate(
             stored = store(doc, &segs, from, to, mem, &mut slots, &misses)?;
         }
         if let Some(e) = stopped {
+            // Nothing done: the cause alone (a wrong key, a server not there) says it all.
+            if done == 0 {
+                return Err(e);
+            }
             return Err(crate::Error::Stopped {
                 done,
                 total: misses.len(),

@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 /// Five distinct sentences and a repeat.
 const DOC: &str = "Парламент собрался во вторник. Министр выступил с речью.\n\nГолосование пройдёт на следующей неделе. Депутаты спорили до вечера.\n\nПарламент собрался во вторник. Заседание закрыто.\n";
 
-/// The llama-server executable. Without one the test is skipped with a message, except in CI
-/// (`CI=true`), where it must be there: the test then fails.
+/// The llama-server executable. Without one the test is skipped with a message, except under
+/// `make test` (`BABELDESK_REQUIRE_MODELS`) and in CI (`CI=true`), where it must be there: the
+/// test then fails.
 fn llama_server() -> Option<PathBuf> {
     match std::env::var("BABELDESK_TEST_LLAMA_SERVER") {
         Ok(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
         _ => {
             assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
+                std::env::var("CI").as_deref() != Ok("true")
+                    && std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
                 "llama-server is not available (BABELDESK_TEST_LLAMA_SERVER is unset; `make \
                  test` builds it with .ci/llama-server): in CI this test may not be skipped"
             );
@@ -45,7 +47,17 @@ struct Server {
 }
 
 impl Server {
+    /// Started on a free port; tried again on another if one was taken in the meantime.
     fn start(exe: &Path, model: &str, slots: usize, extra: &[&str]) -> Server {
+        for _ in 0..3 {
+            if let Some(server) = Server::try_start(exe, model, slots, extra) {
+                return server;
+            }
+        }
+        panic!("llama-server did not start");
+    }
+
+    fn try_start(exe: &Path, model: &str, slots: usize, extra: &[&str]) -> Option<Server> {
         let port = free_port();
         let gguf = fixture(model).join("model.gguf");
         let ctx = (1024 * slots).to_string();
@@ -71,22 +83,26 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = Server { child, port };
-        server.wait_ready();
-        server
+        let mut server = Server { child, port };
+        server.wait_ready().then_some(server)
     }
 
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn wait_ready(&self) {
+    /// Whether it answers its health check within a minute (false: it exited, e.g. its port
+    /// was taken).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(r) = ureq::get(&format!("{}/health", self.url())).call() {
                 if r.status() == 200 {
-                    return;
+                    return true;
                 }
+            }
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -382,21 +398,25 @@ fn a_server_that_stops_answering_times_out_in_one_line_and_a_retry_recovers() {
         "is unavailable after 2 tries: connection lost or timed out",
     );
     assert!(started.elapsed() < Duration::from_secs(20));
-    // Stopped for a moment only: the retries carry the document through.
+    // Stopped for 3 s only: longer than the 2 s timeout, so the first request must time out
+    // (nothing can answer before the server resumes), and the retries carry the document
+    // through.
     let resumer = {
         let pid = server.child.id().to_string();
         std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(1500));
+            std::thread::sleep(Duration::from_secs(3));
             Command::new("kill").args(["-CONT", &pid]).status().unwrap();
         })
     };
+    let started = Instant::now();
     let v = json(&translate_remote(
         &sb,
         &server.url(),
-        &["--timeout", "1", "--retries", "4"],
+        &["--timeout", "2", "--retries", "4", "--parallel", "1"],
         DOC,
     ));
     resumer.join().unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(3));
     assert_eq!(v["translated"], 5);
 }
 
@@ -408,13 +428,8 @@ fn bad_urls_and_unreachable_servers_are_one_line() {
     let out = translate_remote(&sb, "http://admin:hunter2@127.0.0.1:9/v1", &[], DOC);
     assert_fails(&out, "credentials in the URL");
     assert!(!stderr(&out).contains("hunter2"));
-    let port = free_port();
-    let out = translate_remote(
-        &sb,
-        &format!("http://127.0.0.1:{port}"),
-        &["--retries", "0"],
-        DOC,
-    );
+    // Port 1 (tcpmux): nothing listens there.
+    let out = translate_remote(&sb, "http://127.0.0.1:1", &["--retries", "0"], DOC);
     assert_fails(&out, "is unavailable after 1 try: cannot connect");
     let help = stdout(&sb.run(&["translate", "--help"]));
     assert!(help.contains("--engine-url") && help.contains("OpenAI-compatible"));

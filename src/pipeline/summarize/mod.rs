@@ -236,8 +236,7 @@ impl<'a> Summarizer<'a> {
         entry: &ModelEntry,
     ) -> Result<Translation> {
         let options = translate::Options::default().for_model(entry);
-        let same = |m: &LoadedModel| m.entry.id == entry.id && m.entry.languages == entry.languages;
-        if let Some(model) = self.translator.as_mut().filter(|m| same(m)) {
+        if let Some(model) = self.translator.as_mut().filter(|m| m.serves(entry)) {
             let memory = self.memory.as_mut();
             return translate::translate(doc, from, to, memory, model, &options, self.progress);
         }
@@ -361,9 +360,7 @@ impl<'a> Summarizer<'a> {
 
     /// An abstractive summary, cut to `max_words` at the last sentence that fits.
     fn abstractive(&mut self, doc: &Document, entry: &ModelEntry) -> Result<Summary> {
-        let stale = self.summarizer.as_ref().map_or(true, |m| {
-            m.entry.id != entry.id || m.entry.languages != entry.languages
-        });
+        let stale = self.summarizer.as_ref().map_or(true, |m| !m.serves(entry));
         if stale {
             let c = self.ctx;
             let dir = self.options.model_dir.as_deref();
