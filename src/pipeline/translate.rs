@@ -414,7 +414,7 @@ fn translate_misses(
     model: &mut LoadedModel,
     options: &Options,
     progress: &dyn Progress,
-) -> Result<(Vec<Option<(Outcome, usize)>>, Option<crate::Error>)> {
+) -> Result<(Vec<Option<Done>>, Option<crate::Error>)> {
     // A Marian model cannot be told the terms: they are protected in its input instead.
     let how = if options.terms && options.examples == 0 {
         options.protect
@@ -476,12 +476,15 @@ fn translate_misses(
     Ok((outcomes, partial.stopped))
 }
 
+/// A miss's outcome and how many pieces it was sent as.
+type Done = (Outcome, usize);
+
 /// Stage 3: each miss becomes a segment: translated, or failed with the source kept.
 fn record_outcomes(
     segs: &Segments,
     slots: &mut [Slot],
     misses: &[usize],
-    outcomes: Vec<Option<(Outcome, usize)>>,
+    outcomes: Vec<Option<Done>>,
     model_id: &str,
     options: &Options,
 ) {
