@@ -19,5 +19,6 @@ pub mod serve;
 
 pub mod terms;
 pub mod text;
+pub mod tls;
 
 pub use error::{Error, Result};

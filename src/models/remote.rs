@@ -139,7 +139,9 @@ impl RemoteEngine {
             .timeout_connect(opts.connect_timeout)
             .timeout_read(opts.timeout)
             .timeout_write(opts.timeout)
-            .tls_config(tls())
+            .tls_config(Arc::new(
+                crate::tls::client_config().expect("ring supports the default TLS versions"),
+            ))
             .build();
         let mut engine = RemoteEngine {
             agent,
@@ -613,22 +615,6 @@ fn redact(raw: &str) -> String {
         Some(at) => format!("{scheme}…@{}", &rest[at + 1..]),
         None => raw.to_string(),
     }
-}
-
-/// TLS with the system's roots (a company's own CA included), as the memory's PostgreSQL
-/// connections use.
-fn tls() -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
 }
 
 #[cfg(test)]

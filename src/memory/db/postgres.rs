@@ -200,16 +200,7 @@ fn split_pgpass(line: &str) -> Vec<String> {
 
 /// TLS as `sslmode` asks (`prefer` by default), checked against the system's roots.
 fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_native_certs::load_native_certs().certs {
-        let _ = roots.add(cert);
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| DbError::Connect(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = crate::tls::client_config().map_err(|e| DbError::Connect(format!("TLS: {e}")))?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
