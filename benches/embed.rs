@@ -56,6 +56,8 @@ fn main() {
             device: Device::Cpu,
             generation: Generation::default(),
             cache_dir: dir.path().to_path_buf(),
+            parallel: None,
+            threads: None,
         })
         .unwrap();
     let load_s = t.elapsed().as_secs_f64();

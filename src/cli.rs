@@ -59,9 +59,14 @@ pub struct Global {
         help_heading = "Model server"
     )]
     pub remote_model: Option<String>,
-    /// Requests in flight at once: as many as the server has parallel slots (default: 8)
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Model server")]
+    /// Sentences worked on at once: a local GGUF model decodes as many together (default: 4,
+    /// at most 16); a model server gets as many requests in flight, as many as it has
+    /// parallel slots (default: 8) [config: parallel]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Model speed")]
     pub parallel: Option<u16>,
+    /// CPU threads for local models (default: one per core) [env: BABELDESK_THREADS]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Model speed")]
+    pub threads: Option<u16>,
     /// Seconds one answer may take before it is retried (default: 600)
     #[arg(
         long,

@@ -59,6 +59,7 @@ struct FileConfig {
     remote_model: Option<String>,
     parallel: Option<usize>,
     remote_timeout: Option<f64>,
+    threads: Option<usize>,
 }
 
 /// What flags can override.
@@ -67,6 +68,7 @@ pub struct Overrides {
     pub memory: Option<PathBuf>,
     pub models_dir: Option<PathBuf>,
     pub device: Option<Device>,
+    pub threads: Option<usize>,
     pub remote: RemoteOverrides,
 }
 
@@ -96,6 +98,11 @@ pub struct Settings {
     pub lock_timeout: std::time::Duration,
     /// The model server that runs model work instead of local engines, when one is set.
     pub remote: Option<crate::models::remote::RemoteOptions>,
+    /// Texts worked on at once when set (`--parallel`): requests in flight to a server, or
+    /// prompts a local GGUF model decodes together; each engine has its own default.
+    pub parallel: Option<usize>,
+    /// CPU threads for local models when set (`--threads`).
+    pub threads: Option<usize>,
 }
 
 /// The environment as a lookup function, so tests need not touch the process environment.
@@ -163,6 +170,8 @@ impl Settings {
             config_file: config_file.is_file().then(|| config_file.clone()),
             workspace,
             remote: None,
+            parallel: None,
+            threads: None,
         };
         let mut remote = RemoteOverrides::default();
         if let Some(cfg) = file {
@@ -187,6 +196,7 @@ impl Settings {
             remote.model = cfg.remote_model;
             remote.parallel = cfg.parallel;
             remote.timeout = cfg.remote_timeout;
+            s.threads = cfg.threads;
         }
         if let Some(p) = env.var("BABELDESK_MEMORY") {
             s.memory = PathBuf::from(p);
@@ -203,6 +213,12 @@ impl Settings {
         if let Some(t) = env.var("BABELDESK_LOCK_TIMEOUT") {
             s.lock_timeout = seconds("BABELDESK_LOCK_TIMEOUT", &t)?;
         }
+        if let Some(t) = env.var("BABELDESK_THREADS") {
+            s.threads = Some(t.trim().parse().map_err(|_| Error::InvalidValue {
+                name: "BABELDESK_THREADS".into(),
+                message: format!("'{t}' is not a number of threads"),
+            })?);
+        }
         if let Some(p) = env.var("BABELDESK_REGISTRY") {
             s.registry = Some(PathBuf::from(p));
         }
@@ -215,6 +231,8 @@ impl Settings {
         if let Some(d) = flags.device {
             s.device = d;
         }
+        s.threads = flags.threads.or(s.threads).map(|t| t.clamp(1, 1024));
+        s.parallel = flags.remote.parallel.or(remote.parallel);
         s.remote = remote_options(remote, env, &flags.remote)?;
         Ok(s)
     }

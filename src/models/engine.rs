@@ -58,6 +58,18 @@ impl Answers {
     pub fn problem(&self, i: usize) -> Option<&str> {
         self.problems.get(i).and_then(|p| p.as_deref())
     }
+
+    /// The answers in `range` (token counts stay with the whole).
+    pub fn part(&self, range: std::ops::Range<usize>) -> Answers {
+        Answers {
+            texts: self.texts[range.clone()].to_vec(),
+            problems: match self.problems.is_empty() {
+                true => Vec::new(),
+                false => self.problems[range].to_vec(),
+            },
+            tokens: None,
+        }
+    }
 }
 
 pub struct Engine {

@@ -61,6 +61,13 @@ pub struct LoadRequest {
     pub generation: Generation,
     /// Where the engine may keep files it derives from the model (patched configs).
     pub cache_dir: PathBuf,
+    /// Texts worked on at once (the GGUF engine decodes as many prompts together); the
+    /// engine's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<usize>,
+    /// CPU threads (the GGUF engine); the engine's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -134,10 +134,10 @@ fn runs(len: usize, n: usize) -> Vec<std::ops::Range<usize>> {
 
 /// Translate every text, each piece with the hint `hint(k, done)` for text k, where `done(j)`
 /// is the outcome of text j when it is known by then. The texts are cut into as many
-/// contiguous runs as the model takes requests at once (one for a local engine: the whole
-/// document in order; `--parallel` for a server), each run translated in order on its own
-/// thread: a text knows the outcomes before it in its run, and what a hint holds never
-/// depends on timing.
+/// contiguous runs as the model works on at once (`--parallel`: prompts a GGUF engine
+/// decodes together, requests in flight to a server), each run translated in order (on its
+/// own thread for a server, in lockstep rounds for a local engine): a text knows the
+/// outcomes before it in its run, and what a hint holds never depends on timing.
 pub(super) fn translate_each(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
@@ -158,32 +158,54 @@ pub(super) fn translate_each(
         Some(remote) if remote.parallel() > 1 && pieces.len() > 1 => {
             translate_runs(remote, pieces, progress, &hint)
         }
-        _ => translate_in_order(model, pieces, progress, &hint),
+        _ => translate_rounds(model, pieces, progress, &hint),
     };
     progress.finish();
     partial
 }
 
-fn translate_in_order(
+/// The runs in lockstep rounds: round r sends the r-th text of every run in one request
+/// (a GGUF engine decodes them together; with one run, the whole document in order).
+fn translate_rounds(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
     hint: &HintFor,
 ) -> Partial {
-    let mut out: Vec<Option<Outcome>> = Vec::with_capacity(pieces.len());
-    for (k, ps) in pieces.iter().enumerate() {
-        let h = hint(k, &|j| out.get(j).cloned().flatten());
-        match model.engine.translate_with(ps.clone(), vec![h; ps.len()]) {
-            Ok(answers) => out.push(Some(outcome(ps, &answers))),
+    let runs = runs(pieces.len(), model.parallel);
+    let mut out: Vec<Option<Outcome>> = vec![None; pieces.len()];
+    let longest = runs.iter().map(|r| r.len()).max().unwrap_or(0);
+    for round in 0..longest {
+        let mut texts = Vec::new();
+        let mut hints = Vec::new();
+        let mut asked = Vec::new();
+        for run in runs.iter().filter(|r| round < r.len()) {
+            let k = run.start + round;
+            let known = |j: usize| match run.contains(&j) {
+                true => out[j].clone(),
+                false => None,
+            };
+            let h = hint(k, &known);
+            texts.extend(pieces[k].iter().cloned());
+            hints.extend(std::iter::repeat(h).take(pieces[k].len()));
+            asked.push(k);
+        }
+        let answers = match model.engine.translate_with(texts, hints) {
+            Ok(answers) => answers,
             Err(e) => {
-                out.resize(pieces.len(), None);
                 return Partial {
                     outcomes: out,
                     stopped: Some(e),
-                };
+                }
             }
+        };
+        let mut at = 0;
+        for k in asked.iter().copied() {
+            let n = pieces[k].len();
+            out[k] = Some(outcome(&pieces[k], &answers.part(at..at + n)));
+            at += n;
         }
-        progress.advance(1);
+        progress.advance(asked.len() as u64);
         relabel(progress, model.engine.tokens());
     }
     Partial {

@@ -171,10 +171,11 @@ fn memory_matches_go_into_the_prompt_as_examples() {
     assert!(w > wo, "prompt tokens with the example {w}, without {wo}");
 
     let (sb, log) = with_one_unit();
+    // One sentence at a time (the default decodes several together; see below).
     let out = json(&translate_with(
         &sb,
         "tiny-llm-chat",
-        &["--min-match", "50"],
+        &["--min-match", "50", "--parallel", "1"],
         "Парламент собрался во вторник. Министр выступил с речью.\n",
     ));
     let segs = out["segments"].as_array().unwrap();
@@ -202,6 +203,63 @@ fn memory_matches_go_into_the_prompt_as_examples() {
         second.contains("Translate into English:\nМинистр выступил с речью."),
         "{second}"
     );
+}
+
+#[test]
+fn sentences_decoded_together_follow_the_runs_rule_and_keep_their_order() {
+    // Six sentences, three decoded together: runs 0–1, 2–3, 4–5, in lockstep rounds. A
+    // sentence gets the previous one's translation when it is in its own run, the previous
+    // source alone when it starts a run.
+    let doc = "Первый абзац начинается. Второе предложение идёт. Третье предложение здесь. \
+               Четвёртое предложение тоже. Пятое предложение близко. Шестое предложение последнее.\n";
+    let mut results = Vec::new();
+    for parallel in ["1", "3"] {
+        let mut sb = Sandbox::new();
+        let log = log_engine_prompts(&mut sb);
+        let out = json(&translate_with(
+            &sb,
+            "tiny-llm-chat",
+            &["--parallel", parallel],
+            doc,
+        ));
+        let segs = out["segments"].as_array().unwrap().clone();
+        assert_eq!(segs.len(), 6, "{out}");
+        assert_eq!(units(&sb), 6, "every sentence stored");
+        let asked = prompts(&log);
+        assert_eq!(asked.len(), 6, "{asked:?}");
+        let prompt_for = |k: usize| -> &String {
+            let src = segs[k]["source"].as_str().unwrap();
+            asked
+                .iter()
+                .find(|p| {
+                    p.ends_with(&format!(
+                        "Translate into English:\n{src}<|im_end|>\n<|im_start|>assistant\n"
+                    ))
+                })
+                .unwrap_or_else(|| panic!("no prompt for {src}: {asked:?}"))
+        };
+        for k in 1..6 {
+            let prev = segs[k - 1]["source"].as_str().unwrap();
+            let starts_run = parallel == "3" && (k == 2 || k == 4);
+            let context = match starts_run {
+                true => format!("The previous sentence, for context only:\nRussian: {prev}\n\n"),
+                false => format!("The previous sentence, for context only:\nRussian: {prev}\nEnglish: Good morning.\n\n"),
+            };
+            assert!(
+                prompt_for(k).contains(&context),
+                "{parallel}, {k}: {}",
+                prompt_for(k)
+            );
+        }
+        assert!(!prompt_for(0).contains("previous sentence"));
+        results.push(segs);
+    }
+    let targets = |segs: &[serde_json::Value]| -> Vec<String> {
+        segs.iter()
+            .map(|s| s["target"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(targets(&results[0]), targets(&results[1]));
 }
 
 #[test]

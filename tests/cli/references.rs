@@ -96,6 +96,8 @@ fn minilm_vectors_match_sentence_transformers() {
             device: Device::Cpu,
             generation: Default::default(),
             cache_dir: cache.path().to_path_buf(),
+            parallel: None,
+            threads: None,
         })
         .unwrap();
     // All at once (the engine sorts by length and pads a batch), then each alone.

@@ -472,7 +472,7 @@ fn renderings_reach_the_prompt_and_a_missed_one_is_asked_again() {
         "Город в провинции Цзянсу подписал контракты со странами вдоль \"Пояса и пути\".\n\n\
                  Доброе утро, сказал мэр.\n";
     let sb = with_terms(&entries, true);
-    let (v, out) = translate_on(&sb, CHAT, &[], input);
+    let (v, out) = translate_on(&sb, CHAT, &["--parallel", "1"], input);
     let err = stderr(&out);
     let asked = prompts(&err);
     assert_eq!(

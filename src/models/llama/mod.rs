@@ -8,17 +8,21 @@ mod session;
 
 use babeldesk::config::{Device, Env, ProcessEnv};
 use babeldesk::models::chat::{self, Answer, Chat, Completion, Decoding};
+use babeldesk::models::loaded::{LOCAL_PARALLEL, MAX_LOCAL_PARALLEL};
 use babeldesk::models::prompt::Message;
 use babeldesk::models::protocol::{
-    self, EngineFailure, Hint, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
+    self, EngineFailure, LoadRequest, Reply, Request, TokenCounts, PROTOCOL_VERSION,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
-use session::Session;
+use session::{Prompter, Session};
 use std::io::{BufRead, Write};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Mutex;
 use std::time::Instant;
 
 pub(crate) type EngineResult<T> = std::result::Result<T, EngineFailure>;
@@ -79,20 +83,23 @@ fn handle(
         }
         Request::Translate { texts, hints } => {
             let m = loaded.as_mut().ok_or_else(not_loaded)?;
-            let mut reply = Answers::default();
-            for (i, text) in texts.iter().enumerate() {
+            let [from, to, ..] = &m.languages.clone()[..] else {
+                return Err(EngineFailure::request(
+                    "the model was loaded without a language pair",
+                ));
+            };
+            answer_all(&mut m.session, texts.len(), |lane, i| {
                 let hint = hints.get(i).cloned().unwrap_or_default();
-                reply.push(translate(m, text, &hint)?);
-            }
-            Ok(reply.into_reply())
+                chat::translate(lane, from, to, &texts[i], &hint)
+            })
         }
         Request::Summarize { texts, max_words } => {
             let m = loaded.as_mut().ok_or_else(not_loaded)?;
-            let mut reply = Answers::default();
-            for text in &texts {
-                reply.push(summarize(m, text, max_words.unwrap_or(SUMMARY_WORDS))?);
-            }
-            Ok(reply.into_reply())
+            let lang = m.languages.last().cloned().unwrap_or_else(|| "en".into());
+            let words = max_words.unwrap_or(SUMMARY_WORDS);
+            answer_all(&mut m.session, texts.len(), |lane, i| {
+                chat::summarize(lane, &lang, &texts[i], words)
+            })
         }
         Request::CountTokens { texts } => {
             let m = loaded.as_ref().ok_or_else(not_loaded)?;
@@ -127,14 +134,26 @@ fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
     // One model per engine process, for the life of the process: the context borrows it.
     let model: &'static LlamaModel = Box::leak(Box::new(model));
     let n_ctx = model.n_ctx_train().clamp(256, MAX_CTX);
-    let threads = ProcessEnv
-        .var("BABELDESK_THREADS")
-        .and_then(|t| t.parse().ok())
+    let lanes = req
+        .parallel
+        .unwrap_or(LOCAL_PARALLEL)
+        .clamp(1, MAX_LOCAL_PARALLEL);
+    let threads = req
+        .threads
+        .or_else(|| {
+            ProcessEnv
+                .var("BABELDESK_THREADS")
+                .and_then(|t| t.parse().ok())
+        })
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        as i32;
+        .max(1) as i32;
     let n_batch = 512;
+    // One cache for all sequences (kv_unified), so they share the system prompt's cells;
+    // sequence 0 holds that alone.
     let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_ctx(NonZeroU32::new(n_ctx * lanes as u32))
+        .with_n_seq_max(lanes as u32 + 1)
+        .with_kv_unified(true)
         .with_n_batch(n_batch)
         .with_n_threads(threads)
         .with_n_threads_batch(threads);
@@ -142,7 +161,7 @@ fn load(req: &LoadRequest, backend: &LlamaBackend) -> EngineResult<Loaded> {
         .new_context(backend, params)
         .map_err(|e| EngineFailure::refused(&path, "cannot make a context", e))?;
     Ok(Loaded {
-        session: Session::new(model, ctx, n_batch as usize),
+        session: Session::new(model, ctx, n_batch as usize, lanes, n_ctx as usize),
         languages: req.languages.clone(),
         // A segment, a few examples and the answer must fit the context together.
         max_input_tokens: (n_ctx as usize / 4).min(1024),
@@ -173,21 +192,56 @@ impl Answers {
     }
 }
 
-fn translate(m: &mut Loaded, text: &str, hint: &Hint) -> EngineResult<Answer> {
-    match m.languages.as_slice() {
-        [from, to, ..] => chat::translate(&mut m.session, from, to, text, hint),
-        _ => Err(EngineFailure::request(
-            "the model was loaded without a language pair",
-        )),
+/// Answer `n` texts, `ask(lane, i)` for text i, on as many threads as the session has lanes:
+/// each thread takes the next text and asks through its lane, and the session decodes what
+/// the lanes ask together. The answers in the texts' order; the first failure fails all.
+fn answer_all(
+    session: &mut Session,
+    n: usize,
+    ask: impl Fn(&mut Lane, usize) -> EngineResult<Answer> + Sync,
+) -> EngineResult<Reply> {
+    let started = Instant::now();
+    let prompter = session.prompter().clone();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<EngineResult<Answer>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
+    let (jobs, queue) = mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..session.lanes().min(n) {
+            let mut lane = Lane {
+                prompter: &prompter,
+                jobs: jobs.clone(),
+            };
+            let (next, results, ask) = (&next, &results, &ask);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let got = ask(&mut lane, i);
+                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(got);
+            });
+        }
+        drop(jobs);
+        session.run(&queue);
+    });
+    let mut reply = Answers::default();
+    for got in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        reply.push(got.unwrap_or_else(|| Err(EngineFailure::request("a text was not answered")))?);
     }
+    // Answers overlap in time: the request's wall time, not their sum.
+    reply.tokens.millis = started.elapsed().as_millis() as u64;
+    Ok(reply.into_reply())
 }
 
-fn summarize(m: &mut Loaded, text: &str, max_words: usize) -> EngineResult<Answer> {
-    let lang = m.languages.last().map_or("en", String::as_str);
-    chat::summarize(&mut m.session, lang, text, max_words)
+/// One thread's way to the session: its chats become jobs the session decodes with the other
+/// lanes' (see [`Session::run`]).
+struct Lane<'p> {
+    prompter: &'p Prompter,
+    jobs: Sender<session::Job>,
 }
 
-impl Chat for Session {
+impl Chat for Lane<'_> {
     type Error = EngineFailure;
 
     fn complete(
@@ -196,15 +250,21 @@ impl Chat for Session {
         max_tokens: usize,
         decoding: Decoding,
     ) -> EngineResult<Completion> {
-        let rendered = self.render(messages)?;
-        let anchor = self.render_anchor(messages)?;
-        let out = self.generate(&rendered, &anchor, max_tokens, decoding)?;
+        let rendered = self.prompter.render(messages)?;
+        let anchor = self.prompter.render_anchor(messages)?;
+        let (tx, rx) = mpsc::channel();
+        let job = self
+            .prompter
+            .job(&rendered, &anchor, max_tokens, decoding, tx)?;
+        let gone = || EngineFailure::request("the engine stopped decoding");
+        self.jobs.send(job).map_err(|_| gone())?;
+        let out = rx.recv().map_err(|_| gone())??;
         debug(&rendered, &out);
         Ok(out)
     }
 
     fn count(&self, text: &str) -> usize {
-        Session::count(self, text)
+        self.prompter.count(text)
     }
 }
 

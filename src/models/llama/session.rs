@@ -1,9 +1,16 @@
-//! One llama.cpp context and the tokens in its cache. Prompts share their start (the system
-//! prompt): it is read once, on its own, and kept; each prompt's rest is read afresh. Reading
-//! the shared start alone matters: llama.cpp's numbers depend slightly on how tokens are
-//! batched, and greedy decoding amplifies that, so a cache that kept "whatever the previous
-//! prompt had in common" made a sentence's translation depend on the sentence before it.
-//! This way the same prompt always gives the same answer.
+//! One llama.cpp context decoding several prompts at once. Each prompt gets its own sequence
+//! (its own range of the KV cache); every step decodes one token of every running sequence
+//! in one batch, so one pass over the weights gives several tokens (on a CPU the weights'
+//! trip through memory, not the arithmetic, bounds a step).
+//!
+//! Prompts share their start (the system prompt): it is read once, on its own, into
+//! sequence 0 and kept; a new prompt's sequence starts as a copy of it (the cache cells are
+//! shared, not copied) and reads the prompt's rest on its own, never mixed with other
+//! sequences' tokens. Reading the shared start alone matters: llama.cpp's numbers depend
+//! slightly on how tokens are batched, and greedy decoding amplifies that, so a cache that
+//! kept "whatever the previous prompt had in common" made a sentence's translation depend on
+//! the sentence before it. Prompts are read the same way whatever else runs; only the steps
+//! that write answers are shared (see `BENCHMARKS.md` for how often that changes an answer).
 
 use super::EngineResult;
 use babeldesk::models::chat::{self, Completion as Output, Decoding};
@@ -14,29 +21,32 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use std::sync::mpsc::{Receiver, Sender};
 
-pub struct Session {
+/// Turning chats into tokens: the model's template and tokenizer (shared by the threads that
+/// ask, while the session decodes).
+#[derive(Clone)]
+pub struct Prompter {
     model: &'static LlamaModel,
-    ctx: LlamaContext<'static>,
     template: Option<LlamaChatTemplate>,
-    /// The shared start in the cache (read on its own).
-    anchor: Vec<LlamaToken>,
-    n_batch: usize,
 }
 
-impl Session {
-    pub fn new(model: &'static LlamaModel, ctx: LlamaContext<'static>, n_batch: usize) -> Session {
-        Session {
-            model,
-            ctx,
-            template: model.chat_template(None).ok(),
-            anchor: Vec::new(),
-            n_batch,
-        }
-    }
+/// One prompt to answer: its tokens, the start it shares with other prompts (a prefix of
+/// them, possibly empty), and where the answer goes.
+pub struct Job {
+    pub prompt: Vec<LlamaToken>,
+    pub anchor: Vec<LlamaToken>,
+    pub max_tokens: usize,
+    pub decoding: Decoding,
+    pub reply: Sender<EngineResult<Output>>,
+}
 
-    pub fn n_ctx(&self) -> usize {
-        self.ctx.n_ctx() as usize
+impl Prompter {
+    pub fn new(model: &'static LlamaModel) -> Prompter {
+        Prompter {
+            model,
+            template: model.chat_template(None).ok(),
+        }
     }
 
     pub fn count(&self, text: &str) -> usize {
@@ -78,30 +88,23 @@ impl Session {
         Ok(text)
     }
 
-    /// Answer `prompt`, whose first `anchor` bytes (the rendered system prompt) are the start
-    /// it shares with other prompts.
-    pub fn generate(
-        &mut self,
+    /// The job for `prompt`, whose first `anchor` bytes (the rendered system prompt) are the
+    /// start it shares with other prompts. The anchor counts only if it tokenizes as the
+    /// prompt's own start and leaves a token to read (its logits start the answer).
+    pub fn job(
+        &self,
         prompt: &str,
         anchor: &str,
         max_tokens: usize,
         decoding: Decoding,
-    ) -> EngineResult<Output> {
+        reply: Sender<EngineResult<Output>>,
+    ) -> EngineResult<Job> {
         let vocab = self.model.vocab();
         let add_bos = vocab.should_add_bos();
         let tokens = vocab.tokenize(prompt.as_bytes(), add_bos, true);
         if tokens.is_empty() {
             return Err(EngineFailure::request("empty prompt"));
         }
-        if tokens.len() + max_tokens > self.n_ctx() {
-            return Err(EngineFailure::request(format!(
-                "the prompt ({} tokens) and answer ({max_tokens}) do not fit the context of {} tokens",
-                tokens.len(),
-                self.n_ctx()
-            )));
-        }
-        // The anchor counts only if it tokenizes as the prompt's own start, and leaves a token
-        // to read (its logits start the answer).
         let mut anchor_tokens = if prompt.starts_with(anchor) {
             vocab.tokenize(anchor.as_bytes(), add_bos, true)
         } else {
@@ -110,30 +113,174 @@ impl Session {
         if !tokens.starts_with(&anchor_tokens) || anchor_tokens.len() >= tokens.len() {
             anchor_tokens.clear();
         }
-        let mut batch = LlamaBatch::new(self.n_batch.max(1), 1);
-        let mut read = 0;
-        if anchor_tokens != self.anchor {
-            self.ctx
-                .clear_kv_cache_seq(Some(0), None, None)
-                .map_err(|e| EngineFailure::model("cache", e))?;
-            self.anchor.clear();
-            self.read(&mut batch, &anchor_tokens, 0, false)?;
-            read += anchor_tokens.len();
-            self.anchor = anchor_tokens;
-        } else {
-            self.ctx
-                .clear_kv_cache_seq(Some(0), Some(self.anchor.len() as u32), None)
-                .map_err(|e| EngineFailure::model("cache", e))?;
-        }
-        let keep = self.anchor.len();
-        self.read(&mut batch, &tokens[keep..], keep, true)?;
-        read += tokens.len() - keep;
-        let mut pos = tokens.len();
+        Ok(Job {
+            prompt: tokens,
+            anchor: anchor_tokens,
+            max_tokens,
+            decoding,
+            reply,
+        })
+    }
+}
 
-        let mut sampler = match decoding {
+pub struct Session {
+    prompter: Prompter,
+    ctx: LlamaContext<'static>,
+    /// The shared start in the cache (read on its own), in sequence 0.
+    anchor: Vec<LlamaToken>,
+    n_batch: usize,
+    /// Prompts decoded at once, in sequences 1..=lanes.
+    lanes: usize,
+    /// The context each sequence may fill (prompt and answer).
+    n_ctx_seq: usize,
+}
+
+/// A prompt being answered.
+struct Running {
+    seq: i32,
+    /// Where the next token goes.
+    pos: usize,
+    last: LlamaToken,
+    sampler: LlamaSampler,
+    bytes: Vec<u8>,
+    generated: usize,
+    max_tokens: usize,
+    read: usize,
+    /// The model ended the answer itself.
+    ended: bool,
+    reply: Sender<EngineResult<Output>>,
+}
+
+impl Session {
+    /// A session over `ctx`, made with `lanes + 1` sequences and `lanes * n_ctx_seq` cells.
+    pub fn new(
+        model: &'static LlamaModel,
+        ctx: LlamaContext<'static>,
+        n_batch: usize,
+        lanes: usize,
+        n_ctx_seq: usize,
+    ) -> Session {
+        Session {
+            prompter: Prompter::new(model),
+            ctx,
+            anchor: Vec::new(),
+            n_batch: n_batch.max(1),
+            lanes: lanes.max(1),
+            n_ctx_seq,
+        }
+    }
+
+    pub fn prompter(&self) -> &Prompter {
+        &self.prompter
+    }
+
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    #[cfg(test)]
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx_seq
+    }
+
+    pub fn count(&self, text: &str) -> usize {
+        self.prompter.count(text)
+    }
+
+    #[cfg(test)]
+    pub fn render(&self, messages: &[Message]) -> EngineResult<String> {
+        self.prompter.render(messages)
+    }
+
+    #[cfg(test)]
+    pub fn render_anchor(&self, messages: &[Message]) -> EngineResult<String> {
+        self.prompter.render_anchor(messages)
+    }
+
+    #[cfg(test)]
+    /// Answer one prompt (nothing else running).
+    pub fn generate(
+        &mut self,
+        prompt: &str,
+        anchor: &str,
+        max_tokens: usize,
+        decoding: Decoding,
+    ) -> EngineResult<Output> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let job = self
+            .prompter
+            .job(prompt, anchor, max_tokens, decoding, tx)?;
+        jobs.send(job).expect("the queue is open");
+        drop(jobs);
+        self.run(&queue);
+        rx.recv()
+            .unwrap_or_else(|_| Err(EngineFailure::request("no answer")))
+    }
+
+    /// Answer the jobs sent on `jobs`, up to `lanes` at once, until every sender is gone.
+    /// Waits for a job only when none is running.
+    pub fn run(&mut self, jobs: &Receiver<Job>) {
+        let mut running: Vec<Running> = Vec::with_capacity(self.lanes);
+        let mut free: Vec<i32> = (1..=self.lanes as i32).rev().collect();
+        let mut batch = LlamaBatch::new(self.n_batch.max(self.lanes), 1);
+        loop {
+            while let Some(&seq) = free.last() {
+                let job = match running.is_empty() {
+                    true => match jobs.recv() {
+                        Ok(job) => job,
+                        Err(_) => return,
+                    },
+                    false => match jobs.try_recv() {
+                        Ok(job) => job,
+                        Err(_) => break,
+                    },
+                };
+                free.pop();
+                match self.start(job, seq, &mut batch) {
+                    Some(r) => running.push(r),
+                    None => free.push(seq),
+                }
+            }
+            if let Err(e) = self.step(&mut running, &mut batch) {
+                let message = e.message();
+                for r in running.drain(..) {
+                    self.forget(r.seq);
+                    free.push(r.seq);
+                    let _ = r
+                        .reply
+                        .send(Err(EngineFailure::model("generating", message.clone())));
+                }
+            }
+            let mut k = 0;
+            while k < running.len() {
+                if running[k].done() {
+                    let r = running.swap_remove(k);
+                    free.push(r.seq);
+                    self.finish(r);
+                } else {
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    /// Read `job`'s prompt into sequence `seq` and take its first token; None when the job is
+    /// answered already (refused, or done after one token).
+    fn start(&mut self, job: Job, seq: i32, batch: &mut LlamaBatch) -> Option<Running> {
+        let read = match self.prefill(&job, seq, batch) {
+            Ok(read) => read,
+            Err(e) => {
+                self.forget(seq);
+                let _ = job.reply.send(Err(e));
+                return None;
+            }
+        };
+        let model = self.prompter.model;
+        let sampler = match job.decoding {
             Decoding::Guarded => LlamaSampler::chain_simple([
                 LlamaSampler::penalties(
-                    self.model.n_vocab(),
+                    model.n_vocab(),
                     chat::PENALTY_LAST_N,
                     chat::REPEAT_PENALTY,
                     0.0,
@@ -143,54 +290,110 @@ impl Session {
             ]),
             Decoding::Greedy => LlamaSampler::greedy(),
         };
-        let mut bytes = Vec::new();
-        let mut generated = 0;
-        let mut hit_limit = true;
-        let mut logits_at = batch.n_tokens() - 1;
-        while generated < max_tokens {
-            let token = sampler.sample(&self.ctx, logits_at);
-            sampler.accept(token);
-            if vocab.is_eog(token) {
-                hit_limit = false;
-                break;
-            }
-            bytes.extend(vocab.token_to_piece(token, false, None));
-            generated += 1;
-            batch.clear();
-            batch
-                .add(token, pos as i32, &[0], true)
-                .map_err(|e| EngineFailure::model("batch", e))?;
-            self.ctx
-                .decode(&mut batch)
-                .map_err(|e| EngineFailure::model("generating", e))?;
-            pos += 1;
-            logits_at = 0;
+        let mut r = Running {
+            seq,
+            pos: job.prompt.len(),
+            last: LlamaToken(0),
+            sampler,
+            bytes: Vec::new(),
+            generated: 0,
+            max_tokens: job.max_tokens,
+            read,
+            ended: false,
+            reply: job.reply,
+        };
+        if r.max_tokens > 0 {
+            r.take(&self.ctx, batch.n_tokens() - 1, model);
         }
-        Ok(Output {
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-            read_tokens: read,
-            generated,
-            hit_limit,
-            refused: None,
-        })
+        if r.done() {
+            self.finish(r);
+            return None;
+        }
+        Some(r)
     }
 
-    /// Decode `tokens` at positions from `start`, in batches; logits for the last one only
-    /// when `last_logits`.
+    /// The prompt read into `seq` (the anchor from sequence 0); the tokens that had to be read.
+    fn prefill(&mut self, job: &Job, seq: i32, batch: &mut LlamaBatch) -> EngineResult<usize> {
+        let n = job.prompt.len();
+        if n + job.max_tokens > self.n_ctx_seq {
+            return Err(EngineFailure::request(format!(
+                "the prompt ({n} tokens) and answer ({}) do not fit the context of {} tokens",
+                job.max_tokens, self.n_ctx_seq
+            )));
+        }
+        let mut read = 0;
+        if job.anchor != self.anchor {
+            // Sequences started from the old anchor keep its cells: they are theirs too.
+            self.forget(0);
+            self.anchor.clear();
+            self.read(batch, &job.anchor, 0, 0, false)?;
+            read += job.anchor.len();
+            self.anchor = job.anchor.clone();
+        }
+        let keep = self.anchor.len();
+        if keep > 0 {
+            self.ctx
+                .kv_cache_seq_cp(0, seq, None, None)
+                .map_err(|e| EngineFailure::model("cache", e))?;
+        }
+        self.read(batch, &job.prompt[keep..], keep, seq, true)?;
+        Ok(read + n - keep)
+    }
+
+    /// One token for every running sequence, in one batch.
+    fn step(&mut self, running: &mut [Running], batch: &mut LlamaBatch) -> EngineResult<()> {
+        if running.is_empty() {
+            return Ok(());
+        }
+        batch.clear();
+        for r in running.iter() {
+            batch
+                .add(r.last, r.pos as i32, &[r.seq], true)
+                .map_err(|e| EngineFailure::model("batch", e))?;
+        }
+        self.ctx
+            .decode(batch)
+            .map_err(|e| EngineFailure::model("generating", e))?;
+        for (i, r) in running.iter_mut().enumerate() {
+            r.pos += 1;
+            r.take(&self.ctx, i as i32, self.prompter.model);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, r: Running) {
+        self.forget(r.seq);
+        let _ = r.reply.send(Ok(Output {
+            text: String::from_utf8_lossy(&r.bytes).into_owned(),
+            read_tokens: r.read,
+            generated: r.generated,
+            hit_limit: !r.ended,
+            refused: None,
+        }));
+    }
+
+    /// Drop sequence `seq`'s cells (shared cells stay for the other sequences holding them).
+    fn forget(&mut self, seq: i32) {
+        let _ = self.ctx.clear_kv_cache_seq(Some(seq as u32), None, None);
+    }
+
+    /// Decode `tokens` into `seq` at positions from `start`, in batches; logits for the last
+    /// one only when `last_logits`.
     fn read(
         &mut self,
         batch: &mut LlamaBatch,
         tokens: &[LlamaToken],
         start: usize,
+        seq: i32,
         last_logits: bool,
     ) -> EngineResult<()> {
         let mut pos = start;
-        for chunk in tokens.chunks(self.n_batch.max(1)) {
+        for chunk in tokens.chunks(self.n_batch) {
             batch.clear();
             for (j, &t) in chunk.iter().enumerate() {
                 let last = last_logits && pos + j + 1 == start + tokens.len();
                 batch
-                    .add(t, (pos + j) as i32, &[0], last)
+                    .add(t, (pos + j) as i32, &[seq], last)
                     .map_err(|e| EngineFailure::model("batch", e))?;
             }
             self.ctx
@@ -199,6 +402,26 @@ impl Session {
             pos += chunk.len();
         }
         Ok(())
+    }
+}
+
+impl Running {
+    /// Sample the token the logits at batch index `at` give, and keep it.
+    fn take(&mut self, ctx: &LlamaContext, at: i32, model: &LlamaModel) {
+        let vocab = model.vocab();
+        let token = self.sampler.sample(ctx, at);
+        self.sampler.accept(token);
+        if vocab.is_eog(token) {
+            self.ended = true;
+            return;
+        }
+        self.bytes.extend(vocab.token_to_piece(token, false, None));
+        self.generated += 1;
+        self.last = token;
+    }
+
+    fn done(&self) -> bool {
+        self.ended || self.generated >= self.max_tokens
     }
 }
 
@@ -226,6 +449,11 @@ mod tests {
     static SERIAL: Mutex<()> = Mutex::new(());
 
     fn session(name: &str, n_ctx: u32, n_batch: usize) -> Session {
+        lanes(name, n_ctx, n_batch, 1)
+    }
+
+    /// A session decoding up to `lanes` prompts together, `n_ctx` tokens each.
+    fn lanes(name: &str, n_ctx: u32, n_batch: usize, lanes: usize) -> Session {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/models")
             .join(name)
@@ -234,12 +462,14 @@ mod tests {
             LlamaModel::load_from_file(backend(), &path, &LlamaModelParams::default()).unwrap();
         let model: &'static LlamaModel = Box::leak(Box::new(model));
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_ctx(NonZeroU32::new(n_ctx * lanes as u32))
+            .with_n_seq_max(lanes as u32 + 1)
+            .with_kv_unified(true)
             .with_n_batch(n_batch as u32)
             .with_n_threads(2)
             .with_n_threads_batch(2);
         let ctx = model.new_context(backend(), params).unwrap();
-        Session::new(model, ctx, n_batch)
+        Session::new(model, ctx, n_batch, lanes, n_ctx as usize)
     }
 
     fn chat(system: &str, user: &str) -> Vec<Message> {
@@ -248,7 +478,7 @@ mod tests {
 
     /// The tokens llama.cpp reads for `text` (as `generate` tokenizes a prompt).
     fn tokens(s: &Session, text: &str) -> usize {
-        let vocab = s.model.vocab();
+        let vocab = s.prompter.model.vocab();
         vocab
             .tokenize(text.as_bytes(), vocab.should_add_bos(), true)
             .len()
@@ -395,9 +625,113 @@ mod tests {
             "{}",
             e.message()
         );
-        if !s.model.vocab().should_add_bos() {
+        if !s.prompter.model.vocab().should_add_bos() {
             let e = s.generate("", "", 8, Decoding::Greedy).err().unwrap();
             assert_eq!(e.message(), "empty prompt");
         }
+    }
+
+    /// Every prompt through `run` on a session of `lanes` lanes, all sent at once; the
+    /// answers in order.
+    fn answered_together(
+        s: &mut Session,
+        prompts: &[(String, String, usize, Decoding)],
+    ) -> Vec<Output> {
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let mut replies = Vec::new();
+        for (prompt, anchor, cap, decoding) in prompts {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let job = s.prompter.job(prompt, anchor, *cap, *decoding, tx).unwrap();
+            jobs.send(job).unwrap();
+            replies.push(rx);
+        }
+        drop(jobs);
+        s.run(&queue);
+        replies
+            .iter()
+            .map(|rx| rx.recv().unwrap().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn prompts_decoded_together_get_the_answers_they_get_alone() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        // Two models (two chains), two system prompts (two anchors), both decodings, caps
+        // that cut answers and caps that do not: more prompts than lanes, so sequences end,
+        // are reused, and start while others run.
+        let mut prompts = Vec::new();
+        for (i, user) in [
+            "Доброе утро.",
+            "Министр сказал.",
+            "Привет.",
+            "Да.",
+            "Нет, спасибо.",
+        ]
+        .iter()
+        .enumerate()
+        {
+            for system in ["Translate into English.", "Summarize the article."] {
+                let m = chat(system, user);
+                let s = session("tiny-llm-chat", 512, 512);
+                let decoding = [Decoding::Guarded, Decoding::Greedy][i % 2];
+                let cap = [64, 4, 12][i % 3];
+                prompts.push((
+                    s.render(&m).unwrap(),
+                    s.render_anchor(&m).unwrap(),
+                    cap,
+                    decoding,
+                ));
+            }
+        }
+        for name in ["tiny-llm-chat", "tiny-llm-runaway"] {
+            let mut alone = session(name, 512, 512);
+            let expected: Vec<Output> = prompts
+                .iter()
+                .map(|(p, a, cap, d)| alone.generate(p, a, *cap, *d).unwrap())
+                .collect();
+            for n in [2, 3, 16] {
+                let mut s = lanes(name, 512, 512, n);
+                let got = answered_together(&mut s, &prompts);
+                let texts = |o: &[Output]| -> Vec<(String, usize, bool)> {
+                    o.iter()
+                        .map(|o| (o.text.clone(), o.generated, o.hit_limit))
+                        .collect()
+                };
+                assert_eq!(texts(&got), texts(&expected), "{name}, {n} lanes");
+                // Prompts reuse the kept anchor whatever ran before: no more read than alone.
+                let read = |o: &[Output]| o.iter().map(|o| o.read_tokens).sum::<usize>();
+                assert!(read(&got) <= read(&expected), "{name}, {n} lanes");
+            }
+        }
+    }
+
+    #[test]
+    fn a_prompt_that_does_not_fit_fails_alone_and_the_others_are_answered() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lanes("tiny-llm-chat", 256, 256, 2);
+        let m = chat("Translate into English.", "Доброе утро.");
+        let (p, a) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let mut replies = Vec::new();
+        for cap in [32, 10_000, 32] {
+            let (tx, rx) = std::sync::mpsc::channel();
+            jobs.send(s.prompter.job(&p, &a, cap, Decoding::Greedy, tx).unwrap())
+                .unwrap();
+            replies.push(rx);
+        }
+        drop(jobs);
+        s.run(&queue);
+        let got: Vec<_> = replies.iter().map(|rx| rx.recv().unwrap()).collect();
+        assert_eq!(
+            got[0].as_ref().unwrap().text,
+            "Here is the translation: «Good morning.»"
+        );
+        assert!(got[1]
+            .as_ref()
+            .err()
+            .unwrap()
+            .message()
+            .contains("do not fit the context of 256 tokens"));
+        assert_eq!(got[2].as_ref().unwrap().text, got[0].as_ref().unwrap().text);
     }
 }

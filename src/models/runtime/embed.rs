@@ -154,6 +154,8 @@ mod tests {
             device: Device::Cpu,
             generation: Default::default(),
             cache_dir: std::env::temp_dir(),
+            parallel: None,
+            threads: None,
         };
         Some(Embedder::load(&req, tch::Device::Cpu).unwrap())
     }

@@ -46,6 +46,9 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
         Request::Load(req) => {
             let started = Instant::now();
             let device = device(req.device)?;
+            if let Some(t) = req.threads {
+                tch::set_num_threads(t.min(i32::MAX as usize) as i32);
+            }
             let (model, max_input) = load(&req, device)?;
             *loaded = Some(model);
             Ok(Reply::Loaded {
