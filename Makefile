@@ -35,7 +35,7 @@ export GGML_AVX512_VNNI := $(call cpu_has,avx512_vnni)
 export GGML_AVX512_BF16 := $(call cpu_has,avx512_bf16)
 export GGML_AVX_VNNI := $(call cpu_has,avx_vnni)
 
-.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-terms bench-postgres bench-serve clean fixtures
+.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-llm-speed bench-terms bench-postgres bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -188,6 +188,14 @@ REMOTE_SENTENCES ?= 100
 REMOTE_SLOTS ?= 1,4,8
 bench-remote: build $(LLM_GGUF) $(LLAMA_SERVER)
 	$(CARGO) bench --locked --bench remote -- --sentences $(REMOTE_SENTENCES) --slots $(REMOTE_SLOTS)
+
+# The GGUF engine's speed (issue 17): newstest2013's first LLM_SPEED_SENTENCES lines and seed
+# 003, with 1 and 8 prompts decoded together, beside llama.cpp's llama-server with 8 slots;
+# BEFORE=DIR (a folder with an earlier build's binaries) adds that build as the first row.
+# About 20 minutes on 2 cores.
+LLM_SPEED_SENTENCES ?= 100
+bench-llm-speed: build $(LLM_GGUF) $(LLAMA_SERVER)
+	$(CARGO) bench --locked --bench llm_speed -- --sentences $(LLM_SPEED_SENTENCES) $(if $(BEFORE),--before $(BEFORE))
 
 # Terms and names (issue 13), three parts (TERMS_PARTS): `accuracy`, Qwen 1.5B's term and name
 # accuracy with and without the termbase (tests/fixtures/terms: 4 runs of 35 sentences, about

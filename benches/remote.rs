@@ -9,9 +9,9 @@
 
 mod common;
 
+use common::llm::{translate, LlamaServer, Run};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const MODEL: &str = "qwen2.5-coder-1.5b-instruct-q4km";
 const GGUF: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf";
@@ -70,7 +70,7 @@ fn main() {
         work.path(),
         "local",
         &doc,
-        &["--model".into(), MODEL.into()],
+        &["--keep-all".into(), "--model".into(), MODEL.into()],
         threads,
     );
     runs.push(("local engine (babeldesk-llm)".into(), local));
@@ -78,6 +78,7 @@ fn main() {
         let srv = LlamaServer::start(&server, &gguf, p, threads);
         let url = format!("http://127.0.0.1:{}", srv.port);
         let flags = [
+            "--keep-all".to_string(),
             "--engine-url".to_string(),
             url,
             "--parallel".into(),
@@ -122,105 +123,4 @@ fn main() {
         ));
     }
     common::table("remote", &table);
-}
-
-/// One translation run: wall time, segments, and the output a line per input line.
-struct Run {
-    seconds: f64,
-    segments: usize,
-    failed: usize,
-    prompt: u64,
-    generated: u64,
-    lines: Vec<String>,
-}
-
-fn translate(
-    bin: &Path,
-    work: &Path,
-    name: &str,
-    doc: &Path,
-    flags: &[String],
-    threads: usize,
-) -> Run {
-    let memory = work.join(format!("{name}.sqlite"));
-    let started = Instant::now();
-    let out = Command::new(bin)
-        .arg("--memory")
-        .arg(&memory)
-        .arg("--quiet")
-        .args([
-            "translate",
-            "--from",
-            "ru",
-            "--keep-all",
-            "--format",
-            "json",
-        ])
-        .args(flags)
-        .arg(doc)
-        .env("BABELDESK_THREADS", threads.to_string())
-        .output()
-        .expect("run babeldesk");
-    let seconds = started.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let text = v["text"].as_str().unwrap_or_default();
-    Run {
-        seconds,
-        segments: v["segments"].as_array().map_or(0, Vec::len),
-        failed: v["failed"].as_u64().unwrap_or(0) as usize,
-        prompt: v["tokens"]["prompt"].as_u64().unwrap_or(0),
-        generated: v["tokens"]["generated"].as_u64().unwrap_or(0),
-        lines: text.split("\n\n").map(|l| l.replace('\n', " ")).collect(),
-    }
-}
-
-/// llama.cpp's server on loopback with `slots` parallel sequences, each with the local
-/// engine's context (4096 tokens), killed when dropped.
-struct LlamaServer {
-    child: Child,
-    port: u16,
-}
-
-impl LlamaServer {
-    fn start(exe: &Path, gguf: &Path, slots: usize, threads: usize) -> LlamaServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(exe)
-            .arg("-m")
-            .arg(gguf)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["-np", &slots.to_string(), "-c", &(4096 * slots).to_string()])
-            .args(["-t", &threads.to_string(), "-tb", &threads.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start llama-server");
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let ready = ureq::get(&format!("http://127.0.0.1:{port}/health"))
-                .call()
-                .is_ok_and(|r| r.status() == 200);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "llama-server did not start");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        LlamaServer { child, port }
-    }
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

@@ -59,7 +59,7 @@ pub struct Global {
         help_heading = "Model server"
     )]
     pub remote_model: Option<String>,
-    /// Sentences worked on at once: a local GGUF model decodes as many together (default: 4,
+    /// Sentences worked on at once: a local GGUF model decodes as many together (default: 8,
     /// at most 16); a model server gets as many requests in flight, as many as it has
     /// parallel slots (default: 8) [config: parallel]
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Model speed")]
@@ -387,10 +387,24 @@ pub struct TranslateArgs {
     /// that is swapped for the rendering afterwards, replaced by the rendering itself, or off
     #[arg(long, value_enum, default_value_t = ProtectArg::Placeholder, value_name = "HOW")]
     pub protect: ProtectArg,
+    /// What an instruct model is shown of the previous sentence: nothing (none: half the
+    /// tokens to read, and every sentence is decoded alongside the others at once), its
+    /// source (source), or its source and translation (full: a sentence then waits for the
+    /// one before it, except where --parallel starts a run). On Qwen 1.5B, none scored as
+    /// well as full (make bench-llm-speed)
+    #[arg(long, value_enum, default_value_t = ContextArg::None, value_name = "WHAT")]
+    pub context: ContextArg,
     #[command(flatten)]
     pub model: ModelArgs,
     #[arg(long, value_enum, default_value_t)]
     pub format: TranslateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ContextArg {
+    Full,
+    Source,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

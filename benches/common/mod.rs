@@ -1,6 +1,9 @@
 //! What every benchmark does at the end: print its rows and keep them for `make bench`'s
 //! combined table (target/bench-results/NAME.tsv).
 
+#[allow(dead_code)]
+pub mod llm;
+
 use std::path::Path;
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! `babeldesk translate`.
 
 use super::{out, read_input, Ctx};
-use crate::cli::{ProtectArg, TranslateArgs, TranslateFormat};
+use crate::cli::{ContextArg, ProtectArg, TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
 use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
 use babeldesk::memory::{NewUnit, Origin};
@@ -9,7 +9,7 @@ use babeldesk::models::loaded::LazyModel;
 use babeldesk::pipeline::terms::Protect;
 use babeldesk::pipeline::{
     self,
-    translate::{SegmentOrigin, Translation},
+    translate::{Context, SegmentOrigin, Translation},
 };
 use babeldesk::progress::Progress;
 use babeldesk::text::Document;
@@ -78,6 +78,11 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
             ProtectArg::Placeholder => Protect::Placeholder,
             ProtectArg::Inline => Protect::Inline,
             ProtectArg::Off => Protect::Off,
+        },
+        context: match args.context {
+            ContextArg::Full => Context::Full,
+            ContextArg::Source => Context::Source,
+            ContextArg::None => Context::None,
         },
         ..Default::default()
     };

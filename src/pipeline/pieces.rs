@@ -137,11 +137,14 @@ fn runs(len: usize, n: usize) -> Vec<std::ops::Range<usize>> {
 /// contiguous runs as the model works on at once (`--parallel`: prompts a GGUF engine
 /// decodes together, requests in flight to a server), each run translated in order (on its
 /// own thread for a server, in lockstep rounds for a local engine): a text knows the
-/// outcomes before it in its run, and what a hint holds never depends on timing.
+/// outcomes before it in its run, and what a hint holds never depends on timing. When no
+/// hint needs another text's outcome (`independent`), a local engine gets them in larger
+/// requests instead, without rounds.
 pub(super) fn translate_each(
     model: &mut LoadedModel,
     pieces: &[Vec<String>],
     progress: &dyn Progress,
+    independent: bool,
     hint: impl Fn(usize, &dyn Fn(usize) -> Option<Outcome>) -> Hint + Sync,
 ) -> Partial {
     let words: usize = pieces
@@ -155,9 +158,8 @@ pub(super) fn translate_each(
         Unit::Items,
     );
     let partial = match model.engine.remote() {
-        Some(remote) if remote.parallel() > 1 && pieces.len() > 1 => {
-            translate_runs(remote, pieces, progress, &hint)
-        }
+        Some(remote) => translate_runs(remote, pieces, progress, &hint),
+        _ if independent => translate_independent(model, pieces, progress, &hint),
         _ => translate_rounds(model, pieces, progress, &hint),
     };
     progress.finish();
@@ -173,22 +175,54 @@ fn translate_rounds(
     hint: &HintFor,
 ) -> Partial {
     let runs = runs(pieces.len(), model.parallel);
-    let mut out: Vec<Option<Outcome>> = vec![None; pieces.len()];
     let longest = runs.iter().map(|r| r.len()).max().unwrap_or(0);
-    for round in 0..longest {
+    let rounds = (0..longest).map(|round| {
+        runs.iter()
+            .filter(|r| round < r.len())
+            .map(|r| (r.start + round, r.clone()))
+            .collect()
+    });
+    translate_groups(model, pieces, progress, hint, rounds)
+}
+
+/// Texts whose hints need no other outcome, in requests of 8 texts per prompt decoded at
+/// once: the engine starts the next as soon as one ends, and only the last few of a request
+/// wait for each other (between requests the bar moves).
+fn translate_independent(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    hint: &HintFor,
+) -> Partial {
+    let size = (8 * model.parallel).max(1);
+    let all: Vec<usize> = (0..pieces.len()).collect();
+    let groups = all
+        .chunks(size)
+        .map(|ks| ks.iter().map(|&k| (k, k..k)).collect());
+    translate_groups(model, pieces, progress, hint, groups)
+}
+
+/// One request per group of (text, the run whose outcomes its hint may know); stops at the
+/// first failed request, keeping what came before.
+fn translate_groups(
+    model: &mut LoadedModel,
+    pieces: &[Vec<String>],
+    progress: &dyn Progress,
+    hint: &HintFor,
+    groups: impl Iterator<Item = Vec<(usize, std::ops::Range<usize>)>>,
+) -> Partial {
+    let mut out: Vec<Option<Outcome>> = vec![None; pieces.len()];
+    for group in groups {
         let mut texts = Vec::new();
         let mut hints = Vec::new();
-        let mut asked = Vec::new();
-        for run in runs.iter().filter(|r| round < r.len()) {
-            let k = run.start + round;
+        for (k, run) in &group {
             let known = |j: usize| match run.contains(&j) {
                 true => out[j].clone(),
                 false => None,
             };
-            let h = hint(k, &known);
-            texts.extend(pieces[k].iter().cloned());
-            hints.extend(std::iter::repeat(h).take(pieces[k].len()));
-            asked.push(k);
+            let h = hint(*k, &known);
+            texts.extend(pieces[*k].iter().cloned());
+            hints.extend(std::iter::repeat(h).take(pieces[*k].len()));
         }
         let answers = match model.engine.translate_with(texts, hints) {
             Ok(answers) => answers,
@@ -200,12 +234,12 @@ fn translate_rounds(
             }
         };
         let mut at = 0;
-        for k in asked.iter().copied() {
-            let n = pieces[k].len();
-            out[k] = Some(outcome(&pieces[k], &answers.part(at..at + n)));
+        for (k, _) in &group {
+            let n = pieces[*k].len();
+            out[*k] = Some(outcome(&pieces[*k], &answers.part(at..at + n)));
             at += n;
         }
-        progress.advance(asked.len() as u64);
+        progress.advance(group.len() as u64);
         relabel(progress, model.engine.tokens());
     }
     Partial {

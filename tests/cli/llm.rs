@@ -175,7 +175,7 @@ fn memory_matches_go_into_the_prompt_as_examples() {
     let out = json(&translate_with(
         &sb,
         "tiny-llm-chat",
-        &["--min-match", "50", "--parallel", "1"],
+        &["--min-match", "50", "--parallel", "1", "--context", "full"],
         "Парламент собрался во вторник. Министр выступил с речью.\n",
     ));
     let segs = out["segments"].as_array().unwrap();
@@ -219,7 +219,7 @@ fn sentences_decoded_together_follow_the_runs_rule_and_keep_their_order() {
         let out = json(&translate_with(
             &sb,
             "tiny-llm-chat",
-            &["--parallel", parallel],
+            &["--parallel", parallel, "--context", "full"],
             doc,
         ));
         let segs = out["segments"].as_array().unwrap().clone();
@@ -260,6 +260,45 @@ fn sentences_decoded_together_follow_the_runs_rule_and_keep_their_order() {
             .collect()
     };
     assert_eq!(targets(&results[0]), targets(&results[1]));
+}
+
+#[test]
+fn without_full_context_no_sentence_waits_for_another() {
+    let doc = "Первый абзац начинается. Второе предложение идёт. Третье предложение здесь. \
+               Четвёртое предложение тоже. Пятое предложение близко.\n";
+    for context in [None, Some("source")] {
+        let mut sb = Sandbox::new();
+        let log = log_engine_prompts(&mut sb);
+        let mut flags = vec!["--parallel", "2"];
+        flags.extend(context.iter().flat_map(|c| ["--context", *c]));
+        let out = json(&translate_with(&sb, "tiny-llm-chat", &flags, doc));
+        let segs = out["segments"].as_array().unwrap();
+        assert_eq!((segs.len(), units(&sb)), (5, 5), "{out}");
+        let asked = prompts(&log);
+        assert_eq!(asked.len(), 5);
+        for (k, seg) in segs.iter().enumerate() {
+            let src = seg["source"].as_str().unwrap();
+            let prompt = asked
+                .iter()
+                .find(|p| p.contains(&format!("Translate into English:\n{src}<|im_end|>")))
+                .unwrap();
+            let expected = match (context, k) {
+                (None, _) | (_, 0) => None,
+                (Some(_), _) => Some(format!(
+                    "The previous sentence, for context only:\nRussian: {}\n\n",
+                    segs[k - 1]["source"].as_str().unwrap()
+                )),
+            };
+            match expected {
+                Some(c) => assert!(prompt.contains(&c), "{context:?} {k}: {prompt}"),
+                None => assert!(
+                    !prompt.contains("previous sentence"),
+                    "{context:?} {k}: {prompt}"
+                ),
+            }
+            assert!(!prompt.contains("English: Good morning."), "{prompt}");
+        }
+    }
 }
 
 #[test]

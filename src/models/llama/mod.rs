@@ -17,12 +17,9 @@ use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
-use session::{Prompter, Session};
+use session::{Lane, Prompter, Session};
 use std::io::{BufRead, Write};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Sender};
-use std::sync::Mutex;
 use std::time::Instant;
 
 pub(crate) type EngineResult<T> = std::result::Result<T, EngineFailure>;
@@ -88,7 +85,7 @@ fn handle(
                     "the model was loaded without a language pair",
                 ));
             };
-            answer_all(&mut m.session, texts.len(), |lane, i| {
+            answer_all(&mut m.session, &texts, |lane, i| {
                 let hint = hints.get(i).cloned().unwrap_or_default();
                 chat::translate(lane, from, to, &texts[i], &hint)
             })
@@ -97,7 +94,7 @@ fn handle(
             let m = loaded.as_mut().ok_or_else(not_loaded)?;
             let lang = m.languages.last().cloned().unwrap_or_else(|| "en".into());
             let words = max_words.unwrap_or(SUMMARY_WORDS);
-            answer_all(&mut m.session, texts.len(), |lane, i| {
+            answer_all(&mut m.session, &texts, |lane, i| {
                 chat::summarize(lane, &lang, &texts[i], words)
             })
         }
@@ -192,41 +189,31 @@ impl Answers {
     }
 }
 
-/// Answer `n` texts, `ask(lane, i)` for text i, on as many threads as the session has lanes:
-/// each thread takes the next text and asks through its lane, and the session decodes what
-/// the lanes ask together. The answers in the texts' order; the first failure fails all.
+/// Answer `texts`, `ask(chat, i)` for text i, on as many threads as the session has lanes;
+/// the session decodes what they ask together (see [`Session::answer_each`]). Longest texts
+/// first, so the request does not end waiting on one long answer decoded alone. The answers
+/// in the texts' order; the first failure fails all.
 fn answer_all(
     session: &mut Session,
-    n: usize,
-    ask: impl Fn(&mut Lane, usize) -> EngineResult<Answer> + Sync,
+    texts: &[String],
+    ask: impl Fn(&mut Asker, usize) -> EngineResult<Answer> + Sync,
 ) -> EngineResult<Reply> {
     let started = Instant::now();
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
     let prompter = session.prompter().clone();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<EngineResult<Answer>>>> =
-        Mutex::new((0..n).map(|_| None).collect());
-    let (jobs, queue) = mpsc::channel();
-    std::thread::scope(|s| {
-        for _ in 0..session.lanes().min(n) {
-            let mut lane = Lane {
+    let lanes = session.lanes();
+    let results = session.answer_in_order(&order, lanes, |lane, i| {
+        ask(
+            &mut Asker {
+                lane,
                 prompter: &prompter,
-                jobs: jobs.clone(),
-            };
-            let (next, results, ask) = (&next, &results, &ask);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let got = ask(&mut lane, i);
-                results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(got);
-            });
-        }
-        drop(jobs);
-        session.run(&queue);
+            },
+            i,
+        )
     });
     let mut reply = Answers::default();
-    for got in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+    for got in results {
         reply.push(got.unwrap_or_else(|| Err(EngineFailure::request("a text was not answered")))?);
     }
     // Answers overlap in time: the request's wall time, not their sum.
@@ -234,14 +221,13 @@ fn answer_all(
     Ok(reply.into_reply())
 }
 
-/// One thread's way to the session: its chats become jobs the session decodes with the other
-/// lanes' (see [`Session::run`]).
-struct Lane<'p> {
-    prompter: &'p Prompter,
-    jobs: Sender<session::Job>,
+/// A lane of the session, as a [`Chat`] the shared attempts in `chat` ask.
+struct Asker<'a> {
+    lane: &'a mut Lane,
+    prompter: &'a Prompter,
 }
 
-impl Chat for Lane<'_> {
+impl Chat for Asker<'_> {
     type Error = EngineFailure;
 
     fn complete(
@@ -252,13 +238,9 @@ impl Chat for Lane<'_> {
     ) -> EngineResult<Completion> {
         let rendered = self.prompter.render(messages)?;
         let anchor = self.prompter.render_anchor(messages)?;
-        let (tx, rx) = mpsc::channel();
-        let job = self
-            .prompter
-            .job(&rendered, &anchor, max_tokens, decoding, tx)?;
-        let gone = || EngineFailure::request("the engine stopped decoding");
-        self.jobs.send(job).map_err(|_| gone())?;
-        let out = rx.recv().map_err(|_| gone())??;
+        let out =
+            self.lane
+                .complete_prompt(self.prompter, &rendered, &anchor, max_tokens, decoding)?;
         debug(&rendered, &out);
         Ok(out)
     }

@@ -21,7 +21,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
 
 /// Turning chats into tokens: the model's template and tokenizer (shared by the threads that
 /// ask, while the session decodes).
@@ -123,6 +124,62 @@ impl Prompter {
     }
 }
 
+/// What a lane tells the session.
+pub enum Msg {
+    /// Lane k wants this prompt answered.
+    Ask(usize, Job),
+    /// Lane k is free: the index of its next text, or None when none is left.
+    Next(usize, Sender<Option<usize>>),
+    /// Lane k stopped (its thread ended early).
+    Gone(usize),
+}
+
+/// Where a lane stands, as the session sees it.
+enum LaneState {
+    /// Between messages: the session waits for it before anything else.
+    Thinking,
+    Asking(Job),
+    Idle(Sender<Option<usize>>),
+    Running,
+    Done,
+}
+
+/// One thread's way to the session (see [`Session::answer_each`]).
+pub struct Lane {
+    id: usize,
+    tx: Sender<Msg>,
+}
+
+impl Lane {
+    fn next_text(&mut self) -> Option<usize> {
+        let (tx, rx) = mpsc::channel();
+        self.tx.send(Msg::Next(self.id, tx)).ok()?;
+        rx.recv().ok().flatten()
+    }
+
+    /// Answer `prompt` (see [`Prompter::job`]).
+    pub fn complete_prompt(
+        &mut self,
+        prompter: &Prompter,
+        prompt: &str,
+        anchor: &str,
+        max_tokens: usize,
+        decoding: Decoding,
+    ) -> EngineResult<Output> {
+        let (tx, rx) = mpsc::channel();
+        let job = prompter.job(prompt, anchor, max_tokens, decoding, tx)?;
+        let gone = || EngineFailure::request("the engine stopped decoding");
+        self.tx.send(Msg::Ask(self.id, job)).map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Gone(self.id));
+    }
+}
+
 pub struct Session {
     prompter: Prompter,
     ctx: LlamaContext<'static>,
@@ -133,6 +190,10 @@ pub struct Session {
     lanes: usize,
     /// The context each sequence may fill (prompt and answer).
     n_ctx_seq: usize,
+    /// What was decoded, in order: the sequence a prompt was read into (one entry), or the
+    /// sequences one step decoded together.
+    #[cfg(test)]
+    trace: Vec<Vec<i32>>,
 }
 
 /// A prompt being answered.
@@ -167,6 +228,8 @@ impl Session {
             n_batch: n_batch.max(1),
             lanes: lanes.max(1),
             n_ctx_seq,
+            #[cfg(test)]
+            trace: Vec::new(),
         }
     }
 
@@ -206,63 +269,146 @@ impl Session {
         max_tokens: usize,
         decoding: Decoding,
     ) -> EngineResult<Output> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (jobs, queue) = std::sync::mpsc::channel();
-        let job = self
-            .prompter
-            .job(prompt, anchor, max_tokens, decoding, tx)?;
-        jobs.send(job).expect("the queue is open");
-        drop(jobs);
-        self.run(&queue);
-        rx.recv()
-            .unwrap_or_else(|_| Err(EngineFailure::request("no answer")))
+        let prompter = self.prompter.clone();
+        let mut out = self.answer_each(1, 1, |lane, _| {
+            lane.complete_prompt(&prompter, prompt, anchor, max_tokens, decoding)
+        });
+        out.pop()
+            .flatten()
+            .unwrap_or_else(|| Err(EngineFailure::request("no answer")))
     }
 
-    /// Answer the jobs sent on `jobs`, up to `lanes` at once, until every sender is gone.
-    /// Waits for a job only when none is running.
-    pub fn run(&mut self, jobs: &Receiver<Job>) {
-        let mut running: Vec<Running> = Vec::with_capacity(self.lanes);
-        let mut free: Vec<i32> = (1..=self.lanes as i32).rev().collect();
-        let mut batch = LlamaBatch::new(self.n_batch.max(self.lanes), 1);
+    #[cfg(test)]
+    /// `ask(lane, i)` for every text i < n, on `lanes.min(self.lanes)` threads, each with a
+    /// lane of its own; `order` is the order texts are handed out in (0..n when empty).
+    /// What each returned, by text; None where a lane stopped before answering (it panicked).
+    ///
+    /// The schedule is deterministic: the session hands out texts and starts and steps
+    /// sequences only when every lane has told it what it wants next, always in lane order,
+    /// so which sequences share a step never depends on thread timing, and the same request
+    /// gives the same answers (llama.cpp's numbers depend on how tokens are batched).
+    pub fn answer_each<R: Send>(
+        &mut self,
+        n: usize,
+        lanes: usize,
+        ask: impl Fn(&mut Lane, usize) -> R + Sync,
+    ) -> Vec<Option<R>> {
+        self.answer_in_order(&(0..n).collect::<Vec<_>>(), lanes, ask)
+    }
+
+    /// [`Self::answer_each`] with texts handed out in `order`.
+    pub fn answer_in_order<R: Send>(
+        &mut self,
+        order: &[usize],
+        lanes: usize,
+        ask: impl Fn(&mut Lane, usize) -> R + Sync,
+    ) -> Vec<Option<R>> {
+        let n = order.iter().map(|&i| i + 1).max().unwrap_or(0);
+        let results: Vec<Mutex<Option<R>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        let lanes = lanes.min(self.lanes).min(order.len());
+        let (tx, msgs) = mpsc::channel();
+        std::thread::scope(|s| {
+            for id in 0..lanes {
+                let mut lane = Lane { id, tx: tx.clone() };
+                let (results, ask) = (&results, &ask);
+                s.spawn(move || {
+                    while let Some(i) = lane.next_text() {
+                        let got = ask(&mut lane, i);
+                        *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(got);
+                    }
+                });
+            }
+            drop(tx);
+            self.run(order, lanes, &msgs);
+        });
+        results
+            .into_iter()
+            .map(|r| r.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .collect()
+    }
+
+    /// Serve `lanes` lanes until each has no text left: hand out texts (in `order`), start
+    /// the prompts lanes ask for (lane k in sequence k + 1), step the running ones together.
+    fn run(&mut self, order: &[usize], lanes: usize, msgs: &Receiver<Msg>) {
+        let mut states: Vec<LaneState> = (0..lanes).map(|_| LaneState::Thinking).collect();
+        let mut texts = order.iter().copied();
+        let mut running: Vec<Running> = Vec::with_capacity(lanes);
+        let mut batch = LlamaBatch::new(self.n_batch.max(lanes), 1);
         loop {
-            while let Some(&seq) = free.last() {
-                let job = match running.is_empty() {
-                    true => match jobs.recv() {
-                        Ok(job) => job,
-                        Err(_) => return,
-                    },
-                    false => match jobs.try_recv() {
-                        Ok(job) => job,
-                        Err(_) => break,
-                    },
-                };
-                free.pop();
-                match self.start(job, seq, &mut batch) {
-                    Some(r) => running.push(r),
-                    None => free.push(seq),
+            // Hear from every lane that is working out what it wants.
+            // (Every lane gone while one was thinking: nobody waits for anything.)
+            if states.iter().any(|s| matches!(s, LaneState::Thinking))
+                && !self.hear(&mut states, msgs)
+            {
+                break;
+            }
+            let mut handed = false;
+            for state in states.iter_mut() {
+                if !matches!(state, LaneState::Idle(_)) {
+                    continue;
                 }
+                if let LaneState::Idle(reply) = std::mem::replace(state, LaneState::Done) {
+                    let next = texts.next();
+                    if next.is_some() && reply.send(next).is_ok() {
+                        *state = LaneState::Thinking;
+                        handed = true;
+                    }
+                }
+            }
+            for (l, state) in states.iter_mut().enumerate() {
+                if !matches!(state, LaneState::Asking(_)) {
+                    continue;
+                }
+                if let LaneState::Asking(job) = std::mem::replace(state, LaneState::Running) {
+                    if let Some(r) = self.start(job, l as i32 + 1, &mut batch) {
+                        running.push(r);
+                    } else {
+                        *state = LaneState::Thinking;
+                    }
+                }
+            }
+            if handed || states.iter().any(|s| matches!(s, LaneState::Thinking)) {
+                continue;
+            }
+            if running.is_empty() {
+                break;
             }
             if let Err(e) = self.step(&mut running, &mut batch) {
                 let message = e.message();
                 for r in running.drain(..) {
+                    states[r.seq as usize - 1] = LaneState::Thinking;
                     self.forget(r.seq);
-                    free.push(r.seq);
                     let _ = r
                         .reply
                         .send(Err(EngineFailure::model("generating", message.clone())));
                 }
             }
-            let mut k = 0;
-            while k < running.len() {
-                if running[k].done() {
-                    let r = running.swap_remove(k);
-                    free.push(r.seq);
-                    self.finish(r);
-                } else {
-                    k += 1;
+            for r in std::mem::take(&mut running) {
+                match r.done() {
+                    true => {
+                        states[r.seq as usize - 1] = LaneState::Thinking;
+                        self.finish(r);
+                    }
+                    false => running.push(r),
                 }
             }
         }
+        for r in running {
+            self.forget(r.seq);
+        }
+    }
+
+    /// Wait until no lane is thinking; false when every lane is gone.
+    fn hear(&self, states: &mut [LaneState], msgs: &Receiver<Msg>) -> bool {
+        while states.iter().any(|s| matches!(s, LaneState::Thinking)) {
+            match msgs.recv() {
+                Ok(Msg::Ask(l, job)) => states[l] = LaneState::Asking(job),
+                Ok(Msg::Next(l, reply)) => states[l] = LaneState::Idle(reply),
+                Ok(Msg::Gone(l)) => states[l] = LaneState::Done,
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     /// Read `job`'s prompt into sequence `seq` and take its first token; None when the job is
@@ -315,6 +461,9 @@ impl Session {
     /// The prompt read into `seq` (the anchor from sequence 0); the tokens that had to be read.
     fn prefill(&mut self, job: &Job, seq: i32, batch: &mut LlamaBatch) -> EngineResult<usize> {
         let n = job.prompt.len();
+        #[cfg(test)]
+        self.trace.push(vec![seq]);
+        self.forget(seq);
         if n + job.max_tokens > self.n_ctx_seq {
             return Err(EngineFailure::request(format!(
                 "the prompt ({n} tokens) and answer ({}) do not fit the context of {} tokens",
@@ -345,6 +494,8 @@ impl Session {
         if running.is_empty() {
             return Ok(());
         }
+        #[cfg(test)]
+        self.trace.push(running.iter().map(|r| r.seq).collect());
         batch.clear();
         for r in running.iter() {
             batch
@@ -631,26 +782,20 @@ mod tests {
         }
     }
 
-    /// Every prompt through `run` on a session of `lanes` lanes, all sent at once; the
-    /// answers in order.
+    /// Every prompt answered on a session's lanes, decoded together; the answers in order.
     fn answered_together(
         s: &mut Session,
         prompts: &[(String, String, usize, Decoding)],
     ) -> Vec<Output> {
-        let (jobs, queue) = std::sync::mpsc::channel();
-        let mut replies = Vec::new();
-        for (prompt, anchor, cap, decoding) in prompts {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let job = s.prompter.job(prompt, anchor, *cap, *decoding, tx).unwrap();
-            jobs.send(job).unwrap();
-            replies.push(rx);
-        }
-        drop(jobs);
-        s.run(&queue);
-        replies
-            .iter()
-            .map(|rx| rx.recv().unwrap().unwrap())
-            .collect()
+        let prompter = s.prompter.clone();
+        let lanes = s.lanes;
+        s.answer_each(prompts.len(), lanes, |lane, i| {
+            let (p, a, cap, d) = &prompts[i];
+            lane.complete_prompt(&prompter, p, a, *cap, *d).unwrap()
+        })
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
     }
 
     #[test]
@@ -711,17 +856,15 @@ mod tests {
         let mut s = lanes("tiny-llm-chat", 256, 256, 2);
         let m = chat("Translate into English.", "Доброе утро.");
         let (p, a) = (s.render(&m).unwrap(), s.render_anchor(&m).unwrap());
-        let (jobs, queue) = std::sync::mpsc::channel();
-        let mut replies = Vec::new();
-        for cap in [32, 10_000, 32] {
-            let (tx, rx) = std::sync::mpsc::channel();
-            jobs.send(s.prompter.job(&p, &a, cap, Decoding::Greedy, tx).unwrap())
-                .unwrap();
-            replies.push(rx);
-        }
-        drop(jobs);
-        s.run(&queue);
-        let got: Vec<_> = replies.iter().map(|rx| rx.recv().unwrap()).collect();
+        let prompter = s.prompter.clone();
+        let caps = [32, 10_000, 32];
+        let got: Vec<EngineResult<Output>> = s
+            .answer_each(3, 2, |lane, i| {
+                lane.complete_prompt(&prompter, &p, &a, caps[i], Decoding::Greedy)
+            })
+            .into_iter()
+            .map(Option::unwrap)
+            .collect();
         assert_eq!(
             got[0].as_ref().unwrap().text,
             "Here is the translation: «Good morning.»"
@@ -733,5 +876,53 @@ mod tests {
             .message()
             .contains("do not fit the context of 256 tokens"));
         assert_eq!(got[2].as_ref().unwrap().text, got[0].as_ref().unwrap().text);
+    }
+
+    #[test]
+    fn the_schedule_does_not_depend_on_thread_timing() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        // Lanes that take different times to ask (as chats of different lengths do): which
+        // prompts share a step must not change with that, or llama.cpp's batch-dependent
+        // numbers would make the same request give different answers from run to run.
+        let mut traces = Vec::new();
+        for run in 0..3u64 {
+            let mut s = lanes("tiny-llm-chat", 512, 512, 3);
+            let prompter = s.prompter.clone();
+            let prompts: Vec<(String, String)> = [
+                "Да.",
+                "Министр сказал, что голосование пройдёт.",
+                "Нет.",
+                "Привет.",
+                "Доброе утро.",
+                "Пока.",
+            ]
+            .iter()
+            .map(|u| {
+                let m = chat("Translate into English.", u);
+                (
+                    prompter.render(&m).unwrap(),
+                    prompter.render_anchor(&m).unwrap(),
+                )
+            })
+            .collect();
+            let answers = s.answer_each(prompts.len(), 3, |lane, i| {
+                let pause = (i as u64 * 7 + run * 13) % 5;
+                std::thread::sleep(std::time::Duration::from_millis(3 * pause));
+                let (p, a) = &prompts[i];
+                let first = lane
+                    .complete_prompt(&prompter, p, a, 6 + i, Decoding::Greedy)
+                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2 * (5 - pause)));
+                let second = lane
+                    .complete_prompt(&prompter, p, a, 3, Decoding::Guarded)
+                    .unwrap();
+                (first.text, second.text)
+            });
+            assert!(answers.iter().all(Option::is_some));
+            assert!(s.trace.iter().any(|step| step.len() == 3), "{:?}", s.trace);
+            traces.push(std::mem::take(&mut s.trace));
+        }
+        assert_eq!(traces[0], traces[1]);
+        assert_eq!(traces[0], traces[2]);
     }
 }
