@@ -17,7 +17,7 @@
 
 mod common;
 
-use common::llm::{translate, LlamaServer, Run};
+use common::llm::{translate, LlamaServer, Run, TestSet};
 use std::path::{Path, PathBuf};
 
 const MODEL: &str = "qwen2.5-coder-1.5b-instruct-q4km";
@@ -65,16 +65,11 @@ fn main() {
         server.display()
     );
     let work = tempfile::tempdir().unwrap();
-    let cut = |name: &str| -> Vec<String> {
-        let lines = common::lines(&data.join(name));
-        lines[..n.min(lines.len())].to_vec()
-    };
-    let (src, refs) = (cut("newstest2013.ru"), cut("newstest2013.en"));
-    let doc = work.path().join("newstest2013.ru.txt");
-    std::fs::write(&doc, src.join("\n\n") + "\n").unwrap();
-    let (src_file, ref_file) = (work.path().join("src"), work.path().join("ref"));
-    std::fs::write(&src_file, src.join("\n") + "\n").unwrap();
-    std::fs::write(&ref_file, refs.join("\n") + "\n").unwrap();
+    let TestSet {
+        doc,
+        src: src_file,
+        refs: ref_file,
+    } = TestSet::newstest2013(&data, n, work.path());
 
     println!(
         "{n} newstest2013 lines and {}, {MODEL}, {threads} threads",

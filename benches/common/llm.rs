@@ -1,10 +1,37 @@
 //! The GGUF benchmarks' common parts: a `translate` run of the real binary with its numbers,
 //! and llama.cpp's own server as the peer.
-#![allow(dead_code)] // each benchmark uses its part
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The first `n` lines of newstest2013 (ru→en) in `work`: as one document (a line a
+/// paragraph, so the previous-sentence context applies), and as source and reference files
+/// a line a segment for scoring.
+pub struct TestSet {
+    pub doc: PathBuf,
+    pub src: PathBuf,
+    pub refs: PathBuf,
+}
+
+impl TestSet {
+    pub fn newstest2013(data: &Path, n: usize, work: &Path) -> TestSet {
+        let cut = |name: &str| -> Vec<String> {
+            let lines = super::lines(&data.join(name));
+            lines[..n.min(lines.len())].to_vec()
+        };
+        let (src, refs) = (cut("newstest2013.ru"), cut("newstest2013.en"));
+        let set = TestSet {
+            doc: work.join("newstest2013.ru.txt"),
+            src: work.join("src"),
+            refs: work.join("ref"),
+        };
+        std::fs::write(&set.doc, src.join("\n\n") + "\n").unwrap();
+        std::fs::write(&set.src, src.join("\n") + "\n").unwrap();
+        std::fs::write(&set.refs, refs.join("\n") + "\n").unwrap();
+        set
+    }
+}
 
 /// One translation run: wall time, segments, and the output a line per input line.
 pub struct Run {

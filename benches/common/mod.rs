@@ -1,7 +1,7 @@
 //! What every benchmark does at the end: print its rows and keep them for `make bench`'s
 //! combined table (target/bench-results/NAME.tsv).
 
-#[allow(dead_code)]
+#[allow(dead_code)] // each benchmark uses its part
 pub mod llm;
 
 use std::path::Path;
