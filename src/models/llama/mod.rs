@@ -192,7 +192,8 @@ impl Answers {
 /// Answer `texts`, `ask(chat, i)` for text i, on as many threads as the session has lanes;
 /// the session decodes what they ask together (see [`Session::answer_each`]). Longest texts
 /// first, so the request does not end waiting on one long answer decoded alone. The answers
-/// in the texts' order; the first failure fails all.
+/// in the texts' order. A text the engine could not ask for (its prompt does not fit) is a
+/// problem of that text alone; a failure of the model fails the request.
 fn answer_all(
     session: &mut Session,
     texts: &[String],
@@ -214,7 +215,14 @@ fn answer_all(
     });
     let mut reply = Answers::default();
     for got in results {
-        reply.push(got.unwrap_or_else(|| Err(EngineFailure::request("a text was not answered")))?);
+        match got.unwrap_or_else(|| Err(EngineFailure::request("a text was not answered"))) {
+            Ok(answer) => reply.push(answer),
+            Err(EngineFailure::Request(why)) => reply.push(Answer {
+                problem: Some(why),
+                ..Answer::default()
+            }),
+            Err(e) => return Err(e),
+        }
     }
     // Answers overlap in time: the request's wall time, not their sum.
     reply.tokens.millis = started.elapsed().as_millis() as u64;
@@ -257,5 +265,43 @@ fn debug(prompt: &str, out: &Completion) {
             "--- prompt\n{prompt}\n--- answer ({} tokens, stopped by cap: {})\n{}\n",
             out.generated, out.hit_limit, out.text
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::session::tests::{lanes, SERIAL};
+    use super::*;
+
+    #[test]
+    fn a_text_whose_prompt_does_not_fit_is_a_problem_of_its_own() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lanes("tiny-llm-chat", 256, 256, 2);
+        let texts: Vec<String> = ["Доброе утро.", "Привет.", "Да."].map(String::from).into();
+        let reply = answer_all(&mut s, &texts, |chat, i| {
+            let messages = vec![
+                ("system", "Translate into English.".to_string()),
+                ("user", texts[i].clone()),
+            ];
+            let cap = if i == 1 { 10_000 } else { 32 };
+            let out = chat.complete(&messages, cap, Decoding::Greedy)?;
+            Ok(Answer {
+                text: out.text,
+                ..Answer::default()
+            })
+        })
+        .unwrap();
+        let Reply::Texts {
+            texts, problems, ..
+        } = reply
+        else {
+            panic!("{reply:?}")
+        };
+        assert_eq!(texts[0], "Here is the translation: «Good morning.»");
+        assert_eq!(texts[2], texts[0]);
+        assert!(problems[1]
+            .as_deref()
+            .is_some_and(|p| p.contains("do not fit the context of 256 tokens")));
+        assert!(problems[0].is_none() && problems[2].is_none());
     }
 }

@@ -9,8 +9,9 @@
 //! sequences' tokens. Reading the shared start alone matters: llama.cpp's numbers depend
 //! slightly on how tokens are batched, and greedy decoding amplifies that, so a cache that
 //! kept "whatever the previous prompt had in common" made a sentence's translation depend on
-//! the sentence before it. Prompts are read the same way whatever else runs; only the steps
-//! that write answers are shared (see `BENCHMARKS.md` for how often that changes an answer).
+//! the sentence before it. A prompt is read in batches of its own tokens only; the steps that
+//! write answers are shared (see `BENCHMARKS.md` for how often that changes an answer), and
+//! the schedule is deterministic (see [`Session::answer_in_order`]).
 
 use super::EngineResult;
 use babeldesk::models::chat::{self, Completion as Output, Decoding};
@@ -279,14 +280,7 @@ impl Session {
     }
 
     #[cfg(test)]
-    /// `ask(lane, i)` for every text i < n, on `lanes.min(self.lanes)` threads, each with a
-    /// lane of its own; `order` is the order texts are handed out in (0..n when empty).
-    /// What each returned, by text; None where a lane stopped before answering (it panicked).
-    ///
-    /// The schedule is deterministic: the session hands out texts and starts and steps
-    /// sequences only when every lane has told it what it wants next, always in lane order,
-    /// so which sequences share a step never depends on thread timing, and the same request
-    /// gives the same answers (llama.cpp's numbers depend on how tokens are batched).
+    /// [`Self::answer_in_order`] for texts 0..n in order.
     pub fn answer_each<R: Send>(
         &mut self,
         n: usize,
@@ -296,7 +290,15 @@ impl Session {
         self.answer_in_order(&(0..n).collect::<Vec<_>>(), lanes, ask)
     }
 
-    /// [`Self::answer_each`] with texts handed out in `order`.
+    /// `ask(lane, i)` for every text i of `order` (the order texts are handed out in), on
+    /// `lanes.min(self.lanes)` threads, each with a lane of its own. What each returned, by
+    /// text index (None for an index `order` does not hold). A lane that panics panics the
+    /// caller, after the others have stopped.
+    ///
+    /// The schedule is deterministic: the session hands out texts and starts and steps
+    /// sequences only when every lane has told it what it wants next, always in lane order,
+    /// so which sequences share a step never depends on thread timing, and the same request
+    /// gives the same answers (llama.cpp's numbers depend on how tokens are batched).
     pub fn answer_in_order<R: Send>(
         &mut self,
         order: &[usize],
@@ -319,7 +321,9 @@ impl Session {
                 });
             }
             drop(tx);
-            self.run(order, lanes, &msgs);
+            // `run` owns the receiver: if it panics, the lanes' messages fail and they stop,
+            // instead of waiting for an answer nobody will give.
+            self.run(order, lanes, msgs);
         });
         results
             .into_iter()
@@ -329,7 +333,7 @@ impl Session {
 
     /// Serve `lanes` lanes until each has no text left: hand out texts (in `order`), start
     /// the prompts lanes ask for (lane k in sequence k + 1), step the running ones together.
-    fn run(&mut self, order: &[usize], lanes: usize, msgs: &Receiver<Msg>) {
+    fn run(&mut self, order: &[usize], lanes: usize, msgs: Receiver<Msg>) {
         let mut states: Vec<LaneState> = (0..lanes).map(|_| LaneState::Thinking).collect();
         let mut texts = order.iter().copied();
         let mut running: Vec<Running> = Vec::with_capacity(lanes);
@@ -338,7 +342,7 @@ impl Session {
             // Hear from every lane that is working out what it wants.
             // (Every lane gone while one was thinking: nobody waits for anything.)
             if states.iter().any(|s| matches!(s, LaneState::Thinking))
-                && !self.hear(&mut states, msgs)
+                && !self.hear(&mut states, &msgs)
             {
                 break;
             }
@@ -577,7 +581,7 @@ impl Running {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! Real llama.cpp inference on the tiny GGUF fixtures (tests/fixtures/make_gguf.py): each
     //! is a bigram model whose greedy answer after `<|im_start|>assistant\n` is a known chain.
 
@@ -597,14 +601,14 @@ mod tests {
             b
         })
     }
-    static SERIAL: Mutex<()> = Mutex::new(());
+    pub(in crate::llama) static SERIAL: Mutex<()> = Mutex::new(());
 
     fn session(name: &str, n_ctx: u32, n_batch: usize) -> Session {
         lanes(name, n_ctx, n_batch, 1)
     }
 
     /// A session decoding up to `lanes` prompts together, `n_ctx` tokens each.
-    fn lanes(name: &str, n_ctx: u32, n_batch: usize, lanes: usize) -> Session {
+    pub(in crate::llama) fn lanes(name: &str, n_ctx: u32, n_batch: usize, lanes: usize) -> Session {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/models")
             .join(name)
@@ -843,9 +847,11 @@ mod tests {
                         .collect()
                 };
                 assert_eq!(texts(&got), texts(&expected), "{name}, {n} lanes");
-                // Prompts reuse the kept anchor whatever ran before: no more read than alone.
-                let read = |o: &[Output]| o.iter().map(|o| o.read_tokens).sum::<usize>();
-                assert!(read(&got) <= read(&expected), "{name}, {n} lanes");
+                // Every work sequence is empty again; sequence 0 holds the last anchor alone.
+                for seq in 1..=n as i32 {
+                    assert_eq!(s.ctx.kv_cache_seq_pos_max(seq), -1, "{name}, {n} lanes");
+                }
+                assert_eq!(s.ctx.kv_cache_seq_pos_max(0), s.anchor.len() as i32 - 1);
             }
         }
     }
@@ -924,5 +930,33 @@ mod tests {
         }
         assert_eq!(traces[0], traces[1]);
         assert_eq!(traces[0], traces[2]);
+    }
+
+    #[test]
+    fn decoded_together_the_shared_start_is_still_read_once() {
+        let _g = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = lanes("tiny-llm-chat", 512, 512, 3);
+        let prompter = s.prompter.clone();
+        let users = ["Да.", "Нет.", "Привет.", "Доброе утро.", "Пока, спасибо."];
+        let prompts: Vec<(String, String, usize, Decoding)> = users
+            .iter()
+            .map(|u| {
+                let m = chat("Translate into English.", u);
+                let (p, a) = (
+                    prompter.render(&m).unwrap(),
+                    prompter.render_anchor(&m).unwrap(),
+                );
+                (p, a, 8, Decoding::Greedy)
+            })
+            .collect();
+        let got = answered_together(&mut s, &prompts);
+        let n_anchor = tokens(&s, &prompts[0].1);
+        let all: usize = prompts.iter().map(|(p, ..)| tokens(&s, p)).sum();
+        let read: usize = got.iter().map(|o| o.read_tokens).sum();
+        assert_eq!(read, all - (users.len() - 1) * n_anchor);
+        // The anchor stays for the next request: no prompt reads it again.
+        let again = answered_together(&mut s, &prompts);
+        let read: usize = again.iter().map(|o| o.read_tokens).sum();
+        assert_eq!(read, all - users.len() * n_anchor);
     }
 }
