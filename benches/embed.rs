@@ -58,6 +58,7 @@ fn main() {
             cache_dir: dir.path().to_path_buf(),
             parallel: None,
             threads: None,
+            precision: Default::default(),
         })
         .unwrap();
     let load_s = t.elapsed().as_secs_f64();

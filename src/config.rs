@@ -46,6 +46,51 @@ impl std::fmt::Display for Device {
     }
 }
 
+/// The arithmetic a local seq2seq or embedding model runs in (`--precision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// int8 for the architectures whose int8 path is checked against torch's int8 reference
+    /// (Marian, BERT), fp32 for the others.
+    #[default]
+    Auto,
+    /// babeldesk's own forward pass with int8 Linear layers (fbgemm).
+    Int8,
+    /// rust-bert's fp32 pipelines, token for token equal to transformers.
+    Fp32,
+}
+
+impl FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Precision::Auto),
+            "int8" => Ok(Precision::Int8),
+            "fp32" | "float32" => Ok(Precision::Fp32),
+            _ => Err(Error::InvalidValue {
+                name: "precision".into(),
+                message: format!("'{s}' (expected auto, int8 or fp32)"),
+            }),
+        }
+    }
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Auto => "auto",
+            Precision::Int8 => "int8",
+            Precision::Fp32 => "fp32",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The config file's keys; every one is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +98,7 @@ struct FileConfig {
     memory: Option<PathBuf>,
     models_dir: Option<PathBuf>,
     device: Option<Device>,
+    precision: Option<Precision>,
     registry: Option<PathBuf>,
     lock_timeout: Option<f64>,
     engine_url: Option<String>,
@@ -68,6 +114,7 @@ pub struct Overrides {
     pub memory: Option<PathBuf>,
     pub models_dir: Option<PathBuf>,
     pub device: Option<Device>,
+    pub precision: Option<Precision>,
     pub threads: Option<usize>,
     pub remote: RemoteOverrides,
 }
@@ -92,6 +139,8 @@ pub struct Settings {
     pub models_dir: PathBuf,
     pub cache_dir: PathBuf,
     pub device: Device,
+    /// int8 or fp32 for local seq2seq and embedding models (`--precision`).
+    pub precision: Precision,
     /// An extra registry file whose entries add to (or replace) the built-in ones.
     pub registry: Option<PathBuf>,
     /// How long a write to the memory waits while another process writes.
@@ -165,6 +214,7 @@ impl Settings {
             models_dir: base.join("models"),
             cache_dir: xdg("XDG_CACHE_HOME", ".cache"),
             device: Device::Auto,
+            precision: Precision::Auto,
             registry: None,
             lock_timeout: crate::memory::DEFAULT_LOCK_TIMEOUT,
             config_file: config_file.is_file().then(|| config_file.clone()),
@@ -188,6 +238,9 @@ impl Settings {
             if let Some(d) = cfg.device {
                 s.device = d;
             }
+            if let Some(p) = cfg.precision {
+                s.precision = p;
+            }
             s.registry = cfg.registry.map(rel);
             if let Some(t) = cfg.lock_timeout {
                 s.lock_timeout = seconds("lock_timeout", &t.to_string())?;
@@ -207,6 +260,12 @@ impl Settings {
         if let Some(d) = env.var("BABELDESK_DEVICE") {
             s.device = d.parse().map_err(|e: Error| Error::InvalidValue {
                 name: "BABELDESK_DEVICE".into(),
+                message: e.to_string(),
+            })?;
+        }
+        if let Some(p) = env.var("BABELDESK_PRECISION") {
+            s.precision = p.parse().map_err(|e: Error| Error::InvalidValue {
+                name: "BABELDESK_PRECISION".into(),
                 message: e.to_string(),
             })?;
         }
@@ -230,6 +289,9 @@ impl Settings {
         }
         if let Some(d) = flags.device {
             s.device = d;
+        }
+        if let Some(p) = flags.precision {
+            s.precision = p;
         }
         s.threads = flags.threads.or(s.threads).map(|t| t.clamp(1, 1024));
         s.parallel = flags.remote.parallel.or(remote.parallel);

@@ -71,6 +71,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         memory: cli.global.memory.clone(),
         models_dir: cli.global.models_dir.clone(),
         device: cli.global.device,
+        precision: cli.global.precision,
         threads: cli.global.threads.map(usize::from),
         remote: babeldesk::config::RemoteOverrides {
             url: cli.global.engine_url.clone(),

@@ -214,6 +214,7 @@ pub fn load(
         cache_dir: settings.cache_dir.clone(),
         parallel: Some(parallel),
         threads: settings.threads,
+        precision: settings.precision,
     })?;
     let (device, max_input_tokens) = match reply {
         Reply::Loaded {

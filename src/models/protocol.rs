@@ -4,6 +4,7 @@
 
 use super::registry::{Architecture, Task};
 use crate::config::Device;
+pub use crate::config::Precision;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -68,6 +69,9 @@ pub struct LoadRequest {
     /// CPU threads (the GGUF engine); the engine's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threads: Option<usize>,
+    /// int8 or fp32 (seq2seq and embedding models); `auto` lets the engine choose.
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +144,9 @@ pub enum Reply {
         device: String,
         millis: u64,
         max_input_tokens: Option<i64>,
+        /// What the model runs in, when the engine has a choice (int8 or fp32).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision: Option<Precision>,
     },
     Texts {
         texts: Vec<String>,

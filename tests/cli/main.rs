@@ -71,8 +71,17 @@ impl Sandbox {
                 "BABELDESK_LLM_ENGINE".into(),
                 env!("CARGO_BIN_EXE_babeldesk-llm").into(),
             ),
+            // The fixtures' expected outputs are transformers' fp32 ones (rust-bert's path);
+            // the int8 tests ask for int8, or for the default (`without_precision`).
+            ("BABELDESK_PRECISION".into(), "fp32".into()),
         ];
         Sandbox { dir, env }
+    }
+
+    /// The same sandbox with the user's default precision (auto).
+    fn without_precision(mut self) -> Sandbox {
+        self.env.retain(|(k, _)| k != "BABELDESK_PRECISION");
+        self
     }
 
     fn path(&self, name: &str) -> PathBuf {

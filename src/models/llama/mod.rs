@@ -76,6 +76,7 @@ fn handle(
                 device: "cpu".into(),
                 millis: started.elapsed().as_millis() as u64,
                 max_input_tokens: Some(max as i64),
+                precision: None,
             })
         }
         Request::Translate { texts, hints } => {

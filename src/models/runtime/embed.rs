@@ -3,7 +3,7 @@
 //! for all-MiniLM-L6-v2.
 
 use super::{read_json, EngineResult};
-use babeldesk::models::protocol::{EngineFailure, LoadRequest};
+use babeldesk::models::protocol::{EngineFailure, LoadRequest, Precision};
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
 use rust_bert::Config;
 use tch::{nn, Kind, Tensor};
@@ -17,6 +17,7 @@ pub struct Embedder {
     device: tch::Device,
     _vs: nn::VarStore,
     pub max_tokens: usize,
+    pub precision: Precision,
 }
 
 impl Embedder {
@@ -55,6 +56,7 @@ impl Embedder {
             device,
             _vs: vs,
             max_tokens,
+            precision: Precision::Fp32,
         })
     }
 
@@ -156,6 +158,7 @@ mod tests {
             cache_dir: std::env::temp_dir(),
             parallel: None,
             threads: None,
+            precision: Default::default(),
         };
         Some(Embedder::load(&req, tch::Device::Cpu).unwrap())
     }

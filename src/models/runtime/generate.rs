@@ -1,7 +1,10 @@
 //! Translation and abstractive summarization through rust-bert's own pipelines.
 
+use super::int8::Int8Translator;
+use super::layers;
+use super::search::SearchOptions;
 use super::{marian, read_json, EngineResult};
-use babeldesk::models::protocol::{EngineFailure, Generation, LoadRequest};
+use babeldesk::models::protocol::{EngineFailure, Generation, LoadRequest, Precision};
 use babeldesk::models::registry::Architecture;
 use rust_bert::pipelines::common::{ModelResource, ModelType, TokenizerOption};
 use rust_bert::pipelines::summarization::{SummarizationConfig, SummarizationModel};
@@ -60,8 +63,37 @@ fn count(tokenizer: &TokenizerOption, texts: &[String]) -> Vec<usize> {
 }
 
 pub struct Translator {
-    model: TranslationModel,
+    backend: TranslatorBackend,
     pub max_input_tokens: i64,
+    pub precision: Precision,
+}
+
+enum TranslatorBackend {
+    /// rust-bert's pipeline: fp32, token for token transformers.
+    RustBert(Box<TranslationModel>),
+    /// babeldesk's own forward pass with int8 Linear layers.
+    Int8(Box<Int8Translator>),
+}
+
+/// int8 where it is checked against torch's int8 reference (Marian, weights in safetensors,
+/// a CPU with fbgemm), fp32 otherwise; an int8 that cannot run is an error that says why.
+fn translation_precision(req: &LoadRequest, device: tch::Device) -> EngineResult<Precision> {
+    let why_not = if device != tch::Device::Cpu {
+        Some("int8 runs on the CPU only; use --device cpu or --precision fp32")
+    } else if !req.weights.ends_with(".safetensors") {
+        Some("int8 needs the weights as model.safetensors")
+    } else if !layers::int8_available() {
+        Some("this libtorch has no fbgemm int8 kernels (x86 CPUs only)")
+    } else {
+        None
+    };
+    match (req.precision, why_not) {
+        (Precision::Fp32, _) | (Precision::Auto, Some(_)) => Ok(Precision::Fp32),
+        (Precision::Int8, Some(why)) => Err(EngineFailure::unsupported(format!(
+            "--precision int8: {why}"
+        ))),
+        (_, None) => Ok(Precision::Int8),
+    }
 }
 
 impl Translator {
@@ -82,6 +114,25 @@ impl Translator {
             }
         };
         let max_pos = prepared.max_position_embeddings;
+        let g = &req.generation;
+        let options = SearchOptions {
+            num_beams: g.num_beams.unwrap_or(4).max(1),
+            max_length: cap(g, 512, max_pos),
+            min_length: g.min_length.unwrap_or(0),
+            no_repeat_ngram_size: g.no_repeat_ngram_size.unwrap_or(0),
+            early_stopping: true,
+            length_penalty: 1.0,
+        };
+        let precision = translation_precision(req, device)?;
+        if precision == Precision::Int8 {
+            let t =
+                Int8Translator::load(&req.dir, &req.dir.join(&req.weights), options, precision)?;
+            return Ok(Translator {
+                max_input_tokens: t.max_input_tokens(),
+                backend: TranslatorBackend::Int8(Box::new(t)),
+                precision,
+            });
+        }
         let mut config = TranslationConfig::new(
             ModelType::Marian,
             ModelResource::Torch(Box::new(local(prepared.weights))),
@@ -92,28 +143,38 @@ impl Translator {
             [tgt],
             device,
         );
-        let g = &req.generation;
-        config.num_beams = g.num_beams.unwrap_or(4).max(1);
-        config.max_length = Some(cap(g, 512, max_pos));
-        config.min_length = g.min_length.unwrap_or(0);
-        config.no_repeat_ngram_size = g.no_repeat_ngram_size.unwrap_or(0);
+        config.num_beams = options.num_beams;
+        config.max_length = Some(options.max_length);
+        config.min_length = options.min_length;
+        config.no_repeat_ngram_size = options.no_repeat_ngram_size;
+        config.early_stopping = options.early_stopping;
+        config.length_penalty = options.length_penalty;
         config.do_sample = false;
         let model = TranslationModel::new(config)
             .map_err(|e| EngineFailure::model(format!("loading {}", req.dir.display()), e))?;
         Ok(Translator {
-            model,
+            backend: TranslatorBackend::RustBert(Box::new(model)),
             max_input_tokens: max_pos,
+            precision,
         })
     }
 
     pub fn translate(&self, texts: &[String]) -> EngineResult<Vec<String>> {
-        let out = tch::no_grad(|| self.model.translate(texts, None, None))
-            .map_err(EngineFailure::library)?;
-        Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+        match &self.backend {
+            TranslatorBackend::Int8(t) => t.translate(texts),
+            TranslatorBackend::RustBert(m) => {
+                let out = tch::no_grad(|| m.translate(texts, None, None))
+                    .map_err(EngineFailure::library)?;
+                Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+            }
+        }
     }
 
     pub fn count_tokens(&self, texts: &[String]) -> Vec<usize> {
-        count(self.model.get_tokenizer(), texts)
+        match &self.backend {
+            TranslatorBackend::Int8(t) => count(t.tokenizer(), texts),
+            TranslatorBackend::RustBert(m) => count(m.get_tokenizer(), texts),
+        }
     }
 }
 

@@ -4,11 +4,15 @@
 
 mod embed;
 mod generate;
+mod int8;
+mod layers;
 mod marian;
+mod search;
+mod seq2seq;
 
 use babeldesk::config::Device;
 use babeldesk::models::protocol::{
-    self, EngineFailure, LoadRequest, Reply, Request, PROTOCOL_VERSION,
+    self, EngineFailure, LoadRequest, Precision, Reply, Request, PROTOCOL_VERSION,
 };
 use babeldesk::models::registry::Task;
 use std::io::{BufRead, Write};
@@ -50,11 +54,17 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
                 tch::set_num_threads(t.min(i32::MAX as usize) as i32);
             }
             let (model, max_input) = load(&req, device)?;
+            let precision = match &model {
+                Loaded::Translator(t) => Some(t.precision),
+                Loaded::Summarizer(_) => Some(Precision::Fp32),
+                Loaded::Embedder(e) => Some(e.precision),
+            };
             *loaded = Some(model);
             Ok(Reply::Loaded {
                 device: format!("{device:?}").to_lowercase(),
                 millis: started.elapsed().as_millis() as u64,
                 max_input_tokens: max_input,
+                precision,
             })
         }
         Request::Translate { texts, .. } => match loaded {

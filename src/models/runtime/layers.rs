@@ -1,0 +1,202 @@
+//! The building blocks of babeldesk's own forward passes (seq2seq.rs, bert.rs): named weights
+//! from a safetensors file, and Linear layers that run in fp32 or through fbgemm's int8 kernel.
+//!
+//! Int8 follows torch's `quantize_dynamic(model, {nn.Linear}, qint8)`: each weight matrix is
+//! quantized once, per tensor and symmetric (scale = max|w| / 127.5, zero point 0); each input
+//! is quantized when it arrives, to unsigned 8 bits from its own min and max over the whole
+//! tensor; products accumulate in int32 and come back as fp32 with the bias added. torch's
+//! module asks for 7-bit inputs (`reduce_range`, for CPUs without VNNI); the full 8 bits are
+//! used here, and the reference in tests/fixtures/references does the same.
+
+use babeldesk::models::protocol::{EngineFailure, Precision};
+use std::collections::HashMap;
+use std::path::Path;
+use tch::{Kind, Tensor};
+
+use super::EngineResult;
+
+/// The tensors of a safetensors file by name.
+pub struct Weights {
+    tensors: HashMap<String, Tensor>,
+    path: String,
+}
+
+impl Weights {
+    pub fn read(path: &Path) -> EngineResult<Weights> {
+        let tensors = Tensor::read_safetensors(path)
+            .map_err(|e| EngineFailure::bad_file(path, e))?
+            .into_iter()
+            .map(|(name, t)| (name, t.to_kind(Kind::Float)))
+            .collect();
+        Ok(Weights {
+            tensors,
+            path: path.display().to_string(),
+        })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+
+    pub fn get(&self, name: &str) -> EngineResult<Tensor> {
+        self.tensors
+            .get(name)
+            .map(|t| t.shallow_clone())
+            .ok_or_else(|| EngineFailure::unsupported(format!("{}: no tensor {name}", self.path)))
+    }
+
+    /// The first of `names` present (tied embeddings are stored under one of several names).
+    pub fn first(&self, names: &[&str]) -> EngineResult<Tensor> {
+        match names.iter().find(|n| self.has(n)) {
+            Some(n) => self.get(n),
+            None => self.get(names[0]),
+        }
+    }
+
+    /// `{prefix}.weight` and `{prefix}.bias` as a Linear layer.
+    pub fn linear(&self, prefix: &str, precision: Precision) -> EngineResult<Linear> {
+        let weight = self.get(&format!("{prefix}.weight"))?;
+        let bias = self.get(&format!("{prefix}.bias")).ok();
+        Linear::new(&weight, bias, precision)
+    }
+
+    pub fn layer_norm(&self, prefix: &str, eps: f64) -> EngineResult<LayerNorm> {
+        Ok(LayerNorm {
+            weight: self.get(&format!("{prefix}.weight"))?,
+            bias: self.get(&format!("{prefix}.bias"))?,
+            eps,
+        })
+    }
+}
+
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        let dim = *xs.size().last().unwrap_or(&1);
+        xs.layer_norm([dim], Some(&self.weight), Some(&self.bias), self.eps, false)
+    }
+}
+
+pub enum Linear {
+    Fp32 {
+        weight: Tensor,
+        bias: Option<Tensor>,
+    },
+    Int8 {
+        /// The int8 matrix itself, which fbgemm's kernel wants beside the packed copy.
+        quantized: Tensor,
+        packed: Tensor,
+        col_offsets: Tensor,
+        scale: f64,
+        /// fbgemm's kernel takes a bias tensor; zeros stand in for none (adding 0.0 is exact).
+        bias: Tensor,
+        out_features: i64,
+    },
+}
+
+impl Linear {
+    pub fn new(
+        weight: &Tensor,
+        bias: Option<Tensor>,
+        precision: Precision,
+    ) -> EngineResult<Linear> {
+        let weight = weight.contiguous();
+        if precision == Precision::Fp32 {
+            return Ok(Linear::Fp32 { weight, bias });
+        }
+        let out_features = weight.size()[0];
+        // torch's per-tensor symmetric observer, in fp32 as torch computes it.
+        let amax = weight.abs().max();
+        let scale = (amax / 127.5)
+            .clamp_min(f32::EPSILON as f64)
+            .double_value(&[]);
+        let quantized = weight
+            .f_quantize_per_tensor(scale, 0, Kind::QInt8)
+            .and_then(|q| q.f_int_repr())
+            .map_err(EngineFailure::library)?
+            .contiguous();
+        let col_offsets = quantized
+            .to_kind(Kind::Int)
+            .sum_dim_intlist(1, false, Kind::Int);
+        let packed = quantized
+            .f_fbgemm_pack_quantized_matrix()
+            .map_err(EngineFailure::library)?;
+        let bias =
+            bias.unwrap_or_else(|| Tensor::zeros([out_features], (Kind::Float, tch::Device::Cpu)));
+        Ok(Linear::Int8 {
+            quantized,
+            packed,
+            col_offsets,
+            scale,
+            bias,
+            out_features,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Tensor {
+        match self {
+            Linear::Fp32 { weight, bias } => xs.linear(weight, bias.as_ref()),
+            Linear::Int8 {
+                quantized,
+                packed,
+                col_offsets,
+                scale,
+                bias,
+                out_features,
+            } => {
+                let mut shape = xs.size();
+                let rows = xs.reshape([-1, *shape.last().unwrap_or(&1)]);
+                let out = rows.fbgemm_linear_int8_weight_fp32_activation(
+                    quantized,
+                    packed,
+                    col_offsets,
+                    tch::Scalar::float(*scale),
+                    tch::Scalar::int(0),
+                    bias,
+                );
+                if let Some(last) = shape.last_mut() {
+                    *last = *out_features;
+                }
+                out.reshape(shape)
+            }
+        }
+    }
+}
+
+/// Whether this machine's libtorch has fbgemm's int8 kernels (x86 CPUs only).
+pub fn int8_available() -> bool {
+    let w = Tensor::ones([2, 2], (Kind::Float, tch::Device::Cpu));
+    Linear::new(&w, None, Precision::Int8).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn int8_linear_is_close_to_fp32_and_keeps_the_shape() {
+        tch::manual_seed(1);
+        let w = Tensor::randn([48, 32], (Kind::Float, tch::Device::Cpu));
+        let b = Tensor::randn([48], (Kind::Float, tch::Device::Cpu));
+        let x = Tensor::randn([3, 5, 32], (Kind::Float, tch::Device::Cpu));
+        let fp = Linear::new(&w, Some(b.copy()), Precision::Fp32)
+            .unwrap()
+            .forward(&x);
+        let q = Linear::new(&w, Some(b), Precision::Int8)
+            .unwrap()
+            .forward(&x);
+        assert_eq!(q.size(), [3, 5, 48]);
+        let err = (&q - &fp).abs().max().double_value(&[]);
+        let range = fp.abs().max().double_value(&[]);
+        // 8-bit weights and inputs: errors of a few percent of the range, not more, not zero.
+        assert!(
+            err > 0.0 && err < 0.05 * range,
+            "max error {err} of {range}"
+        );
+    }
+}
