@@ -241,6 +241,7 @@ fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
                 _ => Origin::Import,
             };
             unit.model = s.model.clone();
+            unit.precision = s.precision;
             unit.document = Some(t.file.clone());
             w.unit(&unit)?;
         }

@@ -329,6 +329,10 @@ impl TmxReader {
                     .and_then(|o| o.parse().ok())
                     .unwrap_or(Status::Draft);
                 u.model = prop("model");
+                u.precision = prop("precision").and_then(|p| match p.parse() {
+                    Ok(crate::config::Precision::Auto) | Err(_) => None,
+                    Ok(p) => Some(p),
+                });
                 u.document = prop("document");
                 u.position = prop("position").and_then(|p| p.parse().ok());
                 u.prev_hash = prop("prev");
@@ -529,6 +533,7 @@ impl TmWriter for TmxWriter<'_> {
             ("origin", Some(u.origin.as_str())),
             ("status", Some(u.status.as_str())),
             ("model", u.model.as_deref()),
+            ("precision", u.precision.map(|p| p.as_str())),
             ("document", u.document.as_deref()),
             ("position", position.as_deref()),
             ("prev", u.prev_hash.as_deref()),

@@ -16,12 +16,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0003_terms.sql"),
     include_str!("../../memory/migrations/0004_concordance.sql"),
     include_str!("../../memory/migrations/0005_document_segments.sql"),
+    include_str!("../../memory/migrations/0006_precision.sql"),
 ];
 
 /// PostgreSQL's own migrations: its 0001 is SQLite's 0001–0005 at once.
-pub(super) const PG_MIGRATIONS: &[&str] = &[include_str!(
-    "../../memory/migrations/postgres/0001_init.sql"
-)];
+pub(super) const PG_MIGRATIONS: &[&str] = &[
+    include_str!("../../memory/migrations/postgres/0001_init.sql"),
+    include_str!("../../memory/migrations/postgres/0002_precision.sql"),
+];
 
 /// The advisory lock two clients migrating the same database at once queue on.
 const PG_MIGRATION_LOCK: i64 = 0x6261_6265_6c64_6b01;

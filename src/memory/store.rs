@@ -20,7 +20,7 @@ pub enum Concurrency {
 /// run alone.
 const IMPORT_LOCK: i64 = 0x6261_6265_6c64_6b02;
 
-pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count";
+pub(super) const COLUMNS: &str = "id, source_lang, target_lang, source, target, source_key, origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, created_at, updated_at, use_count, precision";
 
 pub(super) fn unit_from_row(r: &Row) -> Result<Unit, DbError> {
     let word = |i: usize| -> Result<String, DbError> { r.get(i) };
@@ -44,6 +44,13 @@ pub(super) fn unit_from_row(r: &Row) -> Result<Unit, DbError> {
         created_at: r.get(15)?,
         updated_at: r.get(16)?,
         use_count: r.get(17)?,
+        precision: r
+            .get::<Option<String>>(18)?
+            .map(|p| {
+                p.parse()
+                    .map_err(|e: crate::Error| parse_err(18, e.to_string()))
+            })
+            .transpose()?,
     })
 }
 
@@ -182,15 +189,15 @@ fn insert(db: &Db, s: &Staged) -> Result<Option<i64>, DbError> {
 pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i64>, DbError> {
     let now = db.dialect().now();
     let (id_col, id_arg) = match id {
-        Some(_) => ("id, ", "?22, "),
+        Some(_) => ("id, ", "?23, "),
         None => ("", ""),
     };
     let insert = format!(
         "INSERT INTO units ({id_col}ident, key_hash, ntok, source_lang, target_lang, source, target, source_key, \
          origin, status, model, document, position, prev_hash, next_hash, source_tags, target_tags, \
-         created_at, updated_at, use_count) \
+         created_at, updated_at, use_count, precision) \
          VALUES ({id_arg}?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20) \
+         coalesce(?18, {now}), coalesce(?19, ?18, {now}), ?20, ?21) \
          ON CONFLICT (ident) DO NOTHING RETURNING id"
     );
     // PostgreSQL's fuzzy index (`unit_tokens`) is written in the same statement; SQLite's
@@ -199,13 +206,13 @@ pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i
         Dialect::Sqlite => insert,
         Dialect::Postgres => format!(
             "WITH new AS ({insert}), words AS (INSERT INTO unit_tokens (token, unit_id) \
-             SELECT unnest(string_to_array(?21::text, ' ')), id FROM new) SELECT id FROM new"
+             SELECT unnest(string_to_array(?22::text, ' ')), id FROM new) SELECT id FROM new"
         ),
     };
     let distinct = s.distinct.join(" ");
-    let words = [s.unit.origin.as_str(), s.unit.status.as_str()];
+    let words = words(&s.unit);
     let mut params = unit_params(s, &words);
-    // ?21 is always the tokens and ?22 the id, so SQLite (without tokens) gets a NULL ?21.
+    // ?22 is always the tokens and ?23 the id, so SQLite (without tokens) gets a NULL ?22.
     let no_tokens: Option<String> = None;
     match db.dialect() {
         Dialect::Postgres => params.push(&distinct),
@@ -227,7 +234,7 @@ pub(super) fn insert_as(db: &Db, s: &Staged, id: Option<i64>) -> Result<Option<i
     Ok(Some(id))
 }
 
-/// How many units a PostgreSQL import sends in one statement (21 parameters each, of the
+/// How many units a PostgreSQL import sends in one statement (22 parameters each, of the
 /// protocol's 65,535).
 const PG_BATCH: usize = 500;
 
@@ -237,25 +244,32 @@ fn insert_many(db: &Db, batch: &[Staged]) -> Result<HashSet<i64>, DbError> {
     let now = db.dialect().now();
     let rows: Vec<String> = (0..batch.len())
         .map(|i| {
-            let a = |k: usize| format!("?{}", i * 21 + k);
+            let a = |k: usize| format!("?{}", i * PG_PARAMS + k);
             format!(
-                "({}, coalesce({}, {now}), coalesce({}, {}, {now}), {})",
+                "({}, coalesce({}, {now}), coalesce({}, {}, {now}), {}, {})",
                 (1..=17).map(a).collect::<Vec<_>>().join(", "),
                 a(18),
                 a(19),
                 a(18),
                 a(20),
+                a(21),
             )
         })
         .collect();
     // Two copies of a unit in one batch: the second is not inserted, its tokens not twice.
     let tokens: Vec<String> = (0..batch.len())
-        .map(|i| format!("(?{}::int8, ?{}::text)", i * 21 + 1, i * 21 + 21))
+        .map(|i| {
+            format!(
+                "(?{}::int8, ?{}::text)",
+                i * PG_PARAMS + 1,
+                i * PG_PARAMS + 22
+            )
+        })
         .collect();
     let sql = format!(
         "WITH new AS (INSERT INTO units (ident, key_hash, ntok, source_lang, target_lang, source, \
          target, source_key, origin, status, model, document, position, prev_hash, next_hash, \
-         source_tags, target_tags, created_at, updated_at, use_count) VALUES {} \
+         source_tags, target_tags, created_at, updated_at, use_count, precision) VALUES {} \
          ON CONFLICT (ident) DO NOTHING RETURNING id, ident), \
          words AS (INSERT INTO unit_tokens (token, unit_id) SELECT DISTINCT \
          unnest(string_to_array(v.tokens, ' ')), new.id FROM new \
@@ -264,12 +278,9 @@ fn insert_many(db: &Db, batch: &[Staged]) -> Result<HashSet<i64>, DbError> {
         rows.join(", "),
         tokens.join(", ")
     );
-    let words: Vec<[&'static str; 2]> = batch
-        .iter()
-        .map(|s| [s.unit.origin.as_str(), s.unit.status.as_str()])
-        .collect();
+    let words: Vec<Words> = batch.iter().map(|s| words(&s.unit)).collect();
     let distinct: Vec<String> = batch.iter().map(|s| s.distinct.join(" ")).collect();
-    let mut params = Vec::with_capacity(batch.len() * 21);
+    let mut params = Vec::with_capacity(batch.len() * PG_PARAMS);
     for ((s, w), d) in batch.iter().zip(&words).zip(&distinct) {
         params.extend(unit_params(s, w));
         params.push(d as &dyn Param);
@@ -280,9 +291,22 @@ fn insert_many(db: &Db, batch: &[Staged]) -> Result<HashSet<i64>, DbError> {
         .collect())
 }
 
-/// A staged unit's first 20 parameters, in the order of `insert_as`'s columns; `words` holds
-/// its origin and status.
-fn unit_params<'a>(s: &'a Staged, words: &'a [&'static str; 2]) -> Vec<&'a dyn Param> {
+/// Parameters per unit in `insert_many`: the 21 of `unit_params`, then the tokens.
+const PG_PARAMS: usize = 22;
+
+/// A unit's kinds as the words the database stores: origin, status, precision.
+type Words = (&'static str, &'static str, Option<&'static str>);
+
+fn words(u: &NewUnit) -> Words {
+    (
+        u.origin.as_str(),
+        u.status.as_str(),
+        u.precision.map(|p| p.as_str()),
+    )
+}
+
+/// A staged unit's first 21 parameters, in the order of `insert_as`'s columns.
+fn unit_params<'a>(s: &'a Staged, words: &'a Words) -> Vec<&'a dyn Param> {
     let u = &s.unit;
     vec![
         &s.ident,
@@ -293,8 +317,8 @@ fn unit_params<'a>(s: &'a Staged, words: &'a [&'static str; 2]) -> Vec<&'a dyn P
         &u.source,
         &u.target,
         &s.key,
-        &words[0],
-        &words[1],
+        &words.0,
+        &words.1,
         &u.model,
         &u.document,
         &u.position,
@@ -305,6 +329,7 @@ fn unit_params<'a>(s: &'a Staged, words: &'a [&'static str; 2]) -> Vec<&'a dyn P
         &u.created_at,
         &u.updated_at,
         &u.use_count,
+        &words.2,
     ]
 }
 

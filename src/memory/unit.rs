@@ -1,5 +1,6 @@
 //! Translation units: the types callers see. No SQL here.
 
+pub use crate::config::Precision;
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -71,6 +72,8 @@ pub struct NewUnit {
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub use_count: i64,
+    /// int8 or fp32, for a translation a local seq2seq model made (beside `model`).
+    pub precision: Option<Precision>,
 }
 
 impl From<&Unit> for NewUnit {
@@ -93,6 +96,7 @@ impl From<&Unit> for NewUnit {
             created_at: Some(u.created_at.clone()),
             updated_at: Some(u.updated_at.clone()),
             use_count: u.use_count,
+            precision: u.precision,
         }
     }
 }
@@ -116,6 +120,7 @@ impl NewUnit {
             created_at: None,
             updated_at: None,
             use_count: 0,
+            precision: None,
         }
     }
 
@@ -155,6 +160,8 @@ pub struct Unit {
     pub created_at: String,
     pub updated_at: String,
     pub use_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
 }
 
 /// A stored unit as the fields a new one is made of (what exchange writers need).
@@ -177,6 +184,7 @@ impl From<Unit> for NewUnit {
             created_at: Some(u.created_at),
             updated_at: Some(u.updated_at),
             use_count: u.use_count,
+            precision: u.precision,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Starting and holding models: a model's engine process, started at once or on first need.
 
 use super::engine::{engine_exe, Answers, Engine};
-use super::protocol::{Generation, Hint, LoadRequest, Reply, TokenCounts};
+use super::protocol::{Generation, Hint, LoadRequest, Precision, Reply, TokenCounts};
 use super::registry::{Architecture, ModelEntry, Task};
 use super::remote::{RemoteEngine, RemoteOptions};
 use super::resolve::{self, Resolved};
@@ -100,6 +100,8 @@ pub struct LoadedModel {
     /// Texts the model works on at once: prompts a GGUF model decodes together, requests in
     /// flight to a server; 1 for models that batch their own way (Marian, BART).
     pub parallel: usize,
+    /// int8 or fp32 for a local seq2seq or embedding model; none for GGUF and servers.
+    pub precision: Option<Precision>,
 }
 
 /// Prompts a local GGUF model decodes together unless `--parallel` says otherwise: on 2 CPU
@@ -216,17 +218,19 @@ pub fn load(
         threads: settings.threads,
         precision: settings.precision,
     })?;
-    let (device, max_input_tokens) = match reply {
+    let (device, max_input_tokens, precision) = match reply {
         Reply::Loaded {
             device,
             max_input_tokens,
+            precision,
             ..
-        } => (device, max_input_tokens),
+        } => (device, max_input_tokens, precision),
         other => return Err(EngineError::Unexpected(format!("{other:?}")).into()),
     };
     let load_millis = started.elapsed().as_millis() as u64;
+    let how = precision.map(|p| format!(", {p}")).unwrap_or_default();
     progress.note(&format!(
-        "model {} loaded on {device} in {load_millis} ms",
+        "model {} loaded on {device}{how} in {load_millis} ms",
         entry.id
     ));
     let max_input_tokens = max_input_tokens.or(entry.max_input_tokens.map(i64::from));
@@ -236,6 +240,7 @@ pub fn load(
         max_input_tokens,
         load_millis,
         parallel,
+        precision,
     })
 }
 
@@ -267,6 +272,7 @@ pub fn connect(
         engine: Backend::Remote(remote),
         max_input_tokens: Some(REMOTE_MAX_INPUT_TOKENS),
         load_millis,
+        precision: None,
     })
 }
 

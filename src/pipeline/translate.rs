@@ -15,6 +15,7 @@
 
 use super::pieces::{split_long, translate_each, translate_pieces, Outcome, Partial};
 use super::terms::{self, Found, Protect};
+use crate::config::Precision;
 use crate::memory::{context_hash, Band, DocSegment, Memory, NewUnit, Origin, Query};
 use crate::models::loaded::{LoadedModel, ModelSource};
 use crate::models::protocol::{Example, Hint, TokenCounts};
@@ -134,6 +135,9 @@ pub struct Segment {
     pub unit_id: Option<i64>,
     /// The model that made the target, when known.
     pub model: Option<String>,
+    /// int8 or fp32, when a local seq2seq model made the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
     /// Pieces the model got when the segment was over its input limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split_into: Option<usize>,
@@ -167,6 +171,7 @@ impl Segment {
             score: None,
             unit_id: None,
             model: None,
+            precision: None,
             split_into: None,
             fuzzy: None,
             examples: None,
@@ -324,7 +329,7 @@ pub fn translate(
             &mut slots,
             &misses,
             outcomes,
-            &model.entry.id,
+            (&model.entry.id, model.precision),
             options,
         );
         if let Some(mem) = memory.as_deref_mut() {
@@ -404,6 +409,7 @@ fn look_up(
                 score: Some(best.score),
                 unit_id: Some(best.unit.id),
                 model: best.unit.model,
+                precision: best.unit.precision,
                 ..Segment::new(segs.text(u), best.unit.target)
             });
         } else {
@@ -508,7 +514,7 @@ fn record_outcomes(
     slots: &mut [Slot],
     misses: &[usize],
     outcomes: Vec<Option<Done>>,
-    model_id: &str,
+    (model_id, precision): (&str, Option<Precision>),
     options: &Options,
 ) {
     for (&u, done) in misses.iter().zip(outcomes) {
@@ -524,6 +530,7 @@ fn record_outcomes(
         slot.done = Some(Segment {
             origin,
             model: Some(model_id.to_string()),
+            precision,
             split_into: (pieces > 1).then_some(pieces),
             fuzzy: slot.hint.take(),
             examples: (options.examples > 0).then_some(slot.examples.len()),
@@ -557,6 +564,7 @@ fn store(
         let mut unit = NewUnit::new(from, to, &seg.source, &seg.target);
         unit.origin = Origin::Mt;
         unit.model = seg.model.clone();
+        unit.precision = seg.precision;
         unit.document = Some(doc.name.clone());
         unit.position = Some(i as i64);
         unit.prev_hash = prev;

@@ -10,6 +10,7 @@ use babeldesk::config::{Device, Env};
 use babeldesk::models::engine::{Engine, ENGINE_EXE};
 use babeldesk::models::protocol::{Generation, LoadRequest, Precision, Reply};
 use babeldesk::models::{Architecture, Task};
+use serde_json::json;
 use std::collections::BTreeMap;
 
 fn reference(name: &str) -> Value {
@@ -692,4 +693,82 @@ fn two_imports_into_one_memory_at_once_both_land() {
             }
         }
     }
+}
+
+/// `translate` runs a Marian model in int8 unless told otherwise, says so, and the memory
+/// records it beside the model id; an fp32 run of the same model then reuses the int8 unit
+/// (an exact match is an exact match), and int8 in TMX survives an export and import.
+#[test]
+fn int8_is_the_default_for_marian_and_units_record_the_precision() {
+    let sb = Sandbox::new().without_precision();
+    let refs = reference("int8-generation.json");
+    let case = &refs["cases"][0];
+    assert_eq!(case["search"], "greedy");
+    let (input, want) = (
+        strings(&case["inputs"])[0].clone(),
+        strings(&case["alone"])[0].clone(),
+    );
+    let model = fixture("tiny-marian-ru-en");
+    let cap = case["max_length"].to_string();
+    let run = |precision: Option<&str>| {
+        let mut args = vec![
+            "translate",
+            "--model-dir",
+            model.to_str().unwrap(),
+            "--beams",
+            "1",
+        ];
+        args.extend(["--max-length", &cap, "--format", "json"]);
+        if let Some(p) = precision {
+            args.extend(["--precision", p]);
+        }
+        json(&sb.run_stdin(&args, input.as_bytes()))
+    };
+    let first = run(None);
+    let seg = &first["segments"][0];
+    assert_eq!(
+        (&seg["target"], &seg["precision"], &seg["origin"]),
+        (&json!(want), &json!("int8"), &json!("mt"))
+    );
+    let units = json(&sb.run(&["memory", "list", "--format", "json"]));
+    let unit = &units.as_array().unwrap()[0];
+    assert_eq!(
+        (&unit["model"], &unit["precision"]),
+        (&json!("tiny-marian-ru-en"), &json!("int8"))
+    );
+    // fp32 asked for: the memory's int8 unit is reused, no model call.
+    let again = run(Some("fp32"));
+    assert_eq!(again["model_calls"], 0);
+    assert_eq!(
+        (
+            &again["segments"][0]["score"],
+            &again["segments"][0]["precision"]
+        ),
+        (&json!(100), &json!("int8"))
+    );
+    let tmx = sb.path("out.tmx");
+    let out = sb.run(&["memory", "export", "-o", tmx.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&tmx).unwrap();
+    assert!(
+        text.contains(r#"<prop type="x-babeldesk-precision">int8</prop>"#),
+        "{text}"
+    );
+    let out = sb.run(&[
+        "--memory",
+        sb.path("copy.sqlite").to_str().unwrap(),
+        "memory",
+        "import",
+        tmx.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copied = json(&sb.run(&[
+        "--memory",
+        sb.path("copy.sqlite").to_str().unwrap(),
+        "memory",
+        "list",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(copied[0]["precision"], "int8");
 }
