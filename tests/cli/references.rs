@@ -59,35 +59,16 @@ fn cosine(a: &[f32], b: &[f64]) -> f64 {
     dot / (na * nb)
 }
 
-#[test]
-fn minilm_vectors_match_sentence_transformers() {
-    let Some(dir) = installed_minilm() else {
-        return;
-    };
-    let refs = reference("minilm-vectors.json");
-    let cases = refs["sentences"].as_array().unwrap();
-    let texts: Vec<String> = cases
-        .iter()
-        .map(|c| c["text"].as_str().unwrap().to_string())
-        .collect();
-    let want: Vec<Vec<f64>> = cases
-        .iter()
-        .map(|c| {
-            c["vector"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
-    // The set includes a text longer than max_seq_length: both sides truncate it.
-    assert!(cases
-        .iter()
-        .any(|c| c["word_pieces"].as_u64().unwrap() > refs["max_seq_length"].as_u64().unwrap()));
+/// The vectors of the reference's sentences from an engine that loaded MiniLM at `precision`
+/// (the precision it reports with them): all in one call, then each alone.
+fn minilm_vectors(
+    dir: PathBuf,
+    texts: &[String],
+    precision: Precision,
+) -> (Option<Precision>, Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let cache = tempfile::tempdir().unwrap();
     let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
-    engine
+    let reply = engine
         .load(LoadRequest {
             task: Task::Embedding,
             architecture: Architecture::Bert,
@@ -99,15 +80,56 @@ fn minilm_vectors_match_sentence_transformers() {
             cache_dir: cache.path().to_path_buf(),
             parallel: None,
             threads: None,
-            precision: Default::default(),
+            precision,
         })
         .unwrap();
+    let Reply::Loaded { precision, .. } = reply else {
+        panic!("{reply:?}")
+    };
     // All at once (the engine sorts by length and pads a batch), then each alone.
-    let together = engine.embed(texts.clone()).unwrap();
+    let together = engine.embed(texts.to_vec()).unwrap();
     assert_eq!(together.len(), texts.len());
+    let alone = texts
+        .iter()
+        .map(|t| engine.embed(vec![t.clone()]).unwrap().remove(0))
+        .collect();
+    (precision, together, alone)
+}
+
+fn vectors(cases: &[Value], key: &str) -> Vec<Vec<f64>> {
+    cases
+        .iter()
+        .map(|c| {
+            c[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn minilm_vectors_match_sentence_transformers() {
+    let Some(dir) = installed_minilm() else {
+        return;
+    };
+    let refs = reference("minilm-vectors.json");
+    let cases = refs["sentences"].as_array().unwrap();
+    let texts: Vec<String> = cases
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect();
+    let want = vectors(cases, "vector");
+    // The set includes a text longer than max_seq_length: both sides truncate it.
+    assert!(cases
+        .iter()
+        .any(|c| c["word_pieces"].as_u64().unwrap() > refs["max_seq_length"].as_u64().unwrap()));
+    let (precision, together, alone) = minilm_vectors(dir, &texts, Precision::Fp32);
+    assert_eq!(precision, Some(Precision::Fp32));
     for (i, text) in texts.iter().enumerate() {
-        let alone = engine.embed(vec![text.clone()]).unwrap().remove(0);
-        for (how, v) in [("in the batch", &together[i]), ("alone", &alone)] {
+        for (how, v) in [("in the batch", &together[i]), ("alone", &alone[i])] {
             assert_eq!(v.len(), want[i].len(), "{text}: dimensions");
             let c = cosine(v, &want[i]);
             assert!(
@@ -115,6 +137,35 @@ fn minilm_vectors_match_sentence_transformers() {
                 "{text} ({how}): cosine {c} to sentence-transformers"
             );
         }
+    }
+}
+
+/// MiniLM runs in int8 by default, with the vectors torch's dynamic quantization gives (the
+/// feed-forward output layers kept fp32 on both sides), within 0.01 of fp32's direction.
+#[test]
+fn minilm_int8_matches_torch_dynamic_quantization() {
+    let Some(dir) = installed_minilm() else {
+        return;
+    };
+    let refs = reference("minilm-int8-vectors.json");
+    let cases = refs["sentences"].as_array().unwrap();
+    let texts: Vec<String> = cases
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect();
+    let (precision, together, alone) = minilm_vectors(dir, &texts, Precision::Auto);
+    assert_eq!(precision, Some(Precision::Int8));
+    let (batched, each) = (vectors(cases, "vector"), vectors(cases, "alone"));
+    for (i, text) in texts.iter().enumerate() {
+        for (how, v, want) in [
+            ("batch", &together[i], &batched[i]),
+            ("alone", &alone[i], &each[i]),
+        ] {
+            let c = cosine(v, want);
+            assert!(c >= 0.99999, "{text} ({how}): cosine {c} to torch's int8");
+        }
+        let to_fp32 = cases[i]["cosine_to_fp32"].as_f64().unwrap();
+        assert!((0.99..0.9999).contains(&to_fp32), "{text}: {to_fp32}");
     }
 }
 

@@ -1,7 +1,9 @@
-//! Sentence embeddings: rust-bert's BERT encoder, the model's own `tokenizer.json` through the
-//! `tokenizers` crate, then mean pooling and L2 normalization, as sentence-transformers does
-//! for all-MiniLM-L6-v2.
+//! Sentence embeddings: a BERT encoder (rust-bert's in fp32, babeldesk's own in int8,
+//! bert.rs), the model's own `tokenizer.json` through the `tokenizers` crate, then mean pooling
+//! and L2 normalization, as sentence-transformers does for all-MiniLM-L6-v2.
 
+use super::bert::Bert;
+use super::layers::{self, Weights};
 use super::{read_json, EngineResult};
 use babeldesk::models::protocol::{EngineFailure, LoadRequest, Precision};
 use rust_bert::bert::{BertConfig, BertEmbeddings, BertModel};
@@ -12,28 +14,46 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 const BATCH: usize = 32;
 
 pub struct Embedder {
-    model: BertModel<BertEmbeddings>,
+    encoder: Encoder,
     tokenizer: Tokenizer,
     device: tch::Device,
-    _vs: nn::VarStore,
     pub max_tokens: usize,
     pub precision: Precision,
+}
+
+enum Encoder {
+    /// rust-bert's BERT, fp32 (its weights live in the VarStore).
+    RustBert {
+        model: Box<BertModel<BertEmbeddings>>,
+        _weights: nn::VarStore,
+    },
+    Int8(Bert),
 }
 
 impl Embedder {
     pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Embedder> {
         let dir = &req.dir;
-        let config = BertConfig::from_file(dir.join("config.json"));
         // sentence-transformers truncates at max_seq_length, not at tokenizer.json's setting.
         let max_tokens = read_json(&dir.join("sentence_bert_config.json"))
             .ok()
             .and_then(|v| v.get("max_seq_length").and_then(|m| m.as_u64()))
             .unwrap_or(256) as usize;
-        let mut vs = nn::VarStore::new(device);
-        let model = BertModel::<BertEmbeddings>::new(vs.root(), &config);
         let weights = dir.join(&req.weights);
-        vs.load(&weights)
-            .map_err(|e| EngineFailure::model(format!("loading {}", weights.display()), e))?;
+        let precision = layers::precision(req, device)?;
+        let encoder = if precision == Precision::Int8 {
+            let config = read_json(&dir.join("config.json"))?;
+            Encoder::Int8(Bert::load(&config, &Weights::read(&weights)?, precision)?)
+        } else {
+            let config = BertConfig::from_file(dir.join("config.json"));
+            let mut vs = nn::VarStore::new(device);
+            let model = BertModel::<BertEmbeddings>::new(vs.root(), &config);
+            vs.load(&weights)
+                .map_err(|e| EngineFailure::model(format!("loading {}", weights.display()), e))?;
+            Encoder::RustBert {
+                model: Box::new(model),
+                _weights: vs,
+            }
+        };
         // Batches of 32 tokenize in microseconds; rayon's worker threads would then spin
         // against libtorch's for both cores (measured: 25% slower embeddings).
         tokenizers::utils::parallelism::set_parallelism(false);
@@ -51,12 +71,11 @@ impl Embedder {
             ..Default::default()
         }));
         Ok(Embedder {
-            model,
+            encoder,
             tokenizer,
             device,
-            _vs: vs,
             max_tokens,
-            precision: Precision::Fp32,
+            precision,
         })
     }
 
@@ -87,21 +106,26 @@ impl Embedder {
         let mask = rows(&|e| e.get_attention_mask().iter().map(|&x| x as i64).collect());
         let types = rows(&|e| e.get_type_ids().iter().map(|&x| x as i64).collect());
         let pooled = tch::no_grad(|| -> EngineResult<Tensor> {
-            let out = self
-                .model
-                .forward_t(
-                    Some(&ids),
-                    Some(&mask),
-                    Some(&types),
-                    None,
-                    None,
-                    None,
-                    None,
-                    false,
-                )
-                .map_err(EngineFailure::library)?;
+            let hidden = match &self.encoder {
+                Encoder::Int8(bert) => bert.forward(&ids, &mask, &types),
+                Encoder::RustBert { model, .. } => {
+                    model
+                        .forward_t(
+                            Some(&ids),
+                            Some(&mask),
+                            Some(&types),
+                            None,
+                            None,
+                            None,
+                            None,
+                            false,
+                        )
+                        .map_err(EngineFailure::library)?
+                        .hidden_state
+                }
+            };
             let m = mask.unsqueeze(-1).to_kind(Kind::Float);
-            let summed = (out.hidden_state * &m).sum_dim_intlist(1, false, Kind::Float);
+            let summed = (hidden * &m).sum_dim_intlist(1, false, Kind::Float);
             let counts = m.sum_dim_intlist(1, false, Kind::Float).clamp_min(1e-9);
             let mean = summed / counts;
             let norm = mean.norm_scalaropt_dim(2, [1], true).clamp_min(1e-12);
@@ -158,7 +182,9 @@ mod tests {
             cache_dir: std::env::temp_dir(),
             parallel: None,
             threads: None,
-            precision: Default::default(),
+            // These tests hold rust-bert's fp32 path to sentence-transformers; int8 is held to
+            // torch's int8 in tests/cli/references.rs.
+            precision: Precision::Fp32,
         };
         Some(Embedder::load(&req, tch::Device::Cpu).unwrap())
     }

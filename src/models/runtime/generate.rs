@@ -75,27 +75,6 @@ enum TranslatorBackend {
     Int8(Box<Int8Translator>),
 }
 
-/// int8 where it is checked against torch's int8 reference (Marian, weights in safetensors,
-/// a CPU with fbgemm), fp32 otherwise; an int8 that cannot run is an error that says why.
-fn translation_precision(req: &LoadRequest, device: tch::Device) -> EngineResult<Precision> {
-    let why_not = if device != tch::Device::Cpu {
-        Some("int8 runs on the CPU only; use --device cpu or --precision fp32")
-    } else if !req.weights.ends_with(".safetensors") {
-        Some("int8 needs the weights as model.safetensors")
-    } else if !layers::int8_available() {
-        Some("this libtorch has no fbgemm int8 kernels (x86 CPUs only)")
-    } else {
-        None
-    };
-    match (req.precision, why_not) {
-        (Precision::Fp32, _) | (Precision::Auto, Some(_)) => Ok(Precision::Fp32),
-        (Precision::Int8, Some(why)) => Err(EngineFailure::unsupported(format!(
-            "--precision int8: {why}"
-        ))),
-        (_, None) => Ok(Precision::Int8),
-    }
-}
-
 impl Translator {
     pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Translator> {
         if req.architecture != Architecture::Marian {
@@ -123,7 +102,7 @@ impl Translator {
             early_stopping: true,
             length_penalty: 1.0,
         };
-        let precision = translation_precision(req, device)?;
+        let precision = layers::precision(req, device)?;
         if precision == Precision::Int8 {
             let t =
                 Int8Translator::load(&req.dir, &req.dir.join(&req.weights), options, precision)?;

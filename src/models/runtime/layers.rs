@@ -8,7 +8,7 @@
 //! module asks for 7-bit inputs (`reduce_range`, for CPUs without VNNI); the full 8 bits are
 //! used here, and the reference in tests/fixtures/references does the same.
 
-use babeldesk::models::protocol::{EngineFailure, Precision};
+use babeldesk::models::protocol::{EngineFailure, LoadRequest, Precision};
 use std::collections::HashMap;
 use std::path::Path;
 use tch::{Kind, Tensor};
@@ -165,6 +165,28 @@ impl Linear {
                 out.reshape(shape)
             }
         }
+    }
+}
+
+/// What a model loads in: int8 on the CPU with fbgemm and safetensors weights unless fp32 is
+/// asked for, fp32 where int8 cannot run; an explicit int8 that cannot run is an error that
+/// says why.
+pub fn precision(req: &LoadRequest, device: tch::Device) -> EngineResult<Precision> {
+    let why_not = if device != tch::Device::Cpu {
+        Some("int8 runs on the CPU only; use --device cpu or --precision fp32")
+    } else if !req.weights.ends_with(".safetensors") {
+        Some("int8 needs the weights as model.safetensors")
+    } else if !int8_available() {
+        Some("this libtorch has no fbgemm int8 kernels (x86 CPUs only)")
+    } else {
+        None
+    };
+    match (req.precision, why_not) {
+        (Precision::Fp32, _) | (Precision::Auto, Some(_)) => Ok(Precision::Fp32),
+        (Precision::Int8, Some(why)) => Err(EngineFailure::unsupported(format!(
+            "--precision int8: {why}"
+        ))),
+        (_, None) => Ok(Precision::Int8),
     }
 }
 

@@ -2,6 +2,7 @@
 //! the `babeldesk-engine` executable only (see src/bin/babeldesk-engine.rs), which serves the
 //! protocol on stdin/stdout, so libtorch is loaded by model commands alone.
 
+mod bert;
 mod embed;
 mod generate;
 mod int8;
