@@ -64,9 +64,9 @@ pub struct Global {
     /// parallel slots (default: 8) [config: parallel]
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256), help_heading = "Model speed")]
     pub parallel: Option<u16>,
-    /// Arithmetic of local translation, summarization and embedding models: int8 (about 2x
-    /// faster; checked against torch's int8 reference), fp32 (rust-bert, token for token equal
-    /// to transformers) or auto (int8 for Marian and BERT, fp32 for BART and T5) [env:
+    /// Arithmetic of local translation, summarization and embedding models: int8 (2-3x
+    /// faster on the CPU; token for token torch's int8), fp32 (rust-bert, token for token
+    /// transformers) or auto: int8 for Marian, BART and BERT, fp32 for T5 and on a GPU [env:
     /// BABELDESK_PRECISION] [config: precision]
     #[arg(long, global = true, value_name = "auto|int8|fp32", value_parser = parse_precision, help_heading = "Model speed")]
     pub precision: Option<Precision>,

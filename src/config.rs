@@ -51,7 +51,7 @@ impl std::fmt::Display for Device {
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// int8 for the architectures whose int8 path is checked against torch's int8 reference
-    /// (Marian, BERT), fp32 for the others.
+    /// (Marian, BART, BERT) on a CPU that has fbgemm's kernels, fp32 for the others.
     #[default]
     Auto,
     /// babeldesk's own forward pass with int8 Linear layers (fbgemm).

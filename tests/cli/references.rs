@@ -171,93 +171,120 @@ fn minilm_int8_matches_torch_dynamic_quantization() {
 
 // ---- int8 against torch's dynamic quantization ----
 
-/// An engine with the tiny Marian loaded at `precision`, searching with `beams` up to `cap`.
-fn marian_engine(precision: Precision, beams: i64, cap: i64) -> (Engine, Option<Precision>) {
-    let cache = tempfile::tempdir().unwrap();
-    let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
-    let reply = engine
-        .load(LoadRequest {
-            task: Task::Translation,
-            architecture: Architecture::Marian,
-            dir: fixture("tiny-marian-ru-en"),
-            weights: "model.safetensors".into(),
-            languages: vec!["ru".into(), "en".into()],
-            device: Device::Cpu,
-            generation: Generation {
-                num_beams: Some(beams),
-                max_length: Some(cap),
-                ..Default::default()
-            },
-            cache_dir: cache.path().to_path_buf(),
-            parallel: None,
-            threads: None,
-            precision,
-        })
-        .unwrap();
-    let Reply::Loaded { precision, .. } = reply else {
-        panic!("{reply:?}")
-    };
-    (engine, precision)
+/// A tiny seq2seq fixture (Marian translates, BART summarizes) loaded at `precision` with a
+/// reference case's search settings, and the precision the engine reports.
+struct Seq2SeqEngine {
+    engine: Engine,
+    task: Task,
+    precision: Option<Precision>,
 }
 
-#[test]
-fn marian_int8_matches_torch_dynamic_quantization_token_for_token() {
+impl Seq2SeqEngine {
+    fn load(model: &str, precision: Precision, case: &Value) -> Seq2SeqEngine {
+        let (task, architecture, languages) = match model {
+            "tiny-bart" => (Task::Summarization, Architecture::Bart, vec!["en".into()]),
+            _ => (
+                Task::Translation,
+                Architecture::Marian,
+                vec!["ru".into(), "en".into()],
+            ),
+        };
+        let cache = tempfile::tempdir().unwrap();
+        let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
+        let reply = engine
+            .load(LoadRequest {
+                task,
+                architecture,
+                dir: fixture(model),
+                weights: "model.safetensors".into(),
+                languages,
+                device: Device::Cpu,
+                generation: Generation {
+                    num_beams: case["num_beams"].as_i64(),
+                    max_length: case["max_length"].as_i64(),
+                    min_length: Some(0),
+                    no_repeat_ngram_size: case["no_repeat_ngram_size"].as_i64(),
+                },
+                cache_dir: cache.path().to_path_buf(),
+                parallel: None,
+                threads: None,
+                precision,
+            })
+            .unwrap();
+        let Reply::Loaded { precision, .. } = reply else {
+            panic!("{reply:?}")
+        };
+        Seq2SeqEngine {
+            engine,
+            task,
+            precision,
+        }
+    }
+
+    fn run(&mut self, texts: &[String]) -> Vec<String> {
+        let answers = match self.task {
+            Task::Summarization => self.engine.summarize_within(texts.to_vec(), None),
+            _ => self.engine.translate_with(texts.to_vec(), vec![]),
+        };
+        answers.unwrap().into_result().unwrap()
+    }
+}
+
+/// int8 equals torch's dynamic quantization (quantize_dynamic, 8-bit activations) token for
+/// token, greedy and beam 4, batched and each input alone; fp32 stays rust-bert's pipeline,
+/// equal to transformers. Returns (int8 outputs equal to fp32's, outputs).
+fn int8_matches_torch(model: &str, key: &str) -> (usize, usize) {
     let refs = reference("int8-generation.json");
-    let cases = refs["cases"].as_array().unwrap();
+    let cases = refs[key].as_array().unwrap();
     // Greedy and beam 4, each at two caps.
     assert_eq!(cases.len(), 4);
     let (mut same_as_fp32, mut outputs) = (0, 0);
     for case in cases {
-        let (beams, cap) = (
-            case["num_beams"].as_i64().unwrap(),
-            case["max_length"].as_i64().unwrap(),
+        let what = format!(
+            "{model} {} (max length {})",
+            case["search"], case["max_length"]
         );
-        let what = format!("{} (max length {cap})", case["search"]);
         let inputs = strings(&case["inputs"]);
-        // The default for a Marian model is int8.
-        let (mut engine, precision) = marian_engine(Precision::Auto, beams, cap);
-        assert_eq!(precision, Some(Precision::Int8));
+        // The default for Marian and BART is int8.
+        let mut int8 = Seq2SeqEngine::load(model, Precision::Auto, case);
+        assert_eq!(int8.precision, Some(Precision::Int8));
         // All together (one batch, as the reference ran them: with int8, the rows of a batch
         // share each layer's input scale), then each alone.
         assert_eq!(
-            engine
-                .translate_with(inputs.clone(), vec![])
-                .unwrap()
-                .into_result()
-                .unwrap(),
+            int8.run(&inputs),
             strings(&case["batched"]),
             "{what}, batched"
         );
         for (input, want) in inputs.iter().zip(strings(&case["alone"])) {
             assert_eq!(
-                engine
-                    .translate_with(vec![input.clone()], vec![])
-                    .unwrap()
-                    .into_result()
-                    .unwrap(),
+                int8.run(std::slice::from_ref(input)),
                 [want],
                 "{what}, alone"
             );
         }
-        // fp32 is rust-bert's pipeline, still transformers' outputs.
-        let (mut fp32, precision) = marian_engine(Precision::Fp32, beams, cap);
-        assert_eq!(precision, Some(Precision::Fp32));
-        assert_eq!(
-            fp32.translate_with(inputs.clone(), vec![])
-                .unwrap()
-                .into_result()
-                .unwrap(),
-            strings(&case["fp32_batched"]),
-            "{what}, fp32"
-        );
-        let (a, b) = (strings(&case["batched"]), strings(&case["fp32_batched"]));
-        same_as_fp32 += a.iter().zip(&b).filter(|(x, y)| x == y).count();
-        outputs += a.len();
+        let mut fp32 = Seq2SeqEngine::load(model, Precision::Fp32, case);
+        assert_eq!(fp32.precision, Some(Precision::Fp32));
+        let want = strings(&case["fp32_batched"]);
+        assert_eq!(fp32.run(&inputs), want, "{what}, fp32");
+        let got = strings(&case["batched"]);
+        same_as_fp32 += got.iter().zip(&want).filter(|(x, y)| x == y).count();
+        outputs += got.len();
     }
-    // The tiny random model is as far from a trained one as a model gets (weights of
-    // std 0.5, no preference among its tokens): int8 changes most of its long outputs, which
-    // is why int8 is compared with int8. The README reports this rate.
-    assert_eq!((same_as_fp32, outputs), (7, 32));
+    (same_as_fp32, outputs)
+}
+
+// The tiny random models are as far from trained ones as models get (weights of std 0.5, no
+// preference among their tokens): int8 changes most of their long outputs, which is why int8
+// is compared with int8. The README reports these rates.
+
+#[test]
+fn marian_int8_matches_torch_dynamic_quantization_token_for_token() {
+    assert_eq!(int8_matches_torch("tiny-marian-ru-en", "cases"), (7, 32));
+}
+
+#[test]
+fn bart_int8_matches_torch_dynamic_quantization_token_for_token() {
+    assert_eq!(int8_matches_torch("tiny-bart", "bart_cases"), (6, 16));
 }
 
 // ---- generation against transformers: beam search, and models that stop by themselves ----

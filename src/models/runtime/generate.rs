@@ -1,6 +1,6 @@
 //! Translation and abstractive summarization through rust-bert's own pipelines.
 
-use super::int8::Int8Translator;
+use super::int8::Int8Seq2Seq;
 use super::layers;
 use super::search::SearchOptions;
 use super::{marian, read_json, EngineResult};
@@ -72,7 +72,7 @@ enum TranslatorBackend {
     /// rust-bert's pipeline: fp32, token for token transformers.
     RustBert(Box<TranslationModel>),
     /// babeldesk's own forward pass with int8 Linear layers.
-    Int8(Box<Int8Translator>),
+    Int8(Box<Int8Seq2Seq>),
 }
 
 impl Translator {
@@ -104,8 +104,8 @@ impl Translator {
         };
         let precision = layers::precision(req, device)?;
         if precision == Precision::Int8 {
-            let t =
-                Int8Translator::load(&req.dir, &req.dir.join(&req.weights), options, precision)?;
+            let weights = req.dir.join(&req.weights);
+            let t = Int8Seq2Seq::load(&req.dir, &weights, req.architecture, options, precision)?;
             return Ok(Translator {
                 max_input_tokens: t.max_input_tokens(),
                 backend: TranslatorBackend::Int8(Box::new(t)),
@@ -140,7 +140,7 @@ impl Translator {
 
     pub fn translate(&self, texts: &[String]) -> EngineResult<Vec<String>> {
         match &self.backend {
-            TranslatorBackend::Int8(t) => t.translate(texts),
+            TranslatorBackend::Int8(t) => t.generate_texts(texts),
             TranslatorBackend::RustBert(m) => {
                 let out = tch::no_grad(|| m.translate(texts, None, None))
                     .map_err(EngineFailure::library)?;
@@ -158,14 +158,31 @@ impl Translator {
 }
 
 pub struct Summarizer {
-    model: SummarizationModel,
+    backend: SummarizerBackend,
     pub max_input_tokens: Option<i64>,
+    pub precision: Precision,
+}
+
+enum SummarizerBackend {
+    RustBert(Box<SummarizationModel>),
+    Int8(Box<Int8Seq2Seq>),
+}
+
+/// rust-bert's summarization defaults (`SummarizationConfig`), with the request's settings.
+fn summary_options(g: &Generation, max_input: Option<i64>) -> SearchOptions {
+    SearchOptions {
+        num_beams: g.num_beams.unwrap_or(3).max(1),
+        max_length: cap(g, 142, max_input.unwrap_or(i64::MAX)),
+        min_length: g.min_length.unwrap_or(56),
+        no_repeat_ngram_size: g.no_repeat_ngram_size.unwrap_or(3),
+        early_stopping: true,
+        length_penalty: 1.0,
+    }
 }
 
 impl Summarizer {
     pub fn load(req: &LoadRequest, device: tch::Device) -> EngineResult<Summarizer> {
         let dir = &req.dir;
-        let weights = ModelResource::Torch(Box::new(local(dir.join(&req.weights))));
         let (model_type, vocab, merges, max_input) = match req.architecture {
             Architecture::Bart => {
                 let max = max_positions(dir)?;
@@ -184,6 +201,26 @@ impl Summarizer {
                 )))
             }
         };
+        let options = summary_options(&req.generation, max_input);
+        let precision = match req.architecture {
+            Architecture::T5 if req.precision == Precision::Int8 => {
+                return Err(EngineFailure::unsupported(
+                    "--precision int8: T5 models have no int8 engine yet; use --precision fp32",
+                ))
+            }
+            Architecture::T5 => Precision::Fp32,
+            _ => layers::precision(req, device)?,
+        };
+        if precision == Precision::Int8 {
+            let weights = dir.join(&req.weights);
+            let m = Int8Seq2Seq::load(dir, &weights, req.architecture, options, precision)?;
+            return Ok(Summarizer {
+                backend: SummarizerBackend::Int8(Box::new(m)),
+                max_input_tokens: max_input,
+                precision,
+            });
+        }
+        let weights = ModelResource::Torch(Box::new(local(dir.join(&req.weights))));
         let mut config = SummarizationConfig::new(
             model_type,
             weights,
@@ -192,35 +229,33 @@ impl Summarizer {
             merges,
         );
         config.device = device;
-        let g = &req.generation;
-        if let Some(b) = g.num_beams {
-            config.num_beams = b.max(1);
-        }
-        config.max_length = Some(cap(
-            g,
-            config.max_length.unwrap_or(142),
-            max_input.unwrap_or(i64::MAX),
-        ));
-        if let Some(m) = g.min_length {
-            config.min_length = m;
-        }
-        if let Some(n) = g.no_repeat_ngram_size {
-            config.no_repeat_ngram_size = n;
-        }
+        config.num_beams = options.num_beams;
+        config.max_length = Some(options.max_length);
+        config.min_length = options.min_length;
+        config.no_repeat_ngram_size = options.no_repeat_ngram_size;
         let model = SummarizationModel::new(config)
             .map_err(|e| EngineFailure::model(format!("loading {}", dir.display()), e))?;
         Ok(Summarizer {
-            model,
+            backend: SummarizerBackend::RustBert(Box::new(model)),
             max_input_tokens: max_input,
+            precision,
         })
     }
 
     pub fn summarize(&self, texts: &[String]) -> EngineResult<Vec<String>> {
-        let out = tch::no_grad(|| self.model.summarize(texts)).map_err(EngineFailure::library)?;
-        Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+        match &self.backend {
+            SummarizerBackend::Int8(m) => m.generate_texts(texts),
+            SummarizerBackend::RustBert(m) => {
+                let out = tch::no_grad(|| m.summarize(texts)).map_err(EngineFailure::library)?;
+                Ok(out.into_iter().map(|s| s.trim().to_string()).collect())
+            }
+        }
     }
 
     pub fn count_tokens(&self, texts: &[String]) -> Vec<usize> {
-        count(self.model.get_tokenizer(), texts)
+        match &self.backend {
+            SummarizerBackend::Int8(m) => count(m.tokenizer(), texts),
+            SummarizerBackend::RustBert(m) => count(m.get_tokenizer(), texts),
+        }
     }
 }

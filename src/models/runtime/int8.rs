@@ -1,6 +1,6 @@
-//! Translation through babeldesk's own forward pass (seq2seq.rs) and search (search.rs), whose
-//! Linear layers run in int8: what `--precision int8` runs for Marian models. rust-bert's
-//! pipeline (generate.rs) stays the fp32 path.
+//! Translation and summaries through babeldesk's own forward pass (seq2seq.rs) and search
+//! (search.rs), whose Linear layers run in int8: what `--precision int8` runs for Marian and
+//! BART models. rust-bert's pipelines (generate.rs) stay the fp32 path.
 
 use super::layers::Weights;
 use super::search::{self, SearchOptions};
@@ -16,30 +16,42 @@ use tch::Tensor;
 /// Rows decoded together: sentences for greedy search, sentences × beams for beam search.
 const BATCH_ROWS: usize = 32;
 
-pub struct Int8Translator {
+pub struct Int8Seq2Seq {
     model: Seq2Seq,
     tokenizer: TokenizerOption,
     options: SearchOptions,
 }
 
-impl Int8Translator {
-    /// `precision` is Int8, or Fp32 to run the same forward pass unquantized (tests compare
-    /// both with transformers).
+impl Int8Seq2Seq {
+    /// A Marian or BART model folder. `precision` is Int8, or Fp32 to run the same forward
+    /// pass unquantized (tests compare both with transformers).
     pub fn load(
         dir: &Path,
         weights: &Path,
+        architecture: Architecture,
         options: SearchOptions,
         precision: Precision,
-    ) -> EngineResult<Int8Translator> {
-        let config =
-            Seq2SeqConfig::from_json(&read_json(&dir.join("config.json"))?, Architecture::Marian)?;
-        let model = Seq2Seq::load(config, &Weights::read(weights)?, precision)?;
-        let vocab = dir.join("vocab.json");
-        let spm = dir.join("source.spm");
+    ) -> EngineResult<Int8Seq2Seq> {
+        let json = read_json(&dir.join("config.json"))?;
+        let model = Seq2Seq::load(
+            Seq2SeqConfig::from_json(&json, architecture)?,
+            &Weights::read(weights)?,
+            precision,
+        )?;
+        let (model_type, merges) = match architecture {
+            Architecture::Marian => (ModelType::Marian, "source.spm"),
+            Architecture::Bart => (ModelType::Bart, "merges.txt"),
+            other => {
+                return Err(EngineFailure::unsupported(format!(
+                    "{other:?} models have no int8 engine; use --precision fp32"
+                )))
+            }
+        };
+        let (vocab, merges) = (dir.join("vocab.json"), dir.join(merges));
         let tokenizer = TokenizerOption::from_file(
-            ModelType::Marian,
+            model_type,
             &vocab.to_string_lossy(),
-            Some(&spm.to_string_lossy()),
+            Some(&merges.to_string_lossy()),
             false,
             None,
             None,
@@ -47,7 +59,7 @@ impl Int8Translator {
         .map_err(|e| {
             EngineFailure::model(format!("loading the tokenizer of {}", dir.display()), e)
         })?;
-        Ok(Int8Translator {
+        Ok(Int8Seq2Seq {
             model,
             tokenizer,
             options,
@@ -62,7 +74,8 @@ impl Int8Translator {
         &self.tokenizer
     }
 
-    pub fn translate(&self, texts: &[String]) -> EngineResult<Vec<String>> {
+    /// The model's output for each text: a translation, or a summary.
+    pub fn generate_texts(&self, texts: &[String]) -> EngineResult<Vec<String>> {
         let max = self.max_input_tokens() as usize;
         let ids: Vec<Vec<i64>> = self
             .tokenizer
@@ -131,53 +144,51 @@ mod tests {
             .collect()
     }
 
-    fn fp32(num_beams: i64, max_length: i64) -> Int8Translator {
-        let dir = repo().join("tests/fixtures/models/tiny-marian-ru-en");
+    /// A fixture model through the forward pass in fp32, with a case's search settings.
+    fn fp32(model: &str, case: &serde_json::Value) -> Int8Seq2Seq {
+        let dir = repo().join("tests/fixtures/models").join(model);
+        let int = |k: &str| case[k].as_i64().unwrap_or(0);
         let options = SearchOptions {
-            num_beams,
-            max_length,
+            num_beams: int("num_beams"),
+            max_length: int("max_length"),
             min_length: 0,
-            no_repeat_ngram_size: 0,
+            no_repeat_ngram_size: int("no_repeat_ngram_size"),
             early_stopping: true,
             length_penalty: 1.0,
         };
-        Int8Translator::load(
-            &dir,
-            &dir.join("model.safetensors"),
-            options,
-            Precision::Fp32,
-        )
-        .unwrap()
+        let arch = match model {
+            "tiny-bart" => Architecture::Bart,
+            _ => Architecture::Marian,
+        };
+        let weights = dir.join("model.safetensors");
+        Int8Seq2Seq::load(&dir, &weights, arch, options, Precision::Fp32).unwrap()
     }
 
     #[test]
     fn the_forward_pass_in_fp32_gives_transformers_outputs() {
         let refs = reference("int8-generation.json");
         let mut cases = 0;
-        for case in refs["cases"].as_array().unwrap() {
-            let t = fp32(
-                case["num_beams"].as_i64().unwrap(),
-                case["max_length"].as_i64().unwrap(),
-            );
-            let got = t.translate(&strings(&case["inputs"])).unwrap();
-            assert_eq!(
-                got,
-                strings(&case["fp32_batched"]),
-                "{} {}",
-                case["search"],
-                case["max_length"]
-            );
-            cases += 1;
+        for (model, key) in [("tiny-marian-ru-en", "cases"), ("tiny-bart", "bart_cases")] {
+            for case in refs[key].as_array().unwrap() {
+                let got = fp32(model, case)
+                    .generate_texts(&strings(&case["inputs"]))
+                    .unwrap();
+                let what = format!("{model} {} {}", case["search"], case["max_length"]);
+                assert_eq!(got, strings(&case["fp32_batched"]), "{what}");
+                cases += 1;
+            }
         }
         let generation = reference("generation.json");
         for case in generation["marian_beam4"].as_array().unwrap() {
-            let t = fp32(4, case["max_length"].as_i64().unwrap());
+            let mut case = case.clone();
+            case["num_beams"] = 4.into();
+            let t = fp32("tiny-marian-ru-en", &case);
             assert_eq!(
-                t.translate(&strings(&case["inputs"])).unwrap(),
+                t.generate_texts(&strings(&case["inputs"])).unwrap(),
                 strings(&case["outputs"])
             );
             cases += 1;
         }
-        assert!(cases >= 6);
+        assert!(cases >= 10);
     }
 }

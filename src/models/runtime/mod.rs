@@ -13,7 +13,7 @@ mod seq2seq;
 
 use babeldesk::config::Device;
 use babeldesk::models::protocol::{
-    self, EngineFailure, LoadRequest, Precision, Reply, Request, PROTOCOL_VERSION,
+    self, EngineFailure, LoadRequest, Reply, Request, PROTOCOL_VERSION,
 };
 use babeldesk::models::registry::Task;
 use std::io::{BufRead, Write};
@@ -57,7 +57,7 @@ fn handle(req: Request, loaded: &mut Option<Loaded>) -> EngineResult<Reply> {
             let (model, max_input) = load(&req, device)?;
             let precision = match &model {
                 Loaded::Translator(t) => Some(t.precision),
-                Loaded::Summarizer(_) => Some(Precision::Fp32),
+                Loaded::Summarizer(s) => Some(s.precision),
                 Loaded::Embedder(e) => Some(e.precision),
             };
             *loaded = Some(model);
