@@ -144,7 +144,7 @@ fixtures:
 # `make bench` runs them all (about 18 minutes on 2 cores) and prints one table;
 # `make bench QUICK=1` runs fewer sizes (about 6 minutes).
 bench-deps: $(VENV)/.torch-installed
-	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit[levenshtein]==3.20.4 rapidfuzz==3.14.3 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1
+	$(PY) -m pip install --disable-pip-version-check -q translate-toolkit[levenshtein]==3.20.4 rapidfuzz==3.14.3 transformers==4.46.3 sentencepiece protobuf sentence-transformers==3.3.1 ctranslate2==4.8.5
 
 ifdef QUICK
 TM_SIZES ?= 100000

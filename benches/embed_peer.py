@@ -28,6 +28,7 @@ def main():
         vectors = model.encode(sentences, batch_size=batch, normalize_embeddings=True)
         times.append(time.perf_counter() - t)
     print(json.dumps({"load_s": load, "round_s": times, "threads": torch.get_num_threads(),
+                      "peak_kib": __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss,
                       "first": vectors[:8].tolist()}))
 
 

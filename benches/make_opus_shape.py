@@ -1,7 +1,7 @@
 """A random-weight Marian model of exactly opus-mt-ru-en's shape, for speed benchmarks.
 
 d_model 512, 6 encoder + 6 decoder layers, 8 heads, FFN 2048, vocabulary 62,518 (the real
-model's), sinusoidal positions up to 512. The tokenizer is the tiny test fixture's
+model's, <pad> last as there), sinusoidal positions up to 512. The tokenizer is the tiny test fixture's
 SentencePiece model (trained on newstest2012), with vocab.json padded to the full vocabulary so
 every id the random model emits can be decoded. Random weights are fine for speed: both sides
 generate a fixed number of tokens.
@@ -25,15 +25,26 @@ def main(out):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(FIXTURE, "vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
-    pad = vocab["<pad>"]
-    for i in range(len(vocab), VOCAB):
+    # <pad> last, as in the real model (CTranslate2's converter relies on it).
+    pad = vocab.pop("<pad>")
+    assert pad == len(vocab), "the fixture's <pad> is not its last token"
+    for i in range(len(vocab), VOCAB - 1):
         vocab[f"▁bench{i}"] = i
+    pad = vocab["<pad>"] = VOCAB - 1
     with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(vocab, f, ensure_ascii=False)
-    for name in ["source.spm", "target.spm", "tokenizer_config.json", "special_tokens_map.json"]:
+    for name in ["source.spm", "target.spm", "special_tokens_map.json"]:
         src = os.path.join(FIXTURE, name)
         if os.path.exists(src):
             shutil.copy(src, out)
+    with open(os.path.join(FIXTURE, "tokenizer_config.json"), encoding="utf-8") as f:
+        tok_config = json.load(f)
+    # The special tokens keep their ids, but <pad>, which moved to the end.
+    tok_config["added_tokens_decoder"] = {
+        str(vocab[t["content"]]): t for t in tok_config.get("added_tokens_decoder", {}).values()
+    }
+    with open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+        json.dump(tok_config, f, ensure_ascii=False, indent=1)
     config = MarianConfig(
         vocab_size=VOCAB, decoder_vocab_size=VOCAB, d_model=512,
         encoder_layers=6, decoder_layers=6, encoder_attention_heads=8, decoder_attention_heads=8,

@@ -28,7 +28,8 @@ def main():
                        truncation=True)
     total = time.perf_counter() - t0
     print(json.dumps({"load_s": loaded, "total_s": total, "articles": len(articles),
-                      "input_tokens": tokens, "threads": torch.get_num_threads()}))
+                      "input_tokens": tokens, "threads": torch.get_num_threads(),
+                      "peak_kib": __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss}))
 
 
 if __name__ == "__main__":

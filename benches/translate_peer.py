@@ -3,9 +3,10 @@ model folder and sentences, same batch size, lengths sorted like babeldesk's bat
 number of generated tokens.
 
 Usage: python benches/translate_peer.py MODEL_DIR SENTENCES.txt BEAMS BATCH NEW_TOKENS
-Prints one JSON object: load seconds, total seconds (load included), sentences.
+Prints one JSON object: load seconds, total seconds (load included), sentences, peak RSS.
 """
 import json
+import resource
 import sys
 import time
 
@@ -33,7 +34,8 @@ def main():
                 out[i] = text
     total = time.perf_counter() - t0
     print(json.dumps({"load_s": loaded, "total_s": total, "sentences": len(sentences),
-                      "threads": torch.get_num_threads()}))
+                      "threads": torch.get_num_threads(),
+                      "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,13 @@ impl Engine {
         }
     }
 
+    /// The engine process's peak resident memory so far (KiB; Linux), for benchmarks.
+    pub fn peak_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     pub fn load(&mut self, req: LoadRequest) -> Result<Reply> {
         self.call(&Request::Load(req))
     }
