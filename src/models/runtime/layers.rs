@@ -11,13 +11,15 @@
 use babeldesk::models::protocol::{EngineFailure, LoadRequest, Precision};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 use tch::{Kind, Tensor};
 
 use super::EngineResult;
 
-/// The tensors of a safetensors file by name.
+/// The tensors of a safetensors file by name. A Linear layer's weight leaves the map when the
+/// layer is made, so an int8 load frees each fp32 matrix once it is quantized.
 pub struct Weights {
-    tensors: HashMap<String, Tensor>,
+    tensors: Mutex<HashMap<String, Tensor>>,
     path: String,
 }
 
@@ -27,7 +29,8 @@ impl Weights {
             .map_err(|e| EngineFailure::bad_file(path, e))?
             .into_iter()
             .map(|(name, t)| (name, t.to_kind(Kind::Float)))
-            .collect();
+            .collect::<HashMap<_, _>>()
+            .into();
         Ok(Weights {
             tensors,
             path: path.display().to_string(),
@@ -35,14 +38,28 @@ impl Weights {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.tensors.contains_key(name)
+        self.lock().contains_key(name)
+    }
+
+    /// The map (the layers of a model are made on two threads at once).
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tensor>> {
+        self.tensors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn missing(&self, name: &str) -> EngineFailure {
+        EngineFailure::unsupported(format!("{}: no tensor {name}", self.path))
     }
 
     pub fn get(&self, name: &str) -> EngineResult<Tensor> {
-        self.tensors
+        let tensors = self.lock();
+        tensors
             .get(name)
             .map(|t| t.shallow_clone())
-            .ok_or_else(|| EngineFailure::unsupported(format!("{}: no tensor {name}", self.path)))
+            .ok_or_else(|| self.missing(name))
+    }
+
+    fn take(&self, name: &str) -> Option<Tensor> {
+        self.lock().remove(name)
     }
 
     /// The first of `names` present (tied embeddings are stored under one of several names).
@@ -55,8 +72,9 @@ impl Weights {
 
     /// `{prefix}.weight` and `{prefix}.bias` as a Linear layer.
     pub fn linear(&self, prefix: &str, precision: Precision) -> EngineResult<Linear> {
-        let weight = self.get(&format!("{prefix}.weight"))?;
-        let bias = self.get(&format!("{prefix}.bias")).ok();
+        let name = format!("{prefix}.weight");
+        let weight = self.take(&name).ok_or_else(|| self.missing(&name))?;
+        let bias = self.take(&format!("{prefix}.bias"));
         Linear::new(&weight, bias, precision)
     }
 
@@ -120,9 +138,7 @@ impl Linear {
             .and_then(|q| q.f_int_repr())
             .map_err(EngineFailure::library)?
             .contiguous();
-        let col_offsets = quantized
-            .to_kind(Kind::Int)
-            .sum_dim_intlist(1, false, Kind::Int);
+        let col_offsets = quantized.sum_dim_intlist(1, false, Kind::Int);
         let packed = quantized
             .f_fbgemm_pack_quantized_matrix()
             .map_err(EngineFailure::library)?;

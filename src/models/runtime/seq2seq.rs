@@ -267,6 +267,52 @@ pub struct Seq2Seq {
     logits_bias: Option<Tensor>,
 }
 
+fn encoder_layers(c: &Seq2SeqConfig, w: &Weights, p: Precision) -> EngineResult<Vec<EncoderLayer>> {
+    (0..c.encoder_layers)
+        .map(|i| {
+            let pre = format!("model.encoder.layers.{i}");
+            Ok(EncoderLayer {
+                attn: Attention::load(
+                    w,
+                    &format!("{pre}.self_attn"),
+                    c.encoder_heads,
+                    c.d_model,
+                    p,
+                )?,
+                attn_norm: w.layer_norm(&format!("{pre}.self_attn_layer_norm"), 1e-5)?,
+                ffn: FeedForward::load(w, &pre, p)?,
+            })
+        })
+        .collect()
+}
+
+fn decoder_layers(c: &Seq2SeqConfig, w: &Weights, p: Precision) -> EngineResult<Vec<DecoderLayer>> {
+    (0..c.decoder_layers)
+        .map(|i| {
+            let pre = format!("model.decoder.layers.{i}");
+            Ok(DecoderLayer {
+                attn: Attention::load(
+                    w,
+                    &format!("{pre}.self_attn"),
+                    c.decoder_heads,
+                    c.d_model,
+                    p,
+                )?,
+                attn_norm: w.layer_norm(&format!("{pre}.self_attn_layer_norm"), 1e-5)?,
+                cross: Attention::load(
+                    w,
+                    &format!("{pre}.encoder_attn"),
+                    c.decoder_heads,
+                    c.d_model,
+                    p,
+                )?,
+                cross_norm: w.layer_norm(&format!("{pre}.encoder_attn_layer_norm"), 1e-5)?,
+                ffn: FeedForward::load(w, &pre, p)?,
+            })
+        })
+        .collect()
+}
+
 impl Seq2Seq {
     pub fn load(config: Seq2SeqConfig, w: &Weights, p: Precision) -> EngineResult<Seq2Seq> {
         let c = &config;
@@ -285,45 +331,20 @@ impl Seq2Seq {
             bart.then(|| w.layer_norm(&format!("model.{side}.layernorm_embedding"), 1e-5))
                 .transpose()
         };
-        let mut encoder = Vec::new();
-        for i in 0..c.encoder_layers {
-            let pre = format!("model.encoder.layers.{i}");
-            encoder.push(EncoderLayer {
-                attn: Attention::load(
-                    w,
-                    &format!("{pre}.self_attn"),
-                    c.encoder_heads,
-                    c.d_model,
-                    p,
-                )?,
-                attn_norm: w.layer_norm(&format!("{pre}.self_attn_layer_norm"), 1e-5)?,
-                ffn: FeedForward::load(w, &pre, p)?,
+        // Quantizing and packing the matrices takes seconds for a big model: the encoder's on
+        // one thread, the decoder's and the output layer's on another.
+        let (encoder, decoder) = std::thread::scope(|scope| {
+            let encoder = scope.spawn(|| encoder_layers(c, w, p));
+            let decoder = decoder_layers(c, w, p).and_then(|layers| {
+                let head = w.first(&["lm_head.weight", "model.shared.weight"])?;
+                Ok((layers, Linear::new(&head, None, p)?))
             });
-        }
-        let mut decoder = Vec::new();
-        for i in 0..c.decoder_layers {
-            let pre = format!("model.decoder.layers.{i}");
-            decoder.push(DecoderLayer {
-                attn: Attention::load(
-                    w,
-                    &format!("{pre}.self_attn"),
-                    c.decoder_heads,
-                    c.d_model,
-                    p,
-                )?,
-                attn_norm: w.layer_norm(&format!("{pre}.self_attn_layer_norm"), 1e-5)?,
-                cross: Attention::load(
-                    w,
-                    &format!("{pre}.encoder_attn"),
-                    c.decoder_heads,
-                    c.d_model,
-                    p,
-                )?,
-                cross_norm: w.layer_norm(&format!("{pre}.encoder_attn_layer_norm"), 1e-5)?,
-                ffn: FeedForward::load(w, &pre, p)?,
-            });
-        }
-        let head = w.first(&["lm_head.weight", "model.shared.weight"])?;
+            let encoder = encoder
+                .join()
+                .unwrap_or_else(|_| Err(EngineFailure::unsupported("loading the encoder failed")));
+            (encoder, decoder)
+        });
+        let (decoder, lm_head) = decoder?;
         Ok(Seq2Seq {
             embed_scale: if c.scale_embedding {
                 (c.d_model as f64).sqrt()
@@ -335,9 +356,9 @@ impl Seq2Seq {
             position_offset: if bart { 2 } else { 0 },
             encoder_embed_norm: embed_norm("encoder")?,
             decoder_embed_norm: embed_norm("decoder")?,
-            encoder,
+            encoder: encoder?,
             decoder,
-            lm_head: Linear::new(&head, None, p)?,
+            lm_head,
             logits_bias: w.get("final_logits_bias").ok(),
             embed,
             config,
