@@ -163,15 +163,18 @@ SUM_ARTICLES ?= 4
 bench-tm: bench-deps
 	$(CARGO) bench --locked --bench tm -- --sizes $(TM_SIZES)
 
-# Translate: the whole command vs transformers' MarianMTModel on an opus-mt-ru-en-shaped model.
+# Translate: the whole command in int8 and fp32 vs transformers' MarianMTModel (fp32) and
+# CTranslate2 (int8) on an opus-mt-ru-en-shaped model.
 bench-translate: bench-deps
 	$(CARGO) bench --locked --bench translate -- --sentences $(TR_SENTENCES) --beam-sentences $(TR_BEAM_SENTENCES)
 
-# Summarize (extractive): MiniLM embeddings vs sentence-transformers, same weights and batch.
+# Summarize (extractive): MiniLM embeddings (int8 and fp32) vs sentence-transformers, same
+# weights and batch.
 bench-embed: bench-deps models
 	$(CARGO) bench --locked --bench embed -- --sentences $(EMBED_SENTENCES)
 
-# Summarize (abstractive): the whole command vs the transformers pipeline, distilbart's shape.
+# Summarize (abstractive): the whole command (int8 and fp32) vs the transformers pipeline,
+# distilbart's shape.
 bench-summarize: bench-deps
 	$(CARGO) bench --locked --bench summarize -- --articles $(SUM_ARTICLES)
 

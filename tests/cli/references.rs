@@ -850,3 +850,35 @@ fn int8_is_the_default_for_marian_and_units_record_the_precision() {
     ]));
     assert_eq!(copied[0]["precision"], "int8");
 }
+
+/// int8 where it cannot run is one line saying why; an unknown precision is a usage error.
+#[test]
+fn int8_where_it_cannot_run_says_why() {
+    let sb = Sandbox::new();
+    let t5 = fixture("tiny-t5");
+    let out = sb.run_stdin(
+        &[
+            "summarize",
+            "--method",
+            "abstractive",
+            "--no-cache",
+            "--model-dir",
+            t5.to_str().unwrap(),
+            "--precision",
+            "int8",
+        ],
+        "The council approved a wind farm. It will power 90,000 homes.".as_bytes(),
+    );
+    assert_fails(
+        &out,
+        "T5 models have no int8 engine yet; use --precision fp32",
+    );
+    let out = sb.run(&["translate", "--precision", "int4", "-"]);
+    assert_usage(&out, "'int4' (expected auto, int8 or fp32)");
+    // From the environment: the same rule, named.
+    let mut sb = Sandbox::new();
+    sb.env.retain(|(k, _)| k != "BABELDESK_PRECISION");
+    sb.env.push(("BABELDESK_PRECISION".into(), "half".into()));
+    let out = sb.run(&["memory", "stats"]);
+    assert_fails(&out, "BABELDESK_PRECISION");
+}
