@@ -96,6 +96,16 @@ fn minilm_vectors(
     (precision, together, alone)
 }
 
+/// A vector reference's cases and their texts.
+fn sentences(refs: &Value) -> (&[Value], Vec<String>) {
+    let cases = refs["sentences"].as_array().unwrap();
+    let texts = cases
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect();
+    (cases, texts)
+}
+
 fn vectors(cases: &[Value], key: &str) -> Vec<Vec<f64>> {
     cases
         .iter()
@@ -116,11 +126,7 @@ fn minilm_vectors_match_sentence_transformers() {
         return;
     };
     let refs = reference("minilm-vectors.json");
-    let cases = refs["sentences"].as_array().unwrap();
-    let texts: Vec<String> = cases
-        .iter()
-        .map(|c| c["text"].as_str().unwrap().to_string())
-        .collect();
+    let (cases, texts) = sentences(&refs);
     let want = vectors(cases, "vector");
     // The set includes a text longer than max_seq_length: both sides truncate it.
     assert!(cases
@@ -148,11 +154,7 @@ fn minilm_int8_matches_torch_dynamic_quantization() {
         return;
     };
     let refs = reference("minilm-int8-vectors.json");
-    let cases = refs["sentences"].as_array().unwrap();
-    let texts: Vec<String> = cases
-        .iter()
-        .map(|c| c["text"].as_str().unwrap().to_string())
-        .collect();
+    let (cases, texts) = sentences(&refs);
     let (precision, together, alone) = minilm_vectors(dir, &texts, Precision::Auto);
     assert_eq!(precision, Some(Precision::Int8));
     let (batched, each) = (vectors(cases, "vector"), vectors(cases, "alone"));

@@ -105,28 +105,23 @@ pub enum Linear {
         weight: Tensor,
         bias: Option<Tensor>,
     },
-    Int8 {
-        /// The int8 matrix itself, which fbgemm's kernel wants beside the packed copy.
-        quantized: Tensor,
-        packed: Tensor,
-        col_offsets: Tensor,
-        scale: f64,
-        /// fbgemm's kernel takes a bias tensor; zeros stand in for none (adding 0.0 is exact).
-        bias: Tensor,
-        out_features: i64,
-    },
+    Int8(QuantizedLinear),
 }
 
-impl Linear {
-    pub fn new(
-        weight: &Tensor,
-        bias: Option<Tensor>,
-        precision: Precision,
-    ) -> EngineResult<Linear> {
-        let weight = weight.contiguous();
-        if precision == Precision::Fp32 {
-            return Ok(Linear::Fp32 { weight, bias });
-        }
+/// A Linear layer's int8 weights as fbgemm's kernel takes them.
+pub struct QuantizedLinear {
+    /// The int8 matrix itself, which the kernel wants beside the packed copy.
+    quantized: Tensor,
+    packed: Tensor,
+    col_offsets: Tensor,
+    scale: f64,
+    /// The kernel takes a bias tensor; zeros stand in for none (adding 0.0 is exact).
+    bias: Tensor,
+    out_features: i64,
+}
+
+impl QuantizedLinear {
+    fn new(weight: &Tensor, bias: Option<Tensor>) -> EngineResult<QuantizedLinear> {
         let out_features = weight.size()[0];
         // torch's per-tensor symmetric observer, in fp32 as torch computes it.
         let amax = weight.abs().max();
@@ -144,7 +139,7 @@ impl Linear {
             .map_err(EngineFailure::library)?;
         let bias =
             bias.unwrap_or_else(|| Tensor::zeros([out_features], (Kind::Float, tch::Device::Cpu)));
-        Ok(Linear::Int8 {
+        Ok(QuantizedLinear {
             quantized,
             packed,
             col_offsets,
@@ -154,32 +149,41 @@ impl Linear {
         })
     }
 
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        let mut shape = xs.size();
+        let rows = xs.reshape([-1, *shape.last().unwrap_or(&1)]);
+        let out = rows.fbgemm_linear_int8_weight_fp32_activation(
+            &self.quantized,
+            &self.packed,
+            &self.col_offsets,
+            tch::Scalar::float(self.scale),
+            tch::Scalar::int(0),
+            &self.bias,
+        );
+        if let Some(last) = shape.last_mut() {
+            *last = self.out_features;
+        }
+        out.reshape(shape)
+    }
+}
+
+impl Linear {
+    pub fn new(
+        weight: &Tensor,
+        bias: Option<Tensor>,
+        precision: Precision,
+    ) -> EngineResult<Linear> {
+        let weight = weight.contiguous();
+        match precision {
+            Precision::Fp32 => Ok(Linear::Fp32 { weight, bias }),
+            _ => Ok(Linear::Int8(QuantizedLinear::new(&weight, bias)?)),
+        }
+    }
+
     pub fn forward(&self, xs: &Tensor) -> Tensor {
         match self {
             Linear::Fp32 { weight, bias } => xs.linear(weight, bias.as_ref()),
-            Linear::Int8 {
-                quantized,
-                packed,
-                col_offsets,
-                scale,
-                bias,
-                out_features,
-            } => {
-                let mut shape = xs.size();
-                let rows = xs.reshape([-1, *shape.last().unwrap_or(&1)]);
-                let out = rows.fbgemm_linear_int8_weight_fp32_activation(
-                    quantized,
-                    packed,
-                    col_offsets,
-                    tch::Scalar::float(*scale),
-                    tch::Scalar::int(0),
-                    bias,
-                );
-                if let Some(last) = shape.last_mut() {
-                    *last = *out_features;
-                }
-                out.reshape(shape)
-            }
+            Linear::Int8(q) => q.forward(xs),
         }
     }
 }
