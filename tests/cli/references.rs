@@ -59,6 +59,16 @@ fn cosine(a: &[f32], b: &[f64]) -> f64 {
     dot / (na * nb)
 }
 
+/// A started engine with `req` loaded, and the precision it reports.
+fn loaded_engine(req: LoadRequest) -> (Engine, Option<Precision>) {
+    let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
+    let reply = engine.load(req).unwrap();
+    let Reply::Loaded { precision, .. } = reply else {
+        panic!("{reply:?}")
+    };
+    (engine, precision)
+}
+
 /// The vectors of the reference's sentences from an engine that loaded MiniLM at `precision`
 /// (the precision it reports with them): all in one call, then each alone.
 fn minilm_vectors(
@@ -67,25 +77,19 @@ fn minilm_vectors(
     precision: Precision,
 ) -> (Option<Precision>, Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let cache = tempfile::tempdir().unwrap();
-    let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
-    let reply = engine
-        .load(LoadRequest {
-            task: Task::Embedding,
-            architecture: Architecture::Bert,
-            dir,
-            weights: "model.safetensors".into(),
-            languages: vec!["en".into()],
-            device: Device::Cpu,
-            generation: Default::default(),
-            cache_dir: cache.path().to_path_buf(),
-            parallel: None,
-            threads: None,
-            precision,
-        })
-        .unwrap();
-    let Reply::Loaded { precision, .. } = reply else {
-        panic!("{reply:?}")
-    };
+    let (mut engine, precision) = loaded_engine(LoadRequest {
+        task: Task::Embedding,
+        architecture: Architecture::Bert,
+        dir,
+        weights: "model.safetensors".into(),
+        languages: vec!["en".into()],
+        device: Device::Cpu,
+        generation: Default::default(),
+        cache_dir: cache.path().to_path_buf(),
+        parallel: None,
+        threads: None,
+        precision,
+    });
     // All at once (the engine sorts by length and pads a batch), then each alone.
     let together = engine.embed(texts.to_vec()).unwrap();
     assert_eq!(together.len(), texts.len());
@@ -192,30 +196,24 @@ impl Seq2SeqEngine {
             ),
         };
         let cache = tempfile::tempdir().unwrap();
-        let mut engine = Engine::start_exe(ENGINE_EXE, &EngineEnv).unwrap();
-        let reply = engine
-            .load(LoadRequest {
-                task,
-                architecture,
-                dir: fixture(model),
-                weights: "model.safetensors".into(),
-                languages,
-                device: Device::Cpu,
-                generation: Generation {
-                    num_beams: case["num_beams"].as_i64(),
-                    max_length: case["max_length"].as_i64(),
-                    min_length: Some(0),
-                    no_repeat_ngram_size: case["no_repeat_ngram_size"].as_i64(),
-                },
-                cache_dir: cache.path().to_path_buf(),
-                parallel: None,
-                threads: None,
-                precision,
-            })
-            .unwrap();
-        let Reply::Loaded { precision, .. } = reply else {
-            panic!("{reply:?}")
-        };
+        let (engine, precision) = loaded_engine(LoadRequest {
+            task,
+            architecture,
+            dir: fixture(model),
+            weights: "model.safetensors".into(),
+            languages,
+            device: Device::Cpu,
+            generation: Generation {
+                num_beams: case["num_beams"].as_i64(),
+                max_length: case["max_length"].as_i64(),
+                min_length: Some(0),
+                no_repeat_ngram_size: case["no_repeat_ngram_size"].as_i64(),
+            },
+            cache_dir: cache.path().to_path_buf(),
+            parallel: None,
+            threads: None,
+            precision,
+        });
         Seq2SeqEngine {
             engine,
             task,
