@@ -41,7 +41,9 @@ fn greedy(model: &Seq2Seq, enc: &Encoded, o: &SearchOptions) -> Vec<Vec<i64>> {
         let step = seqs[0].len() as i64 - 1;
         let logits = model.step(&last_tokens(&seqs), step, enc, &mut cache);
         let logits = restrict(model, logits, &seqs, o);
-        let next = Vec::<i64>::try_from(logits.argmax(-1, false)).unwrap_or_default();
+        // An empty vector here would make the loop spin forever: fail instead (the engine's
+        // loop turns a panic into an error reply).
+        let next = Vec::<i64>::try_from(logits.argmax(-1, false)).expect("token ids");
         for ((seq, fin), tok) in seqs.iter_mut().zip(&mut done).zip(next) {
             let tok = if *fin { c.pad } else { tok };
             *fin |= tok == c.eos;
@@ -193,8 +195,8 @@ fn beam(model: &Seq2Seq, enc: &Encoded, o: &SearchOptions) -> Vec<Vec<i64>> {
         let (values, indices) = total
             .view([batch as i64, -1])
             .topk(2 * k as i64, -1, true, true);
-        let values = Vec::<f32>::try_from(values.view([-1])).unwrap_or_default();
-        let indices = Vec::<i64>::try_from(indices.view([-1])).unwrap_or_default();
+        let values = Vec::<f32>::try_from(values.view([-1])).expect("beam scores");
+        let indices = Vec::<i64>::try_from(indices.view([-1])).expect("beam tokens");
         let mut next: Vec<(f32, i64, usize)> = Vec::with_capacity(rows);
         for b in 0..batch {
             if done[b] {
