@@ -8,6 +8,10 @@ fn main() {
     println!("cargo:rerun-if-env-changed=VIRTUAL_ENV");
     println!("cargo:rerun-if-env-changed=LIBTORCH");
     println!("cargo:rerun-if-changed=build.rs");
+    // Without the engines (the fuzz build) nothing links libtorch.
+    if std::env::var_os("CARGO_FEATURE_ENGINES").is_none() {
+        return;
+    }
     if let Some(dir) = torch_lib_dir() {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
     } else {

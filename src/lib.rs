@@ -10,6 +10,8 @@ pub mod error;
 pub mod eval;
 pub mod exchange;
 pub mod files;
+#[doc(hidden)]
+pub mod invariants;
 pub mod memory;
 pub mod models;
 pub mod pipeline;

@@ -176,7 +176,10 @@ impl TmxReader {
         if let Some(Inline { raw: r, .. }) = self.seg.as_mut().and_then(|s| s.inline.as_mut()) {
             r.push_str(raw);
         } else if self.seg.is_some() || self.prop.is_some() {
-            let text = self.input.unescape(raw)?;
+            // Control characters XML forbids (a NUL from a careless tool) are dropped, as the
+            // writer drops them: what babeldesk stores it can always write back.
+            let unescaped = self.input.unescape(raw)?;
+            let text = xml_chars(&unescaped);
             if let Some(seg) = self.seg.as_mut() {
                 seg.text.push_str(&text);
             } else if let Some((_, v)) = self.prop.as_mut() {
@@ -368,7 +371,11 @@ fn start_inside_seg(seg: &mut Seg, e: &BytesStart, name: &str, empty: bool) -> R
     seg.next += 1;
     let x = attr(e, "x")?;
     let i = attr(e, "i")?;
-    let number = |seg: &Seg, n: Option<String>| n.unwrap_or_else(|| seg.next.to_string());
+    // TMX's x and i are numbers; any other value (`i="1>"`) would break the placeholder.
+    let number = |seg: &Seg, n: Option<String>| {
+        n.filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .unwrap_or_else(|| seg.next.to_string())
+    };
     let placeholder = match name {
         "bpt" => {
             let n = number(seg, x.or(i.clone()));

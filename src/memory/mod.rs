@@ -5,11 +5,11 @@
 
 mod copy;
 mod db;
-mod key;
+pub(crate) mod key;
 mod lookup;
 mod open;
 mod review;
-mod score;
+pub(crate) mod score;
 mod select;
 mod store;
 mod terms;

@@ -487,7 +487,7 @@ fn request_body(model: &str, messages: &[Message], max_tokens: usize, decoding: 
 }
 
 /// What a chat completion said; anything unusable is a problem of this answer.
-fn read_completion(body: &str) -> Completion {
+pub(crate) fn read_completion(body: &str) -> Completion {
     let refused = |why: String| Completion {
         refused: Some(why),
         ..Completion::default()

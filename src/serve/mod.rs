@@ -9,9 +9,13 @@
 //! time, so CLI commands writing the same database meanwhile wait on its lock as usual.
 
 mod diff;
+mod fuzz;
 mod guard;
 mod pages;
 mod views;
+
+#[doc(hidden)]
+pub use fuzz::fuzz_one_request;
 
 use crate::memory::{Access, Memory, MemoryError};
 use std::net::{IpAddr, SocketAddr};

@@ -109,7 +109,12 @@ pub fn extract(html: &str) -> Extracted {
         }
         if bytes[i] == b'<' {
             let close = tag_end(html, i);
-            let tag = &html[i + 1..close.saturating_sub(1).max(i + 1)];
+            // An unclosed tag runs to the end of the page, where no `>` is to be cut off.
+            let inner_end = match html[..close].ends_with('>') {
+                true => close - 1,
+                false => close,
+            };
+            let tag = &html[i + 1..inner_end.max(i + 1)];
             let closing = tag.starts_with('/');
             let name: String = tag
                 .trim_start_matches(['/', '!', '?'])

@@ -3,6 +3,7 @@
 
 mod digest;
 mod eval;
+mod fuzz_replay;
 mod hardening;
 mod llm;
 mod memory;
