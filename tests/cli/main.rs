@@ -6,6 +6,7 @@ mod eval;
 mod fuzz_replay;
 mod hardening;
 mod llm;
+mod crash;
 mod memory;
 mod postgres;
 mod references;
