@@ -176,10 +176,7 @@ impl TmxReader {
         if let Some(Inline { raw: r, .. }) = self.seg.as_mut().and_then(|s| s.inline.as_mut()) {
             r.push_str(raw);
         } else if self.seg.is_some() || self.prop.is_some() {
-            // Control characters XML forbids (a NUL from a careless tool) are dropped, as the
-            // writer drops them: what babeldesk stores it can always write back.
-            let unescaped = self.input.unescape(raw)?;
-            let text = xml_chars(&unescaped);
+            let text = self.input.unescape(raw)?;
             if let Some(seg) = self.seg.as_mut() {
                 seg.text.push_str(&text);
             } else if let Some((_, v)) = self.prop.as_mut() {
@@ -384,9 +381,10 @@ fn start_inside_seg(seg: &mut Seg, e: &BytesStart, name: &str, empty: bool) -> R
                 .insert(i.unwrap_or_default(), p[2..p.len() - 1].to_owned());
             p
         }
+        // The `</g…>` of its `<bpt>`, unless a stray `<ept>` took that one already.
         "ept" => match seg.open_bpt.remove(&i.clone().unwrap_or_default()) {
-            Some(id) => format!("</g{id}>"),
-            None => free(seg, |k| format!("</g{}{k}>", number(seg, i.clone()))),
+            Some(id) if !seg.tags.contains_key(&format!("</g{id}>")) => format!("</g{id}>"),
+            _ => free(seg, |k| format!("</g{}{k}>", number(seg, i.clone()))),
         },
         "ph" | "it" | "ut" => {
             let n = number(seg, x);
@@ -442,12 +440,16 @@ fn end_inside_seg(seg: &mut Seg, name: &str) {
 }
 
 /// A placeholder not yet used in this segment: `make("")`, else `make("a")`, `make("b")`…
+/// After `z` come `z1`, `z2`…: a segment may hold any number of codes with the same number.
 fn free(seg: &Seg, make: impl Fn(&str) -> String) -> String {
     let mut p = make("");
-    let mut k = b'a';
+    let mut n = 0u32;
     while seg.tags.contains_key(&p) || seg.open_bpt.values().any(|v| p == format!("<g{v}>")) {
-        p = make(&(k as char).to_string());
-        k = k.wrapping_add(1);
+        n += 1;
+        p = match n {
+            1..=26 => make(&char::from(b'a' + (n - 1) as u8).to_string()),
+            _ => make(&format!("z{}", n - 26)),
+        };
     }
     p
 }
