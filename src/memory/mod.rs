@@ -26,6 +26,7 @@ pub use unit::{
     Match, NewUnit, Origin, Query, Status, Unit,
 };
 
+pub use db::StorageFault;
 use db::{Db, DbError};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -64,6 +65,13 @@ pub enum MemoryError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// The file or the disk failed: one line with the path, what happened and the fix.
+    #[error("memory database {} {}", path.display(), explain(*fault, path, detail))]
+    Storage {
+        path: PathBuf,
+        fault: StorageFault,
+        detail: String,
     },
     #[error("memory database {} is locked by another process (waited {} s); try again when it is done", path.display(), waited.as_secs_f32())]
     Locked { path: PathBuf, waited: Duration },
@@ -104,7 +112,14 @@ impl MemoryError {
         matches!(self, MemoryError::Database { source, .. } if source.is_conflict())
     }
 
-    fn from_db(path: &Path, source: DbError) -> MemoryError {
+    pub(crate) fn from_db(path: &Path, source: DbError) -> MemoryError {
+        if let Some(fault) = source.storage_fault() {
+            return MemoryError::Storage {
+                path: path.to_path_buf(),
+                fault,
+                detail: sqlite_message(&source),
+            };
+        }
         if source.is_busy() {
             return MemoryError::Locked {
                 path: path.to_path_buf(),
@@ -115,6 +130,43 @@ impl MemoryError {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+/// SQLite's own words for a failure, without rusqlite's "Error code N:" prefix.
+fn sqlite_message(e: &DbError) -> String {
+    match e {
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(m))) => m.clone(),
+        DbError::Sqlite(rusqlite::Error::SqliteFailure(f, None)) => f.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// What happened to the storage and what to do, after "memory database PATH".
+fn explain(fault: StorageFault, path: &Path, detail: &str) -> String {
+    let p = path.display();
+    match fault {
+        StorageFault::Damaged => format!(
+            "is damaged ({detail}); nothing was changed. Restore it from a backup, or save what \
+             can still be read: sqlite3 {p} .recover | sqlite3 recovered.sqlite"
+        ),
+        StorageFault::NotADatabase => format!(
+            "is not a SQLite database, or its header is damaged ({detail}); nothing was \
+             changed. Give --memory a babeldesk memory, or restore this one from a backup"
+        ),
+        StorageFault::Full => format!(
+            "could not be written: the disk is full ({detail}). This command's changes were \
+             rolled back and nothing stored before was lost; free space and run it again"
+        ),
+        StorageFault::ReadOnly => format!(
+            "cannot be written: the file, its folder or the file system is read-only \
+             ({detail}); nothing was changed. Fix the permissions, or give --memory a \
+             writable path"
+        ),
+        StorageFault::Io => format!(
+            "could not be read or written: the disk failed ({detail}); nothing of this \
+             command was kept. Check the disk and run it again"
+        ),
     }
 }
 

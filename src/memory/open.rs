@@ -89,10 +89,7 @@ impl Memory {
         lock_timeout: Duration,
         access: Access,
     ) -> Result<Memory, MemoryError> {
-        let wrap = |source: rusqlite::Error| MemoryError::Database {
-            path: path.to_path_buf(),
-            source: source.into(),
-        };
+        let wrap = |source: rusqlite::Error| MemoryError::from_db(path, source.into());
         let in_memory = path == Path::new(":memory:") || path.as_os_str().is_empty();
         let conn = match access {
             Access::Write if in_memory => {
@@ -128,6 +125,9 @@ impl Memory {
         let conn = mem.db.sqlite().expect("a SQLite memory");
         let sq = |e: rusqlite::Error| mem.err(e.into());
         mem.check_ours_sqlite()?;
+        // Before anything is written (even the journal mode): a newer babeldesk's file stays
+        // exactly as it was.
+        mem.too_new(mem.schema_version()?)?;
         if access == Access::Write {
             // WAL + busy timeout: two babeldesk processes can write the same memory. In WAL
             // mode NORMAL never corrupts the database; a power cut may lose the last commits,

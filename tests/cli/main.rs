@@ -13,6 +13,7 @@ mod references;
 mod remote;
 mod serve;
 mod stable_json;
+mod storage;
 mod summarize;
 mod terms;
 mod translate;

@@ -40,7 +40,33 @@ pub enum DbError {
     Connect(String),
 }
 
+/// The storage itself failed, not the request: each kind says what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    Damaged,
+    NotADatabase,
+    Full,
+    ReadOnly,
+    Io,
+}
+
 impl DbError {
+    /// A damaged file, a full disk, a read-only file or folder, an I/O error (SQLite).
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        use rusqlite::ErrorCode;
+        let DbError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) = self else {
+            return None;
+        };
+        Some(match f.code {
+            ErrorCode::DatabaseCorrupt => StorageFault::Damaged,
+            ErrorCode::NotADatabase => StorageFault::NotADatabase,
+            ErrorCode::DiskFull => StorageFault::Full,
+            ErrorCode::ReadOnly => StorageFault::ReadOnly,
+            ErrorCode::SystemIoFailure => StorageFault::Io,
+            _ => return None,
+        })
+    }
+
     /// Another writer holds the lock past the lock timeout (SQLite's busy timeout,
     /// PostgreSQL's `lock_timeout`).
     pub fn is_busy(&self) -> bool {
