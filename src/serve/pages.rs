@@ -62,6 +62,8 @@ impl From<MemoryError> for PageError {
         let status = match e {
             MemoryError::QueryTooLong { .. } => StatusCode::BAD_REQUEST,
             MemoryError::NoSuchUnits(_) => StatusCode::NOT_FOUND,
+            // Another writer held the memory past the lock timeout: busy, try again.
+            MemoryError::Locked { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         PageError(status, crate::error::chain(&e))

@@ -12,6 +12,7 @@ mod postgres;
 mod references;
 mod remote;
 mod serve;
+mod soak;
 mod stable_json;
 mod storage;
 mod summarize;

@@ -18,7 +18,7 @@ fn serve_refuses_an_open_address_without_a_token_and_a_weak_token() {
 }
 
 /// One HTTP/1.1 request on a fresh connection: the status line and the rest.
-fn request(port: u16, head: &str) -> String {
+pub(super) fn request(port: u16, head: &str) -> String {
     request_with(port, head, "")
 }
 
@@ -35,7 +35,7 @@ fn request_with(port: u16, head: &str, body: &str) -> String {
 }
 
 /// `serve` started in the sandbox: the process and the URL it printed.
-fn start(sb: &Sandbox, extra: &[&str]) -> (std::process::Child, String) {
+pub(super) fn start(sb: &Sandbox, extra: &[&str]) -> (std::process::Child, String) {
     let mut args = vec!["serve", "--port", "0"];
     args.extend_from_slice(extra);
     let mut child = sb
@@ -52,7 +52,7 @@ fn start(sb: &Sandbox, extra: &[&str]) -> (std::process::Child, String) {
 }
 
 /// (port, token) of a printed URL.
-fn port_and_token(url: &str) -> (u16, String) {
+pub(super) fn port_and_token(url: &str) -> (u16, String) {
     let (addr, token) = url
         .strip_prefix("http://127.0.0.1:")
         .and_then(|r| r.split_once("/?token="))
