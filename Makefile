@@ -35,7 +35,7 @@ export GGML_AVX512_VNNI := $(call cpu_has,avx512_vnni)
 export GGML_AVX512_BF16 := $(call cpu_has,avx512_bf16)
 export GGML_AVX_VNNI := $(call cpu_has,avx_vnni)
 
-.PHONY: run test test-suites test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-llm-speed bench-terms bench-postgres bench-serve clean fixtures
+.PHONY: run test test-suites fuzz soak test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-llm-speed bench-terms bench-postgres bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -103,6 +103,23 @@ browser-deps:
 SLOW ?=
 test-slow: build models $(LLM_GGUF)
 	set -o pipefail; BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast -- --ignored $(SLOW) 2>&1 | $(TEST_SUMMARY)
+
+# The reliability campaign's long half (make test replays the corpora and runs the crash,
+# storage and soak tests): every fuzz target of fuzz/ for FUZZ_SECONDS each (default 20
+# minutes), FUZZ_JOBS at a time, with cargo fuzz on the nightly toolchain (cargo-fuzz is
+# installed when missing). Findings land in fuzz/artifacts/<target>/; a fixed one goes to
+# fuzz/regressions/<target>/, which make test replays.
+FUZZ_SECONDS ?= 1200
+FUZZ_JOBS ?= 1
+fuzz:
+	@rustup toolchain list | grep -q '^nightly' || { echo "error: make fuzz needs the nightly toolchain (rustup toolchain install nightly)"; exit 1; }
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) fuzz/run
+
+# The concurrency soak at full length: 4 writers, 4 readers and serve on one memory for
+# SOAK_SECONDS (make test runs it for 15 s).
+SOAK_SECONDS ?= 120
+soak: build
+	BABELDESK_SOAK_SECONDS=$(SOAK_SECONDS) $(CARGO) test --release --locked --test cli soak:: -- --nocapture
 
 # libtorch 2.4.0 (what tch 0.17 / rust-bert 0.23 need) comes from the torch wheel.
 $(VENV)/.torch-installed:
