@@ -59,7 +59,38 @@ pub fn tmx(data: &[u8]) {
     writer.finish().expect("writing to a scratch file");
     let again = read_units(&Tmx, &out)
         .unwrap_or_else(|e| panic!("babeldesk cannot read its own TMX back: {e}"));
-    assert_eq!(units, again, "TMX import → export → import changed the units");
+    // A unit whose text was control characters alone has none left: it is skipped (and
+    // counted) on the way back.
+    let units: Vec<NewUnit> = units
+        .iter()
+        .map(xml_carried_unit)
+        .filter(|u| !u.source.trim().is_empty() && !u.target.trim().is_empty())
+        .collect();
+    assert_eq!(
+        units, again,
+        "TMX import → export → import changed the units"
+    );
+}
+
+/// Text as XML 1.0 can carry it: control characters other than tab and line breaks, which
+/// a careless tool may have put in a file and babeldesk keeps as data, cannot be exported.
+fn xml_carried(s: &str) -> String {
+    s.chars()
+        .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
+        .collect()
+}
+
+fn xml_carried_unit(u: &NewUnit) -> NewUnit {
+    let opt = |s: &Option<String>| s.as_deref().map(xml_carried);
+    NewUnit {
+        source: xml_carried(&u.source),
+        target: xml_carried(&u.target),
+        model: opt(&u.model),
+        document: opt(&u.document),
+        prev_hash: opt(&u.prev_hash),
+        next_hash: opt(&u.next_hash),
+        ..u.clone()
+    }
 }
 
 fn read_terms(format: &dyn TermFormat, path: &Path, pair: &Pair) -> Result<Vec<NewTerm>, String> {
@@ -114,13 +145,28 @@ pub fn glossary(data: &[u8]) {
         }
     }
     writer.finish().expect("writing to a scratch file");
-    let again = read_terms(format, &out, &pair).unwrap_or_else(|e| {
-        panic!(
-            "babeldesk cannot read its own {} back: {e}",
-            format.name()
-        )
-    });
-    assert_eq!(terms, again, "{} export → import changed the terms", format.name());
+    let again = read_terms(format, &out, &pair)
+        .unwrap_or_else(|e| panic!("babeldesk cannot read its own {} back: {e}", format.name()));
+    let terms: Vec<NewTerm> = match format.name() {
+        "TBX" => terms
+            .iter()
+            .map(|t| NewTerm {
+                source: xml_carried(&t.source),
+                target: xml_carried(&t.target),
+                note: t.note.as_deref().map(xml_carried),
+                pos: t.pos.as_deref().map(xml_carried),
+                ..t.clone()
+            })
+            .filter(|t| !t.source.trim().is_empty() && !t.target.trim().is_empty())
+            .collect(),
+        _ => terms,
+    };
+    assert_eq!(
+        terms,
+        again,
+        "{} export → import changed the terms",
+        format.name()
+    );
 }
 
 /// Documents: the first byte picks the name (a web page or text) and `keep_all`.
@@ -128,7 +174,11 @@ pub fn document(data: &[u8]) {
     let Some((&pick, data)) = data.split_first() else {
         return;
     };
-    let name = if pick & 1 == 0 { "page.html" } else { "note.txt" };
+    let name = if pick & 1 == 0 {
+        "page.html"
+    } else {
+        "note.txt"
+    };
     let keep_all = pick & 2 != 0;
     let Ok(doc) = Document::from_bytes(data.to_vec(), name, keep_all) else {
         return;

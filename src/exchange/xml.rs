@@ -97,17 +97,7 @@ impl XmlInput {
 
     /// Text with its character and predefined entity references resolved; any other entity
     /// is an error at its place, never expanded.
-    /// Text with its entities decoded. Control characters XML forbids (a NUL from a careless
-    /// tool) are dropped, as the writers drop them: what babeldesk stores it can write back.
     pub fn unescape<'t>(&self, raw: &'t str) -> Result<Cow<'t, str>, ExchangeError> {
-        let text = self.decode_entities(raw)?;
-        Ok(match xml_chars(&text) {
-            Cow::Borrowed(_) => text,
-            Cow::Owned(clean) => Cow::Owned(clean),
-        })
-    }
-
-    fn decode_entities<'t>(&self, raw: &'t str) -> Result<Cow<'t, str>, ExchangeError> {
         quick_xml::escape::unescape(raw).map_err(|e| match e {
             quick_xml::escape::EscapeError::UnrecognizedEntity(range, name) => self.error_at(
                 self.at + range.start as u64 - 1,

@@ -112,7 +112,8 @@ mod tests {
     /// The seeds reach the handlers (not only the guard), so the fuzzer starts past it.
     #[test]
     fn seeds_reach_the_handlers() {
-        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/serve_request");
+        let seeds =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/serve_request");
         for (name, want) in [
             ("token", 303),
             ("units", 200),
@@ -127,6 +128,9 @@ mod tests {
             let status = answer(&data).map(|s| s.as_u16());
             assert_eq!(status, Some(want), "seed {name}");
         }
-        assert_eq!(answer(b"GET /units\nHost: $H\n\n").map(|s| s.as_u16()), Some(401));
+        assert_eq!(
+            answer(b"GET /units\nHost: $H\n\n").map(|s| s.as_u16()),
+            Some(401)
+        );
     }
 }

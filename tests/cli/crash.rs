@@ -81,7 +81,11 @@ fn check(db: &Path) -> Shape {
 fn kill_during(sb: &Sandbox, args: &[&str], input: Option<&[u8]>, at: Duration) -> bool {
     let mut child = sb
         .cmd(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -151,7 +155,11 @@ fn campaign(
             Some(bytes) => sb.run_stdin(&all, bytes),
             None => sb.run(&all),
         };
-        assert!(out.status.success(), "{what}: the rerun failed: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "{what}: the rerun failed: {}",
+            stderr(&out)
+        );
         after_rerun(&check(&db));
     }
     eprintln!("{what}: {killed} of {KILLS_EACH} kills hit it running (window {window:?})");
@@ -166,7 +174,15 @@ fn base_memory(sb: &Sandbox) -> PathBuf {
     std::fs::write(&tmx, super::memory::TMX).unwrap();
     let out = sb.run(&["--memory", &dbs, "memory", "import", tmx.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = sb.run(&["--memory", &dbs, "memory", "edit", "1", "--target", "Edited once."]);
+    let out = sb.run(&[
+        "--memory",
+        &dbs,
+        "memory",
+        "edit",
+        "1",
+        "--target",
+        "Edited once.",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     // One file, no WAL beside it, so a copy of it is the whole memory.
     rusqlite::Connection::open(&db)
@@ -280,7 +296,11 @@ fn copy_campaign(sb: &Sandbox, base: &Path, big: &str) -> usize {
         };
         if !complete {
             let out = sb.run(&args);
-            assert!(out.status.success(), "copy: the rerun failed: {}", stderr(&out));
+            assert!(
+                out.status.success(),
+                "copy: the rerun failed: {}",
+                stderr(&out)
+            );
         }
         assert_eq!(check(&to), whole);
         assert_eq!(check(&from), whole, "the source changed");

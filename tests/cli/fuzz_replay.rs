@@ -42,9 +42,33 @@ impl Rng {
 
 /// Bytes that matter to the parsers: markup, quotes, separators, multi-byte UTF-8.
 const SPICE: &[&[u8]] = &[
-    b"<", b">", b"&", b";", b"\"", b"'", b"\n", b"\r", b"\t", b"\0", b",", b"=", b"/", b"</tu>",
-    b"<seg>", b"&#x0;", b"&amp;", "ё".as_bytes(), "—".as_bytes(), b"\xd0", b"\xff\xfe", b"$T",
-    b"$C", b"%", b"\n\n", b". ", b"<p>",
+    b"<",
+    b">",
+    b"&",
+    b";",
+    b"\"",
+    b"'",
+    b"\n",
+    b"\r",
+    b"\t",
+    b"\0",
+    b",",
+    b"=",
+    b"/",
+    b"</tu>",
+    b"<seg>",
+    b"&#x0;",
+    b"&amp;",
+    "ё".as_bytes(),
+    "—".as_bytes(),
+    b"\xd0",
+    b"\xff\xfe",
+    b"$T",
+    b"$C",
+    b"%",
+    b"\n\n",
+    b". ",
+    b"<p>",
 ];
 
 fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
@@ -81,7 +105,11 @@ fn replay(target: &str, check: fn(&[u8]), extra: &[PathBuf]) -> usize {
     let mut inputs = Vec::new();
     files_under(&fuzz.join("seeds").join(target), &mut inputs);
     files_under(&fuzz.join("regressions").join(target), &mut inputs);
-    assert!(!inputs.is_empty(), "no seeds for {target} in {}", fuzz.display());
+    assert!(
+        !inputs.is_empty(),
+        "no seeds for {target} in {}",
+        fuzz.display()
+    );
     inputs.extend_from_slice(extra);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut runs = 0;
@@ -115,12 +143,12 @@ fn shared_tmx() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tmx");
     let mut files = Vec::new();
     files_under(&dir, &mut files);
-    files.retain(|p| {
-        p.extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("tmx"))
-    });
+    files.retain(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("tmx")));
     if files.is_empty() {
-        eprintln!("skipped: no TMX files in {} (../shared is absent)", dir.display());
+        eprintln!(
+            "skipped: no TMX files in {} (../shared is absent)",
+            dir.display()
+        );
     }
     files
 }

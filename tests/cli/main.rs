@@ -1,12 +1,12 @@
 //! The integration harness: runs the real `babeldesk` binary (and through it the real
 //! `babeldesk-engine` with rust-bert) in a sandbox of temporary folders.
 
+mod crash;
 mod digest;
 mod eval;
 mod fuzz_replay;
 mod hardening;
 mod llm;
-mod crash;
 mod memory;
 mod postgres;
 mod references;

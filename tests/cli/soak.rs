@@ -92,7 +92,11 @@ fn reader(sb: &Sandbox, db: &str, port: u16, token: &str, end: Instant, tally: &
         match answer.lines().next().unwrap_or("") {
             s if s.contains(" 200 ") => {}
             s if s.contains(" 503 ") => drop(tally.busy.fetch_add(1, Ordering::Relaxed)),
-            s => tally.errors.lock().unwrap().push(format!("GET {path}: {s}")),
+            s => tally
+                .errors
+                .lock()
+                .unwrap()
+                .push(format!("GET {path}: {s}")),
         }
         n += 1;
     }
@@ -108,7 +112,10 @@ fn writers_readers_and_the_server_share_one_memory() {
     let db = sb.path("tm.sqlite").display().to_string();
     let seed = sb.path("seed.tmx");
     std::fs::write(&seed, tmx_of(99, 0)).unwrap();
-    assert!(sb.run(&["--memory", &db, "memory", "import", seed.to_str().unwrap()]).status.success());
+    assert!(sb
+        .run(&["--memory", &db, "memory", "import", seed.to_str().unwrap()])
+        .status
+        .success());
     let (mut server, url) = start(&sb, &["--memory", &db]);
     let (port, token) = port_and_token(&url);
     let tally = Arc::new(Tally::default());
@@ -124,7 +131,10 @@ fn writers_readers_and_the_server_share_one_memory() {
             let (sb, db, token, tally) = (&sb, &db, &token, &tally);
             s.spawn(move || reader(sb, db, port, token, end, tally));
         }
-        writers.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        writers
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
     });
     let _ = server.kill();
     let _ = server.wait();
@@ -132,26 +142,40 @@ fn writers_readers_and_the_server_share_one_memory() {
     let errors = tally.errors.lock().unwrap();
     let ops = tally.operations.load(Ordering::Relaxed);
     let busy = tally.busy.load(Ordering::Relaxed);
-    eprintln!("soak: {seconds} s, {ops} operations, {busy} busy (retried), {} errors", errors.len());
+    eprintln!(
+        "soak: {seconds} s, {ops} operations, {busy} busy (retried), {} errors",
+        errors.len()
+    );
     assert!(errors.is_empty(), "errors: {errors:#?}");
     // Every write that succeeded is there.
     let c = rusqlite::Connection::open(&db).unwrap();
     let one = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     let rounds: usize = written.iter().map(|w| w.0).sum();
     assert!(rounds > 0, "no import succeeded");
     let units = one("SELECT count(*) FROM units") as usize;
-    assert_eq!(units, UNITS_PER_IMPORT * (1 + rounds), "units lost or doubled");
+    assert_eq!(
+        units,
+        UNITS_PER_IMPORT * (1 + rounds),
+        "units lost or doubled"
+    );
     for (w, (_, last, edits)) in written.iter().enumerate() {
         let id = w as i64 + 1;
         let target: String = c
             .query_row("SELECT target FROM units WHERE id = ?1", [id], |r| r.get(0))
             .unwrap();
-        let history = one(&format!("SELECT count(*) FROM unit_history WHERE unit_id = {id}"));
+        let history = one(&format!(
+            "SELECT count(*) FROM unit_history WHERE unit_id = {id}"
+        ));
         if *edits > 0 {
             assert_eq!(&target, last, "writer {w}'s last edit");
         }
-        assert_eq!(history as usize, *edits, "writer {w}'s edits in the history");
+        assert_eq!(
+            history as usize, *edits,
+            "writer {w}'s edits in the history"
+        );
     }
 }

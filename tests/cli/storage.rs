@@ -51,8 +51,16 @@ fn damaged_and_newer_databases_are_refused_with_the_fix() {
     let base = memory_file(&sb, "base.sqlite");
     let page = 4096;
     let damages: [(&str, fn(&mut Vec<u8>, usize), &str); 3] = [
-        ("header", |b, _| b[..16].copy_from_slice(b"garbage garbage!"), "not a SQLite database"),
-        ("pages", |b, p| b[2 * p..].iter_mut().for_each(|x| *x = 0xFF), "is damaged"),
+        (
+            "header",
+            |b, _| b[..16].copy_from_slice(b"garbage garbage!"),
+            "not a SQLite database",
+        ),
+        (
+            "pages",
+            |b, p| b[2 * p..].iter_mut().for_each(|x| *x = 0xFF),
+            "is damaged",
+        ),
         ("truncated", |b, p| b.truncate(p + p / 2), "is damaged"),
     ];
     for (what, damage, needle) in damages {
@@ -69,7 +77,11 @@ fn damaged_and_newer_databases_are_refused_with_the_fix() {
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
-    refused_untouched(&sb, &newer, "newer than this babeldesk knows (6); upgrade babeldesk");
+    refused_untouched(
+        &sb,
+        &newer,
+        "newer than this babeldesk knows (6); upgrade babeldesk",
+    );
 }
 
 /// A tmpfs of `size` mounted on a new folder, unmounted when dropped; None where mounting is
@@ -78,7 +90,11 @@ struct SmallDisk(PathBuf);
 
 impl SmallDisk {
     fn mount(size: &str) -> Option<SmallDisk> {
-        let dir = tempfile::Builder::new().prefix("bd-full-").tempdir_in("/tmp").ok()?.keep();
+        let dir = tempfile::Builder::new()
+            .prefix("bd-full-")
+            .tempdir_in("/tmp")
+            .ok()?
+            .keep();
         let ok = Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(&dir)
@@ -103,7 +119,9 @@ impl Drop for SmallDisk {
 #[test]
 fn a_full_disk_rolls_back_and_loses_nothing() {
     let Some(disk) = SmallDisk::mount("3m") else {
-        eprintln!("skipped: cannot mount a tmpfs here (needs root); the full-disk case is untested");
+        eprintln!(
+            "skipped: cannot mount a tmpfs here (needs root); the full-disk case is untested"
+        );
         return;
     };
     let sb = Sandbox::new();
@@ -123,9 +141,19 @@ fn a_full_disk_rolls_back_and_loses_nothing() {
     let after = stdout(&sb.run(&["--memory", dbs, "memory", "export"]));
     assert_eq!(after, before, "the memory changed");
     let c = rusqlite::Connection::open(&db).unwrap();
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     drop(c);
-    let out = sb.run(&["--memory", dbs, "memory", "edit", "1", "--target", "Room again."]);
+    let out = sb.run(&[
+        "--memory",
+        dbs,
+        "memory",
+        "edit",
+        "1",
+        "--target",
+        "Room again.",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
