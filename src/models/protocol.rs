@@ -272,16 +272,16 @@ impl EngineFailure {
             .map(String::as_str)
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or("unknown panic");
-        EngineFailure::Panic(message.lines().next().unwrap_or_default().to_string())
+        EngineFailure::Panic(one_line(message))
     }
 
     /// The error and its causes joined with ": ", on one line; a cause whose text is told
     /// already (many library errors repeat their source) is not told again.
     pub fn message(&self) -> String {
-        let mut line = self.to_string();
+        let mut line = one_line(&self.to_string());
         let mut cause = std::error::Error::source(self);
         while let Some(e) = cause {
-            let text = e.to_string();
+            let text = one_line(&e.to_string());
             if !text.is_empty() && !line.contains(&text) {
                 line = format!("{line}: {text}");
             }
@@ -289,6 +289,13 @@ impl EngineFailure {
         }
         line
     }
+}
+
+/// A library's message as one line: libtorch appends its C++ stack ("Exception raised
+/// from … frame #0: …"), which tells a user nothing; lines are joined with spaces.
+fn one_line(text: &str) -> String {
+    let text = text.split("Exception raised from").next().unwrap_or(text);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Serve requests from `input` until `shutdown` or its end, answering each with one line. A
@@ -403,6 +410,18 @@ mod serve_tests {
         );
         assert!(matches!(&lines[2], Reply::Error { message } if message == "model failure: boom"));
         assert_eq!(lines[3], Reply::Bye);
+    }
+
+    #[test]
+    fn libtorch_stacks_are_left_out() {
+        let torch = "Internal torch error: shape '[2, 3]' is invalid for input of size 4\n\
+            Exception raised from computeStride at ../aten/src/ATen/TensorUtils.cpp:1 (most recent call first):\n\
+            frame #0: c10::Error::Error(…) + 0x9a (0x7f in libc10.so)\n";
+        let e = EngineFailure::model("loading model.safetensors", std::io::Error::other(torch));
+        assert_eq!(
+            e.message(),
+            "loading model.safetensors: Internal torch error: shape '[2, 3]' is invalid for input of size 4"
+        );
     }
 
     #[test]

@@ -493,3 +493,30 @@ fn a_document_the_memory_covers_needs_no_model() {
     let out = sb.run_stdin(&["translate", "--from", "en", "--to", "en"], b"Same.\n");
     assert_fails(&out, "already in 'en'");
 }
+
+/// Weights of another model in a model folder: one line naming the file and the mismatch in
+/// either precision, no libtorch stack.
+#[test]
+fn weights_of_another_model_are_one_clear_line() {
+    let sb = Sandbox::new().without_precision();
+    let dir = sb.path("mixed");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(fixture("tiny-marian-ru-en")).unwrap() {
+        let p = entry.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(
+        fixture("tiny-bart").join("model.safetensors"),
+        dir.join("model.safetensors"),
+    )
+    .unwrap();
+    let m = dir.to_str().unwrap();
+    for precision in ["int8", "fp32"] {
+        let out = sb.run_stdin(
+            &["translate", "--model-dir", m, "--precision", precision],
+            "Завод открыт.".as_bytes(),
+        );
+        assert_fails(&out, "mixed");
+        assert!(!stderr(&out).contains("frame #"), "{}", stderr(&out));
+    }
+}

@@ -70,6 +70,18 @@ impl Weights {
         }
     }
 
+    /// Refuses a tensor whose shape is not what config.json promises.
+    pub fn expect_shape(&self, what: &str, t: &Tensor, shape: &[i64]) -> EngineResult<()> {
+        match t.size() == shape {
+            true => Ok(()),
+            false => Err(EngineFailure::unsupported(format!(
+                "{}: {what} are {:?}, config.json says {shape:?}: the weights are not this model's",
+                self.path,
+                t.size()
+            ))),
+        }
+    }
+
     /// `{prefix}.weight` and `{prefix}.bias` as a Linear layer.
     pub fn linear(&self, prefix: &str, precision: Precision) -> EngineResult<Linear> {
         let name = format!("{prefix}.weight");

@@ -317,6 +317,8 @@ impl Seq2Seq {
     pub fn load(config: Seq2SeqConfig, w: &Weights, p: Precision) -> EngineResult<Seq2Seq> {
         let c = &config;
         let embed = w.first(&["model.shared.weight", "model.encoder.embed_tokens.weight"])?;
+        // Weights of another model (or size) fail deep inside libtorch otherwise.
+        w.expect_shape("the token embeddings", &embed, &[c.vocab_size, c.d_model])?;
         let table = |side: &str| -> EngineResult<Tensor> {
             let name = format!("model.{side}.embed_positions.weight");
             if w.has(&name) || c.architecture != Architecture::Marian {
