@@ -4,14 +4,15 @@
 //! of a transaction or none of it), units and their history agree, and running the same
 //! command again completes. The seed is printed; BABELDESK_CRASH_SEED replays one run.
 
+use super::fuzz_replay::Rng;
 use super::memory::{big_tmx, unsafe_kill};
 use super::*;
 use std::time::{Duration, Instant};
 
 const KILLS_EACH: usize = 25;
 
-/// xorshift64: the kill moments.
-struct Moments(u64);
+/// The kill moments, from a seed that is printed.
+struct Moments(Rng);
 
 impl Moments {
     fn new(what: &str) -> Moments {
@@ -26,15 +27,12 @@ impl Moments {
                     | 1
             });
         eprintln!("{what}: BABELDESK_CRASH_SEED={seed}");
-        Moments(seed)
+        Moments(Rng(seed))
     }
 
     /// A moment in 0..window, uniformly.
     fn within(&mut self, window: Duration) -> Duration {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        window.mul_f64((self.0 % 10_000) as f64 / 10_000.0)
+        window.mul_f64((self.0.next() % 10_000) as f64 / 10_000.0)
     }
 }
 

@@ -24,11 +24,12 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// xorshift64*: the same mutations on every run, so a failure here repeats.
-struct Rng(u64);
+/// xorshift64*: the same mutations on every run, so a failure here repeats (and the crash
+/// tests' kill moments, from a seed they print).
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
