@@ -670,6 +670,29 @@ impl Memory {
         needle: Option<&str>,
         each: &mut dyn FnMut(Unit) -> Result<(), E>,
     ) -> Result<(), E> {
+        // The word index narrows a concordance search; where FTS5 refuses the words (its
+        // tokenizer splits a word Rust's Unicode tables keep whole, making a phrase, which the
+        // index cannot answer), the search tests every row instead: slower, same result.
+        let refused = std::cell::Cell::new(false);
+        let delivered = std::cell::Cell::new(false);
+        let first = self.select_with(filter, needle, true, &refused, &delivered, each);
+        match first {
+            Err(_) if refused.get() && !delivered.get() => {
+                self.select_with(filter, needle, false, &refused, &delivered, each)
+            }
+            other => other,
+        }
+    }
+
+    fn select_with<E: From<MemoryError>>(
+        &self,
+        filter: &Filter,
+        needle: Option<&str>,
+        by_words: bool,
+        refused: &std::cell::Cell<bool>,
+        delivered: &std::cell::Cell<bool>,
+        each: &mut dyn FnMut(Unit) -> Result<(), E>,
+    ) -> Result<(), E> {
         let select = Select::select(self.db.dialect(), COLUMNS, "units")
             .lang("source_lang", filter.source_lang.as_deref())
             .lang("target_lang", filter.target_lang.as_deref())
@@ -679,13 +702,17 @@ impl Memory {
             .equals_text("model", filter.model.as_deref())
             .equals_text("document", filter.document.as_deref())
             .after(filter.after)
-            .word_candidates(needle)
+            .word_candidates(needle.filter(|_| by_words))
             .containing(needle)
             .page(filter.limit, filter.offset);
         select.for_each(
             &self.db,
-            |e| E::from(self.err(e)),
+            |e| {
+                refused.set(e.is_fts_refusal());
+                E::from(self.err(e))
+            },
             |row| {
+                delivered.set(true);
                 let unit = unit_from_row(row).map_err(|e| E::from(self.err(e)))?;
                 debug_assert!(filter
                     .source_lang
@@ -907,5 +934,19 @@ mod tests {
         assert_eq!((hits(&mem, "big"), hits(&mem, "great stone")), (0, 1));
         mem.delete(&[id]).unwrap();
         assert_eq!(hits(&mem, "great"), 0);
+    }
+
+    /// A word FTS5 splits where Rust does not (an Arabic vowel mark: a letter to Rust, a
+    /// separator to unicode61 with diacritics removed) made a phrase the index refuses; the
+    /// search then tests every row (found by the review server's fuzz target).
+    #[test]
+    fn concordance_of_words_the_index_refuses_tests_every_row() {
+        let dir = crate::memory::test_place();
+        let mut mem = Memory::open(&dir.path).unwrap();
+        mem.add(&NewUnit::new("ar", "en", "كتب 0pُa هنا", "written here"))
+            .unwrap();
+        let hits = |q: &str| mem.concordance(q, &Filter::default()).unwrap().len();
+        assert_eq!(hits("0pُa"), 1);
+        assert_eq!(hits("0pُb"), 0);
     }
 }

@@ -90,6 +90,12 @@ impl DbError {
                 || e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE))
     }
 
+    /// FTS5 refused a query (its own syntax error, "fts5: …").
+    pub fn is_fts_refusal(&self) -> bool {
+        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(m)))
+            if m.starts_with("fts5:"))
+    }
+
     /// A uniqueness rule refused the row.
     pub fn is_unique_violation(&self) -> bool {
         match self {
