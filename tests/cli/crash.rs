@@ -95,17 +95,7 @@ fn check_started(db: &Path) -> Shape {
     let version: i64 = c
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    let migrations =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("memory/migrations"))
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "sql")
-            })
-            .count() as i64;
+    let migrations = migrations_in("memory/migrations");
     if version == migrations {
         drop(c);
         return check(db);

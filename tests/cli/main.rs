@@ -34,6 +34,20 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The number of migrations in a folder of the repository: the newest schema version.
+fn migrations_in(dir: &str) -> i64 {
+    std::fs::read_dir(repo().join(dir))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sql")
+        })
+        .count() as i64
+}
+
 fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/models").join(name)
 }

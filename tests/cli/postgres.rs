@@ -501,16 +501,7 @@ fn clients_starting_at_once_migrate_once() {
         .unwrap()
         .get(0);
     // The newest version is the number of PostgreSQL migrations.
-    let newest = std::fs::read_dir(repo().join("memory/migrations/postgres"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sql")
-        })
-        .count() as i64;
+    let newest = migrations_in("memory/migrations/postgres");
     assert!(newest >= 2);
     assert_eq!((v, rows, units), (newest, 1, 3));
 }
