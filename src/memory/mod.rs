@@ -178,15 +178,32 @@ pub fn shown_location(path: &Path) -> String {
     }
 }
 
-/// A `postgres://` URL as it may be shown: without its password.
+/// A `postgres://` URL as it may be shown: without its password, whether it is in the user
+/// part (where an unencoded `@` may be part of it: the host follows the last one) or a
+/// `password=` query parameter.
 fn redacted(url: &str) -> String {
-    match url.split_once("://").and_then(|(scheme, rest)| {
-        let (auth, host) = rest.split_once('@')?;
-        let user = auth.split(':').next().unwrap_or_default();
-        Some(format!("{scheme}://{user}@{host}"))
-    }) {
-        Some(shown) => shown,
-        None => url.to_string(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let rest = match rest.rsplit_once('@') {
+        Some((auth, host)) => format!("{}@{host}", auth.split(':').next().unwrap_or_default()),
+        None => rest.to_string(),
+    };
+    let kept: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| {
+            let key = p.split('=').next().unwrap_or_default();
+            !p.is_empty() && !key.eq_ignore_ascii_case("password")
+        })
+        .collect();
+    match kept.is_empty() {
+        true => format!("{scheme}://{rest}"),
+        false => format!("{scheme}://{rest}?{}", kept.join("&")),
     }
 }
 
@@ -388,6 +405,31 @@ mod tests {
     use super::open::MIGRATIONS;
     use super::*;
     use rusqlite::{params, Connection};
+
+    /// Passwords never shown (issue 32): in the user part, with an unencoded `@` in it, and as a
+    /// query parameter; a scheme in another case is a URL, not a file.
+    #[test]
+    fn shown_locations_keep_no_password() {
+        let shown = |s: &str| shown_location(Path::new(s));
+        assert_eq!(
+            shown("postgres://bd:s3cret@db:5432/tm"),
+            "postgres://bd@db:5432/tm"
+        );
+        assert_eq!(
+            shown("postgres://bd:p@ss@word@db/tm"),
+            "postgres://bd@db/tm"
+        );
+        assert_eq!(
+            shown("postgresql://bd@db/tm?password=s3cret&sslmode=require"),
+            "postgresql://bd@db/tm?sslmode=require"
+        );
+        assert_eq!(
+            shown("postgres://db/tm?PASSWORD=s3cret"),
+            "postgres://db/tm"
+        );
+        assert_eq!(shown("Postgres://bd:s3cret@db/tm"), "Postgres://bd@db/tm");
+        assert!(is_database_url("POSTGRESQL://db/tm") && !is_database_url("tm.sqlite"));
+    }
 
     #[test]
     fn migrates_once_and_counts() {

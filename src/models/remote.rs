@@ -108,6 +108,13 @@ pub enum RemoteError {
     },
     #[error("the model server {server} lists no model; name one with --remote-model")]
     NoModels { server: String },
+    #[error("the model server {server} answered {path} with a redirect (HTTP {code}) to '{to}'; babeldesk follows no redirects from a model server: give --engine-url the server's own address")]
+    Redirected {
+        server: String,
+        code: u16,
+        path: &'static str,
+        to: String,
+    },
 }
 
 const CHAT_PATH: &str = "/v1/chat/completions";
@@ -135,10 +142,14 @@ impl RemoteEngine {
     /// Check the server answers (and takes the key), and settle the model.
     pub fn connect(opts: &RemoteOptions, languages: Vec<String>) -> Result<Self, RemoteError> {
         let (base, host) = base_url(&opts.url)?;
+        // `timeout` is a deadline for the whole answer, on a fresh or a pooled connection
+        // alike: per-read timeouts alone let a server that sends a byte now and then, or a
+        // pooled connection whose read timeout was off, hold a request forever. No redirects:
+        // another host's answer is never taken for the model's.
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(opts.connect_timeout)
-            .timeout_read(opts.timeout)
-            .timeout_write(opts.timeout)
+            .timeout(opts.timeout)
+            .redirects(0)
             .tls_config(Arc::new(
                 crate::tls::client_config().expect("ring supports the default TLS versions"),
             ))
@@ -377,6 +388,19 @@ impl RemoteEngine {
             };
             let mut pause = backoff(attempt);
             match result {
+                Ok(resp) if (300..400).contains(&resp.status()) => {
+                    return Err(RemoteError::Redirected {
+                        server: self.shown(),
+                        code: resp.status(),
+                        path,
+                        to: resp
+                            .header("Location")
+                            .unwrap_or("")
+                            .chars()
+                            .take(200)
+                            .collect(),
+                    })
+                }
                 Ok(resp) => match resp.into_string() {
                     Ok(text) => return Ok(text),
                     Err(e) => last = format!("the answer broke off: {e}"),

@@ -719,6 +719,20 @@ mod tests {
         names(text).into_iter().map(|n| n.1).collect()
     }
 
+    /// A reading the reader gets wrong today (issue 37 has them): the right one passes, the
+    /// known wrong one is reported as a known miss (`make test` lists them) and never passes
+    /// as correct, anything else fails.
+    fn right_or_known_miss(got: &[String], right: &[&str], wrong: &[&str], why: &str) {
+        if got == right {
+            return;
+        }
+        assert_eq!(
+            got, wrong,
+            "neither the right reading {right:?} nor the known miss"
+        );
+        crate::testing::known_miss(&format!("{wrong:?} where {right:?} is right: {why}"));
+    }
+
     #[test]
     fn the_seed_sentences() {
         let text = "Недавно состоялась видеоконференция между Куньшанем /провинция Цзянсу, \
@@ -809,8 +823,13 @@ mod tests {
         // Names ending in a vowel do not decline: the а of Чуньхуа stays.
         assert_eq!(pinyin("КНР: о Чуньхуа и Хуа"), ["Chunhua", "Hua"]);
         assert_eq!(pinyin("из Цзянсу"), ["Jiangsu"]);
-        // -е alone: the hard stem.
-        assert_eq!(pinyin("КНР: в Куньшане"), ["Kunshang"]);
+        // -е alone: the hard stem, right for Ляонине and wrong here.
+        right_or_known_miss(
+            &pinyin("КНР: в Куньшане"),
+            &["Kunshan"],
+            &["Kunshang"],
+            "-е after н is Куньшань's or a Куньшан's; nothing in one sentence says which",
+        );
         assert_eq!(pinyin("в Юньнани и Хайнаня"), ["Yunnan", "Hainan"]);
     }
 
@@ -823,7 +842,16 @@ mod tests {
         assert_eq!(found[1][0].base, "Куньшань");
         assert_eq!(found[1][0].found, "Куньшане");
         // Without the other segment the hard stem is taken.
-        assert_eq!(find_in_texts(&texts[1..])[0][0].pinyin, "Kunshang");
+        let alone: Vec<String> = find_in_texts(&texts[1..])[0]
+            .iter()
+            .map(|n| n.pinyin.clone())
+            .collect();
+        right_or_known_miss(
+            &alone,
+            &["Kunshan"],
+            &["Kunshang"],
+            "the same -е, without the segment that declines it otherwise",
+        );
         // Within one text too.
         assert_eq!(pinyin("В Куньшане. Мэр Куньшаня."), ["Kunshan", "Kunshan"]);
     }
@@ -1014,15 +1042,30 @@ mod tests {
         // Near a text about China a name that only reads as Chinese is one ...
         let texts = [
             "Китай и Бразилия подписали соглашение.",
+            "Форум прошёл в Датуне.",
+        ];
+        assert_eq!(find_in_texts(&texts)[1][0].pinyin, "Datong");
+        // ... which makes a Mexican resort Chinese there.
+        let texts = [
+            "Китай и Бразилия подписали соглашение.",
             "Форум прошёл в Канкуне.",
         ];
-        assert_eq!(find_in_texts(&texts)[1][0].pinyin, "Kangkong");
+        let cancun: Vec<String> = find_in_texts(&texts)[1]
+            .iter()
+            .map(|n| n.pinyin.clone())
+            .collect();
+        right_or_known_miss(
+            &cancun,
+            &[],
+            &["Kangkong"],
+            "Канкун (Cancún) splits into Palladius syllables, and a text about China is near",
+        );
         // ... but not inside a foreign full name, and not many texts away.
         let texts = ["В КНР растёт спрос.", "Так считает Ханно Вентцлер."];
         assert!(find_in_texts(&texts)[1].is_empty());
         let mut far = vec!["В КНР растёт спрос."];
         far.extend(["Погода хорошая."; CHINA_WINDOW]);
-        far.push("Форум прошёл в Канкуне.");
+        far.push("Форум прошёл в Датуне.");
         assert!(find_in_texts(&far).last().unwrap().is_empty());
         // Names that say Chinese by themselves need nothing around them.
         assert_eq!(

@@ -199,10 +199,10 @@ mod seed_gold {
                     .is_some_and(|n| n.to_string_lossy().starts_with("003_"))
             })
         }) else {
-            eprintln!(
-                "skipped: {} is missing (the client's sample articles)",
+            crate::testing::skip(&format!(
+                "{} is missing (the client's sample articles)",
                 dir.display()
-            );
+            ));
             return;
         };
         let gold: serde_json::Value =

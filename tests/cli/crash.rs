@@ -3,13 +3,23 @@
 //! passes `PRAGMA integrity_check` and its word index's own check, no unit is half-written (all
 //! of a transaction or none of it), units and their history agree, and running the same
 //! command again completes. The seed is printed; BABELDESK_CRASH_SEED replays one run.
+//!
+//! Every kill stops the process first and reads /proc/locks: a kill counts as inside a write
+//! transaction when the process held SQLite's WAL write lock then. Half the kills wait for that
+//! lock after their random moment (so short transactions, an edit's, are hit too), and each
+//! command must have been killed inside a write transaction [`IN_TRANSACTION_EACH`] times or
+//! the test fails: kills that only ever land at start-up or after the commit test nothing.
 
 use super::fuzz_replay::Rng;
-use super::memory::{big_tmx, unsafe_kill};
+use super::memory::big_tmx;
 use super::*;
 use std::time::{Duration, Instant};
 
 const KILLS_EACH: usize = 25;
+/// Kills of each command that must land inside a write transaction.
+const IN_TRANSACTION_EACH: usize = 8;
+/// Tries for an aimed kill whose command finished before its write lock was seen.
+const AIM_TRIES: usize = 5;
 
 /// The kill moments, from a seed that is printed.
 struct Moments(Rng);
@@ -114,9 +124,63 @@ fn check_started(db: &Path) -> Shape {
     }
 }
 
-/// Starts `args`, kills it at a random moment within `window`. True when it was still
-/// running then (a real kill), false when it had already finished.
-fn kill_during(sb: &Sandbox, args: &[&str], input: Option<&[u8]>, at: Duration) -> bool {
+/// Where a kill landed.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Landed {
+    /// The command had finished.
+    Finished,
+    /// The command was running, outside a write transaction.
+    Running,
+    /// The command held the memory's write lock.
+    InTransaction,
+}
+
+/// Whether `pid` holds SQLite's WAL write lock on `db`: byte 120 of the `-shm` file, a POSIX
+/// write lock that /proc/locks lists with the holder's pid and the file's inode.
+fn holds_write_lock(pid: u32, db: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(shm) = std::fs::metadata(format!("{}-shm", db.display())) else {
+        return false;
+    };
+    let (pid, inode) = (pid.to_string(), shm.ino().to_string());
+    let locks = std::fs::read_to_string("/proc/locks").expect("/proc/locks (Linux)");
+    locks.lines().filter(|l| !l.contains("->")).any(|l| {
+        // 1: POSIX  ADVISORY  WRITE 4242 fd:01:123456 120 120
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() >= 8
+            && f[1] == "POSIX"
+            && f[3] == "WRITE"
+            && f[4] == pid
+            && f[5].rsplit(':').next() == Some(inode.as_str())
+            && f[6] == "120"
+    })
+}
+
+/// The state letter of `pid` in /proc/PID/stat (T stopped, Z exited and not yet waited for).
+fn state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // pid (comm) STATE …: comm may hold spaces, so read after its closing parenthesis.
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('X')
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill(2) on our own child's pid, which it stays until we wait for it.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig})");
+}
+
+/// Starts `args` on the memory `db`, waits until `at`, and, when `aimed`, on until the command
+/// holds the memory's write lock; then stops it, sees whether it holds the lock, and kills it.
+fn kill_during(
+    sb: &Sandbox,
+    db: &Path,
+    args: &[&str],
+    input: Option<&[u8]>,
+    at: Duration,
+    aimed: bool,
+) -> Landed {
     let mut child = sb
         .cmd(args)
         .stdin(if input.is_some() {
@@ -135,16 +199,92 @@ fn kill_during(sb: &Sandbox, args: &[&str], input: Option<&[u8]>, at: Duration) 
     let start = Instant::now();
     while start.elapsed() < at {
         if child.try_wait().unwrap().is_some() {
-            return false;
+            return Landed::Finished;
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    let running = child.try_wait().unwrap().is_none();
-    if running {
-        unsafe_kill(child.id());
+    while aimed && !holds_write_lock(child.id(), db) {
+        if child.try_wait().unwrap().is_some() {
+            return Landed::Finished;
+        }
     }
+    if child.try_wait().unwrap().is_some() {
+        return Landed::Finished;
+    }
+    // A SIGSTOP takes effect a moment after kill(2) returns, and the lock must be read from a
+    // process that no longer runs; the command may also have ended just before it.
+    signal(child.id(), libc::SIGSTOP);
+    loop {
+        match state(child.id()) {
+            'T' | 't' => break,
+            'Z' | 'X' => {
+                child.wait().unwrap();
+                return Landed::Finished;
+            }
+            _ => std::hint::spin_loop(),
+        }
+    }
+    let landed = match holds_write_lock(child.id(), db) {
+        true => Landed::InTransaction,
+        false => Landed::Running,
+    };
+    signal(child.id(), libc::SIGKILL);
     child.wait().unwrap();
-    running
+    landed
+}
+
+/// How the kills of one command landed.
+#[derive(Default, Debug)]
+struct Kills {
+    running: usize,
+    in_transaction: usize,
+}
+
+impl Kills {
+    fn add(&mut self, landed: Landed) {
+        self.running += (landed != Landed::Finished) as usize;
+        self.in_transaction += (landed == Landed::InTransaction) as usize;
+    }
+
+    /// Says how they landed, and fails when too few hit a write transaction.
+    fn judge(&self, what: &str, window: Duration) -> usize {
+        eprintln!(
+            "{what}: {} of {KILLS_EACH} kills hit it running, {} inside a write transaction \
+             (window {window:?})",
+            self.running, self.in_transaction
+        );
+        assert!(
+            self.in_transaction >= IN_TRANSACTION_EACH,
+            "{what}: only {} kills landed inside a write transaction",
+            self.in_transaction
+        );
+        self.running
+    }
+}
+
+/// The `k`th kill of a command: odd ones are aimed at a write transaction, and an aimed kill
+/// whose command finished before its lock was seen tries again (on a fresh start, from
+/// `reset`).
+fn kill_kth(
+    k: usize,
+    moments: &mut Moments,
+    window: Duration,
+    reset: &dyn Fn(),
+    kill: &dyn Fn(Duration, bool) -> Landed,
+) -> Landed {
+    let aimed = k % 2 == 1;
+    let mut landed = Landed::Finished;
+    for _ in 0..if aimed { AIM_TRIES } else { 1 } {
+        reset();
+        // Aimed kills start waiting for the lock early in the window: a command's
+        // transactions may all be near its start.
+        let at = moments.within(if aimed { window / 2 } else { window });
+        landed = kill(at, aimed);
+        if landed != Landed::Finished {
+            break;
+        }
+    }
+    landed
 }
 
 /// How long `args` takes uncut: the window the kills fall in (a little past its end).
@@ -181,13 +321,16 @@ fn campaign(
     std::fs::copy(base, &db).unwrap();
     let window = timed(&sb, &all, input);
     let mut moments = Moments::new(what);
-    let mut killed = 0;
-    for _ in 0..KILLS_EACH {
+    let mut kills = Kills::default();
+    let reset = || {
         std::fs::copy(base, &db).unwrap();
         for side in ["-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{dbs}{side}"));
         }
-        killed += kill_during(&sb, &all, input, moments.within(window)) as usize;
+    };
+    for k in 0..KILLS_EACH {
+        let kill = |at, aimed| kill_during(&sb, &db, &all, input, at, aimed);
+        kills.add(kill_kth(k, &mut moments, window, &reset, &kill));
         after_kill(&check(&db));
         let out = match input {
             Some(bytes) => sb.run_stdin(&all, bytes),
@@ -200,8 +343,7 @@ fn campaign(
         );
         after_rerun(&check(&db));
     }
-    eprintln!("{what}: {killed} of {KILLS_EACH} kills hit it running (window {window:?})");
-    killed
+    kills.judge(what, window)
 }
 
 /// A memory of 3 units, one of them edited once (so there is history).
@@ -323,10 +465,10 @@ fn copy_campaign(sb: &Sandbox, base: &Path, big: &str) -> usize {
     };
     let window = timed(sb, &args, None);
     let mut moments = Moments::new("copy");
-    let mut killed = 0;
-    for _ in 0..KILLS_EACH {
-        clear();
-        killed += kill_during(sb, &args, None, moments.within(window)) as usize;
+    let mut kills = Kills::default();
+    for k in 0..KILLS_EACH {
+        let kill = |at, aimed| kill_during(sb, &to, &args, None, at, aimed);
+        kills.add(kill_kth(k, &mut moments, window, &clear, &kill));
         let complete = to.exists() && {
             let s = check_started(&to);
             assert!(s.units == 0 || s == whole, "a partial copy: {s:?}");
@@ -343,6 +485,5 @@ fn copy_campaign(sb: &Sandbox, base: &Path, big: &str) -> usize {
         assert_eq!(check(&to), whole);
         assert_eq!(check(&from), whole, "the source changed");
     }
-    eprintln!("copy: {killed} of {KILLS_EACH} kills hit it running (window {window:?})");
-    killed
+    kills.judge("copy", window)
 }

@@ -520,3 +520,32 @@ fn weights_of_another_model_are_one_clear_line() {
         assert!(!stderr(&out).contains("frame #"), "{}", stderr(&out));
     }
 }
+
+/// A PostgreSQL password never reaches the terminal: not from the user part (an unencoded `@`
+/// in it included), not from a `password=` parameter, in `memory path` or in the error of a
+/// server that cannot be reached; a scheme in capitals is a URL, not a file to create.
+#[test]
+fn postgres_passwords_are_never_shown() {
+    let sb = Sandbox::new();
+    for url in [
+        "postgres://bd:s3cret@127.0.0.1:1/tm",
+        "postgres://bd:s3c@ret@127.0.0.1:1/tm",
+        "postgresql://bd@127.0.0.1:1/tm?password=s3cret&connect_timeout=2",
+        "Postgres://bd:s3cret@127.0.0.1:1/tm",
+    ] {
+        for args in [&["memory", "path"][..], &["memory", "stats"][..]] {
+            let mut all = vec!["--memory", url];
+            all.extend_from_slice(args);
+            let out = sb.run(&all);
+            let shown = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!shown.contains("s3c"), "{url} {args:?}: {shown}");
+            assert!(shown.contains("127.0.0.1:1"), "{url} {args:?}: {shown}");
+        }
+    }
+    let made: Vec<_> = std::fs::read_dir(sb.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.to_ascii_lowercase().contains("postgres"))
+        .collect();
+    assert!(made.is_empty(), "files named after a URL: {made:?}");
+}

@@ -19,6 +19,7 @@ mod summarize;
 mod terms;
 mod translate;
 
+use babeldesk::testing::skip;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -52,21 +53,17 @@ fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/models").join(name)
 }
 
-/// The client's sample data beside the repository. Missing, a test that needs it is skipped,
-/// except under `BABELDESK_REQUIRE_MODELS` (set by `make test` and CI, where it is there):
-/// then it fails.
+/// The client's sample data beside the repository. Missing, a test that needs it is skipped
+/// ([`skip`]: it fails under `make test` and in CI, where it is there).
 fn shared() -> Option<PathBuf> {
     let p = repo().join("../shared");
     if p.is_dir() {
         Some(p)
     } else {
-        assert!(
-            std::env::var_os("BABELDESK_REQUIRE_MODELS").is_none(),
-            "{} is missing (the client's sample data); BABELDESK_REQUIRE_MODELS is set, so this \
-             test may not be skipped",
+        skip(&format!(
+            "{} is missing (the client's sample data)",
             p.display()
-        );
-        eprintln!("skipped: ../shared is missing (the client's sample data)");
+        ));
         None
     }
 }
@@ -139,11 +136,7 @@ impl Sandbox {
     fn with_minilm(&mut self) -> bool {
         let src = repo().join("models/all-minilm-l6-v2");
         if !src.join("model.safetensors").is_file() {
-            assert!(
-                std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
-                "MiniLM is missing from models/; run `make models`"
-            );
-            eprintln!("skipped: MiniLM is not installed in models/ (run `make models`)");
+            skip("MiniLM is not installed in models/ (run `make models`)");
             return false;
         }
         let out = self.run(&[
@@ -774,22 +767,27 @@ fn pull_from_a_gone_server_is_a_clear_error() {
 fn model_free_commands_do_not_load_libtorch() {
     // The CLI must not link libtorch: its start-up cost belongs to the engine alone.
     let exe = Path::new(env!("CARGO_BIN_EXE_babeldesk"));
-    let ldd = Command::new("ldd").arg(exe).output();
-    if let Ok(o) = ldd {
-        let libs = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            !libs.contains("libtorch"),
-            "babeldesk links libtorch:\n{libs}"
-        );
-    }
-    let engine = Command::new("ldd")
-        .arg(env!("CARGO_BIN_EXE_babeldesk-engine"))
-        .output();
-    if let Ok(o) = engine {
-        let libs = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            libs.contains("libtorch_cpu") && !libs.contains("not found"),
-            "engine must find libtorch by rpath:\n{libs}"
-        );
-    }
+    let ldd = |exe: &str| match Command::new("ldd").arg(exe).output() {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => panic!("ldd {exe} failed: {}", stderr(&o)),
+        Err(_) => {
+            skip("no ldd here to list the executables' libraries");
+            None
+        }
+    };
+    let Some(libs) = ldd(exe.to_str().unwrap()) else {
+        return;
+    };
+    // ldd answered about this executable (its C library at least), so an absent libtorch
+    // means something.
+    assert!(libs.contains("libc.so"), "{libs}");
+    assert!(
+        !libs.contains("libtorch"),
+        "babeldesk links libtorch:\n{libs}"
+    );
+    let libs = ldd(env!("CARGO_BIN_EXE_babeldesk-engine")).unwrap();
+    assert!(
+        libs.contains("libtorch_cpu") && !libs.contains("not found"),
+        "engine must find libtorch by rpath:\n{libs}"
+    );
 }

@@ -18,6 +18,22 @@ fn reference(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// An int8 reference made on the machine that runs the tests: `make test` has torch (from the
+/// venv) write them into `BABELDESK_INT8_REFERENCES` (target/int8-references). fbgemm picks its
+/// int8 kernels by the CPU (AVX2, AVX-512, VNNI), which round and sum differently: outputs
+/// made on one machine do not hold on another (on two of three CPUs tried, issue 31), while
+/// babeldesk's int8 and torch's agree token for token on each. Without them the test skips.
+fn int8_reference(name: &str) -> Option<Value> {
+    let Some(dir) = std::env::var_os("BABELDESK_INT8_REFERENCES") else {
+        skip("no int8 references made on this machine (BABELDESK_INT8_REFERENCES; `make test` makes them)");
+        return None;
+    };
+    let path = Path::new(&dir).join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (make test makes it)", path.display()));
+    Some(serde_json::from_str(&text).unwrap())
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -44,11 +60,7 @@ fn installed_minilm() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         return Some(dir);
     }
-    assert!(
-        std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
-        "MiniLM is missing from models/; run `make models`"
-    );
-    eprintln!("skipped: MiniLM is not installed in models/ (run `make models`)");
+    skip("MiniLM is not installed in models/ (run `make models`)");
     None
 }
 
@@ -150,28 +162,51 @@ fn minilm_vectors_match_sentence_transformers() {
     }
 }
 
-/// MiniLM runs in int8 by default, with the vectors torch's dynamic quantization gives (the
-/// feed-forward output layers kept fp32 on both sides), within 0.01 of fp32's direction.
+/// How far babeldesk's int8 vectors may be from torch's made on the same machine: the same
+/// fbgemm kernels, summed in another order (1 - cosine; measured below 1e-6 here). Other
+/// machines differ by much more (0.99995 on an AVX-512 VNNI CPU, 0.9995 on this AVX2 one
+/// against references made elsewhere), which is why the references are made where the tests
+/// run ([`int8_reference`]).
+const INT8_SAME_MACHINE: f64 = 1e-5;
+
+/// MiniLM runs in int8 by default, with the vectors torch's dynamic quantization gives on this
+/// machine (the feed-forward output layers kept fp32 on both sides), and within 0.01 of its
+/// own fp32 direction; much closer to torch's int8 than to fp32, so a stand-in that ran fp32,
+/// or quantized otherwise, fails.
 #[test]
 fn minilm_int8_matches_torch_dynamic_quantization() {
     let Some(dir) = installed_minilm() else {
         return;
     };
-    let refs = reference("minilm-int8-vectors.json");
+    let Some(refs) = int8_reference("minilm-int8-vectors.json") else {
+        return;
+    };
     let (cases, texts) = sentences(&refs);
-    let (precision, together, alone) = minilm_vectors(dir, &texts, Precision::Auto);
+    let (precision, together, alone) = minilm_vectors(dir.clone(), &texts, Precision::Auto);
     assert_eq!(precision, Some(Precision::Int8));
+    let (fp32_precision, fp32, _) = minilm_vectors(dir, &texts, Precision::Fp32);
+    assert_eq!(fp32_precision, Some(Precision::Fp32));
     let (batched, each) = (vectors(cases, "vector"), vectors(cases, "alone"));
     for (i, text) in texts.iter().enumerate() {
+        let f: Vec<f64> = fp32[i].iter().map(|&x| x as f64).collect();
+        let to_fp32 = cosine(&together[i], &f);
+        // int8 moves each vector off fp32's direction, a little (0.989 to 0.996 on the two
+        // CPUs tried): more than 0.02 would reorder an extractive summary's sentences.
+        assert!(
+            (0.98..0.9999).contains(&to_fp32),
+            "{text}: {to_fp32} to fp32"
+        );
         for (how, v, want) in [
             ("batch", &together[i], &batched[i]),
             ("alone", &alone[i], &each[i]),
         ] {
-            let c = cosine(v, want);
-            assert!(c >= 0.99999, "{text} ({how}): cosine {c} to torch's int8");
+            let off = 1.0 - cosine(v, want);
+            assert!(
+                off <= INT8_SAME_MACHINE && off * 10.0 <= 1.0 - to_fp32,
+                "{text} ({how}): cosine {} to torch's int8, {to_fp32} to fp32",
+                1.0 - off
+            );
         }
-        let to_fp32 = cases[i]["cosine_to_fp32"].as_f64().unwrap();
-        assert!((0.99..0.9999).contains(&to_fp32), "{text}: {to_fp32}");
     }
 }
 
@@ -233,8 +268,8 @@ impl Seq2SeqEngine {
 /// int8 equals torch's dynamic quantization (quantize_dynamic, 8-bit activations) token for
 /// token, greedy and beam 4, batched and each input alone; fp32 stays rust-bert's pipeline,
 /// equal to transformers. Returns (int8 outputs equal to fp32's, outputs).
-fn int8_matches_torch(model: &str, key: &str) -> (usize, usize) {
-    let refs = reference("int8-generation.json");
+fn int8_matches_torch(model: &str, key: &str) -> Option<(usize, usize)> {
+    let refs = int8_reference("int8-generation.json")?;
     let cases = refs[key].as_array().unwrap();
     // Greedy and beam 4, each at two caps.
     assert_eq!(cases.len(), 4);
@@ -250,11 +285,8 @@ fn int8_matches_torch(model: &str, key: &str) -> (usize, usize) {
         assert_eq!(int8.precision, Some(Precision::Int8));
         // All together (one batch, as the reference ran them: with int8, the rows of a batch
         // share each layer's input scale), then each alone.
-        assert_eq!(
-            int8.run(&inputs),
-            strings(&case["batched"]),
-            "{what}, batched"
-        );
+        let got = int8.run(&inputs);
+        assert_eq!(got, strings(&case["batched"]), "{what}, batched");
         for (input, want) in inputs.iter().zip(strings(&case["alone"])) {
             assert_eq!(
                 int8.run(std::slice::from_ref(input)),
@@ -264,13 +296,13 @@ fn int8_matches_torch(model: &str, key: &str) -> (usize, usize) {
         }
         let mut fp32 = Seq2SeqEngine::load(model, Precision::Fp32, case);
         assert_eq!(fp32.precision, Some(Precision::Fp32));
-        let want = strings(&case["fp32_batched"]);
-        assert_eq!(fp32.run(&inputs), want, "{what}, fp32");
-        let got = strings(&case["batched"]);
-        same_as_fp32 += got.iter().zip(&want).filter(|(x, y)| x == y).count();
+        let fp32_got = fp32.run(&inputs);
+        assert_eq!(fp32_got, strings(&case["fp32_batched"]), "{what}, fp32");
+        // The agreement rate is the engine's own: its int8 outputs against its fp32 ones.
+        same_as_fp32 += got.iter().zip(&fp32_got).filter(|(x, y)| x == y).count();
         outputs += got.len();
     }
-    (same_as_fp32, outputs)
+    Some((same_as_fp32, outputs))
 }
 
 // The tiny random models are as far from trained ones as models get (weights of std 0.5, no
@@ -279,12 +311,21 @@ fn int8_matches_torch(model: &str, key: &str) -> (usize, usize) {
 
 #[test]
 fn marian_int8_matches_torch_dynamic_quantization_token_for_token() {
-    assert_eq!(int8_matches_torch("tiny-marian-ru-en", "cases"), (7, 32));
+    if let Some((same, all)) = int8_matches_torch("tiny-marian-ru-en", "cases") {
+        eprintln!("tiny Marian: {same} of {all} int8 outputs equal fp32's");
+        // int8 runs really in int8: the tiny random model's outputs change (how many depends
+        // on the CPU's kernels: 7 of 32 where the first references were made, 0 on an AVX2
+        // EPYC).
+        assert!(all == 32 && same < all, "{same} of {all}");
+    }
 }
 
 #[test]
 fn bart_int8_matches_torch_dynamic_quantization_token_for_token() {
-    assert_eq!(int8_matches_torch("tiny-bart", "bart_cases"), (6, 16));
+    if let Some((same, all)) = int8_matches_torch("tiny-bart", "bart_cases") {
+        eprintln!("tiny BART: {same} of {all} int8 outputs equal fp32's");
+        assert!(all == 16 && same < all, "{same} of {all}");
+    }
 }
 
 // ---- generation against transformers: beam search, and models that stop by themselves ----
@@ -779,7 +820,9 @@ fn two_imports_into_one_memory_at_once_both_land() {
 #[test]
 fn int8_is_the_default_for_marian_and_units_record_the_precision() {
     let sb = Sandbox::new().without_precision();
-    let refs = reference("int8-generation.json");
+    let Some(refs) = int8_reference("int8-generation.json") else {
+        return;
+    };
     let case = &refs["cases"][0];
     assert_eq!(case["search"], "greedy");
     let (input, want) = (

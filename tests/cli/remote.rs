@@ -13,20 +13,13 @@ use std::time::{Duration, Instant};
 /// Five distinct sentences and a repeat.
 const DOC: &str = "Парламент собрался во вторник. Министр выступил с речью.\n\nГолосование пройдёт на следующей неделе. Депутаты спорили до вечера.\n\nПарламент собрался во вторник. Заседание закрыто.\n";
 
-/// The llama-server executable. Without one the test is skipped with a message, except under
-/// `make test` (`BABELDESK_REQUIRE_MODELS`) and in CI (`CI=true`), where it must be there: the
-/// test then fails.
+/// The llama-server executable. Without one the test is skipped ([`skip`]: it fails under
+/// `make test` and in CI, which build one).
 fn llama_server() -> Option<PathBuf> {
     match std::env::var("BABELDESK_TEST_LLAMA_SERVER") {
         Ok(p) if Path::new(&p).is_file() => Some(PathBuf::from(p)),
         _ => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true")
-                    && std::env::var("BABELDESK_REQUIRE_MODELS").is_err(),
-                "llama-server is not available (BABELDESK_TEST_LLAMA_SERVER is unset; `make \
-                 test` builds it with .ci/llama-server): in CI this test may not be skipped"
-            );
-            eprintln!("skipped: no llama-server (BABELDESK_TEST_LLAMA_SERVER is unset; `make test` builds one)");
+            skip("no llama-server (BABELDESK_TEST_LLAMA_SERVER is unset; `make test` builds one)");
             None
         }
     }
@@ -433,4 +426,147 @@ fn bad_urls_and_unreachable_servers_are_one_line() {
     assert_fails(&out, "is unavailable after 1 try: cannot connect");
     let help = stdout(&sb.run(&["translate", "--help"]));
     assert!(help.contains("--engine-url") && help.contains("OpenAI-compatible"));
+}
+
+/// What a hostile model server does with the chat request, after listing one model on a
+/// kept-alive connection as a real server does (so the chat request may reuse it).
+#[derive(Clone, Copy, Debug)]
+enum Hostile {
+    /// Takes the request and never answers.
+    Hang,
+    /// Answers a byte a second.
+    Trickle,
+    /// Redirects to a file on the client's machine.
+    RedirectToFile,
+    /// Redirects to another host (nothing listens there).
+    RedirectToHost,
+}
+
+/// A hostile server on loopback: its port. It serves until the test process ends.
+fn hostile_server(how: Hostile) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(stream) = conn else { break };
+            std::thread::spawn(move || serve_hostile(stream, how));
+        }
+    });
+    port
+}
+
+fn serve_hostile(stream: TcpStream, how: Hostile) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    while let Some(request) = read_request(&mut reader) {
+        if request.starts_with(b"GET /v1/models") {
+            let body = r#"{"object":"list","data":[{"id":"hostile","object":"model"}]}"#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            if out.write_all((head + body).as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
+        let location = match how {
+            Hostile::Hang => {
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            Hostile::Trickle => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+                let _ = out.write_all(head.as_bytes());
+                for _ in 0..120 {
+                    if out.write_all(b" ").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+                return;
+            }
+            Hostile::RedirectToFile => "file:///etc/passwd",
+            Hostile::RedirectToHost => "http://127.0.0.1:9/v1/chat/completions",
+        };
+        let answer = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+        );
+        if out.write_all(answer.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// `translate_remote`, killed if it has not ended within `limit`: None then.
+fn translate_within(sb: &Sandbox, url: &str, extra: &[&str], limit: Duration) -> Option<Output> {
+    let mut args = vec!["--engine-url", url, "translate", "--from", "ru"];
+    args.extend_from_slice(extra);
+    let mut child = sb
+        .cmd(&args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(DOC.as_bytes())
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+/// `--timeout` is a deadline for the whole answer: a server that takes the request and never
+/// answers (on the connection the model list came over) and one that sends a byte a second
+/// are both cut there, in one line.
+#[test]
+fn a_hung_or_trickling_server_is_cut_at_the_timeout() {
+    let sb = Sandbox::new();
+    for how in [Hostile::Hang, Hostile::Trickle] {
+        let url = format!("http://127.0.0.1:{}", hostile_server(how));
+        let started = Instant::now();
+        let flags = ["--timeout", "3", "--retries", "0", "--parallel", "1"];
+        let Some(out) = translate_within(&sb, &url, &flags, Duration::from_secs(60)) else {
+            panic!("{how:?}: translate --timeout 3 still waiting after 60 s");
+        };
+        assert_fails(&out, "is unavailable after 1 try: ");
+        // The deadline, give or take start-up: nowhere near the trickle's 120 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{how:?}: {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// A model server's redirect is refused in one line naming where it pointed, never followed:
+/// not to a file (ureq panicked on it), not to another host.
+#[test]
+fn redirects_from_a_model_server_are_not_followed() {
+    let sb = Sandbox::new();
+    for (how, to) in [
+        (Hostile::RedirectToFile, "file:///etc/passwd"),
+        (
+            Hostile::RedirectToHost,
+            "http://127.0.0.1:9/v1/chat/completions",
+        ),
+    ] {
+        let url = format!("http://127.0.0.1:{}", hostile_server(how));
+        let out = translate_remote(&sb, &url, &["--retries", "0"], DOC);
+        assert_fails(&out, "babeldesk follows no redirects from a model server");
+        assert!(stderr(&out).contains(to), "{how:?}: {}", stderr(&out));
+        let units = json(&sb.run(&["memory", "list", "--format", "json"]));
+        assert_eq!(units, serde_json::json!([]), "{how:?}: something stored");
+    }
 }

@@ -119,9 +119,7 @@ impl Drop for SmallDisk {
 #[test]
 fn a_full_disk_rolls_back_and_loses_nothing() {
     let Some(disk) = SmallDisk::mount("3m") else {
-        eprintln!(
-            "skipped: cannot mount a tmpfs here (needs root); the full-disk case is untested"
-        );
+        skip("cannot mount a tmpfs here (needs root); the full-disk case is untested");
         return;
     };
     let sb = Sandbox::new();

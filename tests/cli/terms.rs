@@ -953,45 +953,123 @@ fn a_clean_translation_says_its_terms_were_checked() {
     );
 }
 
-/// The name reader on general news (newstest2013, 3,000 sentences from many countries) and on
-/// the names fixture: foreign names that only split into Palladius syllables (Сатоши, Умала,
-/// Ханно) give no hint, while every Chinese name of the fixture is found, each sentence alone.
+/// One name the reader gave: its pinyin, whether it came from the conventional table, and
+/// where it starts.
+struct Read {
+    pinyin: String,
+    conventional: bool,
+    start: usize,
+}
+
+/// `terms names FILE --format json`: every name read.
+fn names_read(sb: &Sandbox, file: &str) -> Vec<Read> {
+    terms_json(sb, None, &["names", file])["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| Read {
+            pinyin: n["pinyin"].as_str().unwrap().to_string(),
+            conventional: n["conventional"].as_bool().unwrap(),
+            start: n["start"].as_u64().unwrap() as usize,
+        })
+        .collect()
+}
+
+/// Of a names fixture's forms (tests/fixtures/terms), how many the reader gives, each
+/// sentence read alone; and the ones it misses.
+fn fixture_rate(sb: &Sandbox, fixture: &str) -> (usize, usize, Vec<String>) {
+    let path = repo().join("tests/fixtures/terms").join(fixture);
+    let text = std::fs::read_to_string(path).unwrap();
+    let (mut found, mut all, mut missed) = (0, 0, Vec::new());
+    for line in text.lines() {
+        let (source, want) = line.split_once('\t').unwrap();
+        put(sb, "one.txt", format!("{source}\n").as_bytes());
+        let got: Vec<String> = names_read(sb, "one.txt")
+            .into_iter()
+            .map(|n| n.pinyin)
+            .collect();
+        for w in want.split('|') {
+            all += 1;
+            match got.iter().any(|g| g == w) {
+                true => found += 1,
+                false => missed.push(format!("{w} in {source} (read {got:?})")),
+            }
+        }
+    }
+    (found, all, missed)
+}
+
+/// Whether the English line names `pinyin` (ignoring case, spaces, hyphens, apostrophes).
+fn named_in(english: &str, pinyin: &str) -> bool {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    squash(english).contains(&squash(pinyin))
+}
+
+/// The name reader on the names fixtures and on general news.
+/// - `names.tsv`, the sentences its tables were tuned on: every form is read.
+/// - `names-heldout.tsv`, sentences written later whose names are in no table: the rate is
+///   printed (the README reports it) and may not fall below 80%.
+/// - newstest2013 (3,000 sentences of world news, not about China): a name read syllable by
+///   syllable is judged by the English reference line, independently of the reader: one the
+///   reference does not name is a false name. Two are known (reported, not passed as right);
+///   any other fails, and so does a known one no longer read.
 #[test]
 fn names_on_general_news_are_few_and_the_chinese_ones_are_found() {
     let sb = Sandbox::new();
-    let reader = |file: &str| -> Vec<(String, bool)> {
-        terms_json(&sb, None, &["names", file])["names"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| {
-                let pinyin = n["pinyin"].as_str().unwrap().to_string();
-                (pinyin, n["conventional"].as_bool().unwrap())
-            })
-            .collect()
-    };
-    let fixture = std::fs::read_to_string(repo().join("tests/fixtures/terms/names.tsv")).unwrap();
-    for line in fixture.lines() {
-        let (source, want) = line.split_once('\t').unwrap();
-        put(&sb, "one.txt", format!("{source}\n").as_bytes());
-        let got: Vec<String> = reader("one.txt").into_iter().map(|n| n.0).collect();
-        for w in want.split('|') {
-            assert!(
-                got.iter().any(|g| g == w),
-                "{w} not found in {source}: {got:?}"
-            );
-        }
-    }
+    let (found, all, missed) = fixture_rate(&sb, "names.tsv");
+    assert_eq!(found, all, "tuned fixture: missed {missed:#?}");
+    let (found, all, missed) = fixture_rate(&sb, "names-heldout.tsv");
+    eprintln!(
+        "names: tuned fixture all read; held-out fixture {found} of {all}, missed {missed:#?}"
+    );
+    assert!(
+        found * 100 >= all * 80,
+        "held-out: {found} of {all}: {missed:#?}"
+    );
+
     let Some(shared) = shared() else { return };
     let news = shared.join("data/parallel/ru-en/newstest2013.ru");
-    let read: Vec<String> = reader(news.to_str().unwrap())
-        .into_iter()
-        .filter(|n| !n.1)
-        .map(|n| n.0)
+    let ru = std::fs::read_to_string(&news).unwrap();
+    let en = std::fs::read_to_string(shared.join("data/parallel/ru-en/newstest2013.en")).unwrap();
+    let en: Vec<&str> = en.lines().collect();
+    let mut false_names = Vec::new();
+    for n in names_read(&sb, news.to_str().unwrap()) {
+        let line = ru[..n.start].matches('\n').count();
+        if !n.conventional && !named_in(en[line], &n.pinyin) {
+            false_names.push((n.pinyin, line + 1));
+        }
+    }
+    // Known misses: (line, pinyin, why). Reported on every run, never passed as right.
+    const KNOWN: &[(usize, &str, &str)] = &[
+        (
+            2616,
+            "Tang Wei",
+            "Тан Вей Мин is a Singaporean Chinese name, written Tan Wei Ming, not in pinyin",
+        ),
+        (
+            2855,
+            "Kangkong",
+            "Канкун (Cancún) in a paragraph about a Chinese trade centre there",
+        ),
+    ];
+    let unknown: Vec<_> = false_names
+        .iter()
+        .filter(|(pinyin, line)| !KNOWN.iter().any(|k| k.0 == *line && k.1 == pinyin))
         .collect();
-    // Before the reader asked for a text about China it gave 40 such names here.
-    assert!(read.len() <= 4, "names read syllable by syllable: {read:?}");
-    for foreign in ["Satuoshi", "Wumala", "Hangnuo", "Bibixi", "Mengninggu"] {
-        assert!(!read.iter().any(|r| r == foreign), "{foreign} in {read:?}");
+    assert!(
+        unknown.is_empty(),
+        "names the English reference does not have (pinyin, line): {unknown:?}"
+    );
+    for (line, pinyin, why) in KNOWN {
+        assert!(
+            false_names.iter().any(|f| f.1 == *line && f.0 == *pinyin),
+            "line {line}: {pinyin} is no longer read: take it off the known misses"
+        );
+        babeldesk::testing::known_miss(&format!("newstest2013 line {line}: {pinyin} ({why})"));
     }
 }

@@ -9,9 +9,19 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Whether `--memory` names a PostgreSQL database rather than a file.
+/// Whether `--memory` names a PostgreSQL database rather than a file. Schemes are
+/// case-insensitive (RFC 3986): `Postgres://…` is a URL too, never a file named after it.
 pub(in crate::memory) fn is_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
+    scheme_end(s).is_some()
+}
+
+/// Where the `postgres://` or `postgresql://` scheme of `s` ends, in any case.
+fn scheme_end(s: &str) -> Option<usize> {
+    ["postgres://", "postgresql://"].iter().find_map(|p| {
+        s.get(..p.len())
+            .filter(|head| head.eq_ignore_ascii_case(p))
+            .map(|_| p.len())
+    })
 }
 
 /// The statements a connection has prepared; a long-running `serve` builds many listing
@@ -28,6 +38,11 @@ impl PgConn {
     /// Connects to `url`. The second value is the URL without its password, to name the
     /// memory in messages.
     pub fn connect(url: &str, timeout: Duration) -> Result<(PgConn, String), DbError> {
+        // The driver knows the scheme in lower case only.
+        let url = match scheme_end(url) {
+            Some(end) => format!("{}{}", url[..end].to_ascii_lowercase(), &url[end..]),
+            None => url.to_string(),
+        };
         let mut config: Config = url
             .parse()
             .map_err(|e: postgres::Error| DbError::Connect(format!("not a PostgreSQL URL: {e}")))?;
