@@ -26,6 +26,16 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Whether a token given with --token will do: 16 or more characters that a URL and a cookie
+/// carry as they are (RFC 3986's unreserved ones), so it is printed, sent and compared
+/// unchanged; spaces, `&`, `;` and non-ASCII would be cut or encoded on the way.
+pub fn token_ok(token: &str) -> bool {
+    token.len() >= 16
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
 /// The Host values a browser sends to this server. Bound to every address, any host will do
 /// (the token still guards it); on loopback only loopback names, so a rebound DNS name fails.
 pub fn allowed_hosts(bind: IpAddr, port: u16) -> Vec<String> {
@@ -39,7 +49,12 @@ pub fn allowed_hosts(bind: IpAddr, port: u16) -> Vec<String> {
     if bind.is_loopback() {
         names.extend(["localhost".to_string(), "127.0.0.1".into(), "[::1]".into()]);
     }
-    names.iter().map(|n| format!("{n}:{port}")).collect()
+    // On port 80 browsers send the name alone.
+    let mut hosts: Vec<String> = names.iter().map(|n| format!("{n}:{port}")).collect();
+    if port == 80 {
+        hosts.extend(names);
+    }
+    hosts
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.
@@ -204,6 +219,20 @@ mod tests {
         assert!(hosts.contains(&"localhost:8080".to_string()));
         assert!(!hosts.contains(&"evil.example:8080".to_string()));
         assert!(allowed_hosts("0.0.0.0".parse().unwrap(), 1).is_empty());
+        // Port 80: browsers leave the port out of Host (issue 32).
+        let on_80 = allowed_hosts("127.0.0.1".parse().unwrap(), 80);
+        assert!(on_80.contains(&"localhost".to_string()) && on_80.contains(&"127.0.0.1:80".into()));
+        assert!(!hosts.contains(&"localhost".to_string()));
+        assert!(token_ok("0123456789abcdef-._~"));
+        for weak in [
+            "short",
+            &" ".repeat(16),
+            "0123456789abcdef&x",
+            "0123456789abcdef;x",
+            "0123456789abcdefé",
+        ] {
+            assert!(!token_ok(weak), "{weak:?}");
+        }
         assert_eq!(
             query_token("a=1&token=xyz&b=2"),
             (Some("xyz"), "a=1&b=2".into())

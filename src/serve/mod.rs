@@ -42,7 +42,7 @@ pub struct Options {
 pub enum ServeError {
     #[error("--bind {0} is reachable from other machines: give an access token with --token (or BABELDESK_TOKEN) to serve there")]
     TokenRequired(IpAddr),
-    #[error("the access token must have 16 or more characters")]
+    #[error("the access token must have 16 or more characters, each a letter, a digit or one of - . _ ~ (it goes into URLs and a cookie as it is)")]
     WeakToken,
     #[error("cannot listen on {addr}")]
     Bind {
@@ -77,7 +77,7 @@ impl Server {
     /// Opens the memory and binds the port; refuses a non-loopback address without a token.
     pub fn bind(opts: Options) -> Result<Server, ServeError> {
         let token = match (&opts.token, opts.bind.is_loopback()) {
-            (Some(t), _) if t.chars().count() < 16 => return Err(ServeError::WeakToken),
+            (Some(t), _) if !guard::token_ok(t) => return Err(ServeError::WeakToken),
             (Some(t), _) => t.clone(),
             (None, true) => guard::random_token(),
             (None, false) => return Err(ServeError::TokenRequired(opts.bind)),

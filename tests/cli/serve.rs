@@ -8,8 +8,16 @@ fn serve_refuses_an_open_address_without_a_token_and_a_weak_token() {
     let sb = Sandbox::new();
     let out = sb.run(&["serve", "--bind", "0.0.0.0", "--port", "0"]);
     assert_fails(&out, "give an access token with --token");
-    let out = sb.run(&["serve", "--port", "0", "--token", "short"]);
-    assert_fails(&out, "16 or more characters");
+    // Too short, blank, or with what a URL or cookie would cut or encode (issue 32).
+    for weak in [
+        "short",
+        "                ",
+        "0123456789abcdef&admin=1",
+        "0123456789abcdef;x",
+    ] {
+        let out = sb.run(&["serve", "--port", "0", "--token", weak]);
+        assert_fails(&out, "16 or more characters, each a letter, a digit");
+    }
     // A port taken by another program: one line naming it.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
