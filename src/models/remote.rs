@@ -6,7 +6,9 @@
 //! Failures: a refused connection, a timeout, HTTP 429 and 5xx are retried with a growing
 //! pause, a few times; then the server counts as gone ([`RemoteError::Unavailable`]) and the
 //! caller stops. A wrong key (401/403) stops at once. An answer that is not chat JSON, has no
-//! text, or is a refusal is a problem for that one segment, never an error.
+//! text, or is a refusal is a problem for that one segment, never an error. The timeout is a
+//! deadline for each whole answer, however slowly it comes; redirects are refused
+//! ([`RemoteError::Redirected`]), never followed.
 
 use super::chat::{self, Answer, Chat, Completion, Decoding};
 use super::engine::Answers;

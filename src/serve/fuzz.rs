@@ -47,6 +47,8 @@ fn app() -> &'static App {
         let state = State {
             memory: Mutex::new(memory),
             token: TOKEN.into(),
+            // The seeds' cookie header names it so, for HOST's port (`Cookie: babeldesk_token_8080=$T`).
+            cookie: super::guard::cookie_name(8080),
             csrf: CSRF.into(),
             hosts: vec![HOST.into()],
         };

@@ -10,7 +10,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-const COOKIE: &str = "babeldesk_token";
+/// The token cookie's name on a server listening on `port`. Cookies are scoped by host, not by
+/// port: one name for every instance on 127.0.0.1 would let each overwrite the other's, and
+/// two review pages open at once would log each other out.
+pub fn cookie_name(port: u16) -> String {
+    format!("babeldesk_token_{port}")
+}
 
 /// 32 hex digits from the system's random source.
 pub fn random_token() -> String {
@@ -75,13 +80,13 @@ fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+fn cookie_token<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
@@ -170,15 +175,15 @@ fn admit(state: &State, request: &Request) -> Result<Option<Response>, Response>
         };
         let mut r = Redirect::to(&to).into_response();
         let cookie = format!(
-            "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-            state.token
+            "{}={}; HttpOnly; SameSite=Strict; Path=/",
+            state.cookie, state.token
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             r.headers_mut().insert(header::SET_COOKIE, v);
         }
         return Ok(Some(r));
     }
-    let presented = cookie_token(headers).or_else(|| bearer_token(headers));
+    let presented = cookie_token(headers, &state.cookie).or_else(|| bearer_token(headers));
     match presented {
         Some(t) if same(t, &state.token) => Ok(None),
         _ => Err(refuse(StatusCode::UNAUTHORIZED, "an access token is required: open the URL babeldesk serve printed (it ends in ?token=…)")),
@@ -246,8 +251,12 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             header::COOKIE,
-            HeaderValue::from_static("x=1; babeldesk_token=t0k; y=2"),
+            HeaderValue::from_static(
+                "x=1; babeldesk_token_8701=other; babeldesk_token_8700=t0k; y=2",
+            ),
         );
-        assert_eq!(cookie_token(&h), Some("t0k"));
+        assert_eq!(cookie_token(&h, &cookie_name(8700)), Some("t0k"));
+        assert_eq!(cookie_token(&h, &cookie_name(8701)), Some("other"));
+        assert_eq!(cookie_token(&h, &cookie_name(870)), None);
     }
 }

@@ -60,6 +60,8 @@ pub enum ServeError {
 pub(crate) struct State {
     memory: Mutex<Memory>,
     token: String,
+    /// The token cookie's name ([`guard::cookie_name`]).
+    cookie: String,
     csrf: String,
     /// Host header values this server answers to; empty: any (bound to all addresses).
     hosts: Vec<String>,
@@ -97,6 +99,7 @@ impl Server {
             memory: Mutex::new(memory),
             csrf: guard::random_token(),
             hosts: guard::allowed_hosts(opts.bind, local.port()),
+            cookie: guard::cookie_name(local.port()),
             token,
         };
         Ok(Server {

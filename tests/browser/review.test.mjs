@@ -101,17 +101,19 @@ function raw(path, headers = {}, method = 'GET', body = null) {
 test('the URL works and a request without the token is refused', async () => {
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}$/);
   const token = new URL(url).searchParams.get('token');
+  // The cookie is named for this instance's port (instances on one host keep theirs apart).
+  const name = `babeldesk_token_${new URL(url).port}`;
   assert.equal((await raw('/')).status, 401);
-  assert.equal((await raw('/units', { Cookie: 'babeldesk_token=wrong' })).status, 401);
+  assert.equal((await raw('/units', { Cookie: `${name}=wrong` })).status, 401);
   // DNS rebinding: the right token under another host name.
-  assert.equal((await raw('/', { Host: 'attacker.example', Cookie: `babeldesk_token=${token}` })).status, 421);
-  const ok = await raw('/', { Cookie: `babeldesk_token=${token}` });
+  assert.equal((await raw('/', { Host: 'attacker.example', Cookie: `${name}=${token}` })).status, 421);
+  const ok = await raw('/', { Cookie: `${name}=${token}` });
   assert.equal(ok.status, 200);
   assert.match(ok.headers['content-security-policy'], /script-src 'self'/);
   // A change without the page's CSRF token changes nothing.
   const before = units();
   const post = await raw(`/unit/${before[0].id}/status`, {
-    Cookie: `babeldesk_token=${token}`, 'Content-Type': 'application/x-www-form-urlencoded',
+    Cookie: `${name}=${token}`, 'Content-Type': 'application/x-www-form-urlencoded',
   }, 'POST', 'status=rejected&csrf=forged');
   assert.equal(post.status, 403);
   assert.deepEqual(units(), before);

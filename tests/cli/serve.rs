@@ -100,7 +100,7 @@ fn the_document_screen_shows_how_each_segment_was_made() {
     let (mut child, url) = start(&sb, &[]);
     let (port, token) = port_and_token(&url);
     let get = |path: &str| {
-        request(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: babeldesk_token={token}\r\n"))
+        request(port, &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: babeldesk_token_{port}={token}\r\n"))
     };
     let a = get("/doc?name=a.txt");
     assert!(a.starts_with("HTTP/1.1 200"), "{a}");
@@ -136,11 +136,19 @@ fn serve_prints_a_tokened_url_and_guards_every_request() {
     assert!(got.starts_with("HTTP/1.1 401"), "{got}");
     let got = request(port, &format!("GET /?token={token} HTTP/1.1\r\n{host}"));
     assert!(got.starts_with("HTTP/1.1 303"), "{got}");
+    // Named for the port: instances on one host keep their cookies apart (issue 32).
     assert!(
-        got.contains("babeldesk_token=") && got.contains("HttpOnly"),
+        got.contains(&format!("babeldesk_token_{port}={token}")) && got.contains("HttpOnly"),
         "{got}"
     );
-    let cookie = format!("Cookie: babeldesk_token={token}\r\n");
+    // Another instance's cookie name does not let a request in.
+    let other = format!(
+        "Cookie: babeldesk_token_{}={token}\r\n",
+        port.wrapping_add(1)
+    );
+    let got = request(port, &format!("GET / HTTP/1.1\r\n{host}{other}"));
+    assert!(got.starts_with("HTTP/1.1 401"), "{got}");
+    let cookie = format!("Cookie: babeldesk_token_{port}={token}\r\n");
     let got = request(port, &format!("GET / HTTP/1.1\r\n{host}{cookie}"));
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(got.contains("No translated documents yet"), "{got}");

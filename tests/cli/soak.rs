@@ -94,7 +94,7 @@ fn reader(
         let path = ["/units?q=Writer", "/stats"][n % 2];
         let answer = request(
             port,
-            &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: babeldesk_token={token}\r\n"),
+            &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: babeldesk_token_{port}={token}\r\n"),
         );
         tally.operations.fetch_add(1, Ordering::Relaxed);
         match answer.lines().next().unwrap_or("") {
