@@ -167,7 +167,13 @@ fn admit(state: &State, request: &Request) -> Result<Option<Response>, Response>
             ));
         }
         // Trade the token in the URL for a cookie, so it leaves the address bar and history.
+        // The same path, unless a browser would read it as another host's (`//evil.example/`).
         let path = request.uri().path();
+        let path = if super::pages::local_path(path) {
+            path
+        } else {
+            "/"
+        };
         let to = if rest.is_empty() {
             path.to_string()
         } else {

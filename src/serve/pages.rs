@@ -122,8 +122,18 @@ fn check_csrf(state: &State, token: &str) -> Result<(), PageError> {
 
 /// Where to go after a change: a path on this server only (no open redirect).
 fn back_to(back: &str, fallback: &str) -> Redirect {
-    let safe = back.starts_with('/') && !back.starts_with("//") && !back.contains('\\');
-    Redirect::to(if safe { back } else { fallback })
+    Redirect::to(if local_path(back) { back } else { fallback })
+}
+
+/// Whether `to` is a path on this server as a browser reads it. Browsers drop tabs and line
+/// breaks from a URL (`/\t/evil.example` is `//evil.example`, another host) and read `\` as
+/// `/`; a line break would also end the Location header (and panicked the redirect).
+pub(super) fn local_path(to: &str) -> bool {
+    to.starts_with('/')
+        && !to
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !to.starts_with("//")
 }
 
 /// Percent-encoding of a query value.
@@ -842,5 +852,9 @@ mod tests {
         assert_eq!(to("/doc?name=x#u1"), "/doc?name=x#u1");
         assert_eq!(to("//evil.example/"), "/f");
         assert_eq!(to("https://evil.example/"), "/f");
+        // Issue 32: a tab browsers drop, a line break that would end the header (a 500).
+        assert_eq!(to("/\t/evil.example/"), "/f");
+        assert_eq!(to("/x\r\nSet-Cookie: a=b"), "/f");
+        assert_eq!(to("/\\evil.example/"), "/f");
     }
 }
