@@ -23,6 +23,22 @@ pub fn skip(reason: &str) {
     record("skipped", &test, reason);
 }
 
+/// An int8 reference made on the machine that runs the tests: `make test` has torch (from the
+/// venv) write them into `BABELDESK_INT8_REFERENCES` (target/int8-references). fbgemm picks its
+/// int8 kernels by the CPU (AVX2, AVX-512, VNNI), which round and sum differently: outputs made
+/// on one machine do not hold on another, while babeldesk's int8 and torch's agree token for
+/// token on each. Without them the test skips ([`skip`]).
+pub fn int8_reference(name: &str) -> Option<serde_json::Value> {
+    let Some(dir) = std::env::var_os("BABELDESK_INT8_REFERENCES") else {
+        skip("no int8 references made on this machine (BABELDESK_INT8_REFERENCES; `make test` makes them)");
+        return None;
+    };
+    let path = std::path::Path::new(&dir).join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (make test makes it)", path.display()));
+    Some(serde_json::from_str(&text).expect("a JSON reference"))
+}
+
 /// An output the test knows to be wrong and accepts for now: said on stderr and recorded in
 /// `BABELDESK_SKIP_LOG`, which `make test` lists and counts as known misses.
 pub fn known_miss(what: &str) {

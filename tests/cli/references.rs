@@ -18,22 +18,6 @@ fn reference(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// An int8 reference made on the machine that runs the tests: `make test` has torch (from the
-/// venv) write them into `BABELDESK_INT8_REFERENCES` (target/int8-references). fbgemm picks its
-/// int8 kernels by the CPU (AVX2, AVX-512, VNNI), which round and sum differently: outputs
-/// made on one machine do not hold on another (on two of three CPUs tried, issue 31), while
-/// babeldesk's int8 and torch's agree token for token on each. Without them the test skips.
-fn int8_reference(name: &str) -> Option<Value> {
-    let Some(dir) = std::env::var_os("BABELDESK_INT8_REFERENCES") else {
-        skip("no int8 references made on this machine (BABELDESK_INT8_REFERENCES; `make test` makes them)");
-        return None;
-    };
-    let path = Path::new(&dir).join(name);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (make test makes it)", path.display()));
-    Some(serde_json::from_str(&text).unwrap())
-}
-
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -166,7 +150,7 @@ fn minilm_vectors_match_sentence_transformers() {
 /// fbgemm kernels, summed in another order (1 - cosine; measured below 1e-6 here). Other
 /// machines differ by much more (0.99995 on an AVX-512 VNNI CPU, 0.9995 on this AVX2 one
 /// against references made elsewhere), which is why the references are made where the tests
-/// run ([`int8_reference`]).
+/// run ([`babeldesk::testing::int8_reference`]).
 const INT8_SAME_MACHINE: f64 = 1e-5;
 
 /// MiniLM runs in int8 by default, with the vectors torch's dynamic quantization gives on this
@@ -178,7 +162,7 @@ fn minilm_int8_matches_torch_dynamic_quantization() {
     let Some(dir) = installed_minilm() else {
         return;
     };
-    let Some(refs) = int8_reference("minilm-int8-vectors.json") else {
+    let Some(refs) = babeldesk::testing::int8_reference("minilm-int8-vectors.json") else {
         return;
     };
     let (cases, texts) = sentences(&refs);
@@ -269,7 +253,7 @@ impl Seq2SeqEngine {
 /// token, greedy and beam 4, batched and each input alone; fp32 stays rust-bert's pipeline,
 /// equal to transformers. Returns (int8 outputs equal to fp32's, outputs).
 fn int8_matches_torch(model: &str, key: &str) -> Option<(usize, usize)> {
-    let refs = int8_reference("int8-generation.json")?;
+    let refs = babeldesk::testing::int8_reference("int8-generation.json")?;
     let cases = refs[key].as_array().unwrap();
     // Greedy and beam 4, each at two caps.
     assert_eq!(cases.len(), 4);
@@ -820,7 +804,7 @@ fn two_imports_into_one_memory_at_once_both_land() {
 #[test]
 fn int8_is_the_default_for_marian_and_units_record_the_precision() {
     let sb = Sandbox::new().without_precision();
-    let Some(refs) = int8_reference("int8-generation.json") else {
+    let Some(refs) = babeldesk::testing::int8_reference("int8-generation.json") else {
         return;
     };
     let case = &refs["cases"][0];

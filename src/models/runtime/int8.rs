@@ -136,17 +136,6 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
-    /// int8-generation.json, which `make test` makes on this machine (its fp32 outputs are
-    /// used here): see `int8_reference` in tests/cli/references.rs.
-    fn machine_reference(name: &str) -> Option<serde_json::Value> {
-        let Some(dir) = std::env::var_os("BABELDESK_INT8_REFERENCES") else {
-            babeldesk::testing::skip("no references made on this machine (BABELDESK_INT8_REFERENCES; `make test` makes them)");
-            return None;
-        };
-        let path = PathBuf::from(dir).join(name);
-        Some(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap())
-    }
-
     fn strings(v: &serde_json::Value) -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -177,7 +166,7 @@ mod tests {
 
     #[test]
     fn the_forward_pass_in_fp32_gives_transformers_outputs() {
-        let Some(refs) = machine_reference("int8-generation.json") else {
+        let Some(refs) = babeldesk::testing::int8_reference("int8-generation.json") else {
             return;
         };
         let mut cases = 0;
