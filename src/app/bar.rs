@@ -26,6 +26,7 @@ impl Bars {
         if self.quiet {
             return;
         }
+        let message = super::out::shown(message, super::out::Lines::Keep);
         match self.bar.lock().ok().and_then(|b| b.clone()) {
             Some(bar) => bar.println(message),
             None => eprintln!("{message}"),
@@ -57,7 +58,7 @@ impl Progress for Bars {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        bar.set_message(label.to_string());
+        bar.set_message(super::out::visible(label));
         if let Ok(mut slot) = self.bar.lock() {
             *slot = Some(bar);
         }
@@ -71,7 +72,7 @@ impl Progress for Bars {
 
     fn relabel(&self, label: &str) {
         if let Some(bar) = self.bar.lock().ok().and_then(|b| b.clone()) {
-            bar.set_message(label.to_string());
+            bar.set_message(super::out::visible(label));
         }
     }
 

@@ -1,6 +1,7 @@
 //! `babeldesk memory …`: review, search, import, export and analyze the translation memory.
 
-use super::{out, read_input, Ctx};
+use super::out::{self, Style};
+use super::{read_input, Ctx};
 use crate::cli::{Format, MemoryCommand, OriginArg, SearchArgs, StatusArg, UnitFilter};
 use anyhow::{bail, Context as _, Result};
 use babeldesk::exchange;
@@ -100,7 +101,7 @@ fn search(ctx: &Ctx, a: SearchArgs) -> Result<()> {
             .collect();
         out::json(&hits)
     } else if found.is_empty() {
-        eprintln!("no match");
+        out::err_line(&format!("no match"));
         Ok(())
     } else {
         let rows: Vec<(Option<u8>, &Unit)> = found.iter().map(|m| (score(m), &m.unit)).collect();
@@ -122,7 +123,7 @@ fn list(ctx: &Ctx, filter: &UnitFilter, limit: u64, offset: u64, format: Format)
     if format == Format::Json {
         out::json(&units)
     } else if units.is_empty() {
-        eprintln!("no units");
+        out::err_line(&format!("no units"));
         Ok(())
     } else {
         let rows: Vec<(Option<u8>, &Unit)> = units.iter().map(|u| (None, u)).collect();
@@ -167,7 +168,7 @@ fn qa(ctx: &Ctx, filter: &UnitFilter, format: Format) -> Result<()> {
         return out::json(&rows);
     }
     if flagged.is_empty() {
-        eprintln!("no unit has flags");
+        out::err_line(&format!("no unit has flags"));
         return Ok(());
     }
     let mut t = String::new();
@@ -208,7 +209,7 @@ pub fn print_analysis(report: &analyze::Analysis, json: bool) -> Result<()> {
 /// The match-band report as text (bold file name when `styled` and on a terminal) or JSON.
 pub fn analysis_text(report: &analyze::Analysis, json: bool, styled: bool) -> Result<String> {
     if json {
-        return Ok(serde_json::to_string_pretty(report)? + "\n");
+        return out::json_text(report);
     }
     let file = if styled {
         out::bold(&report.file)
@@ -404,7 +405,7 @@ fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
     };
     if let Some(p) = output {
         if !ctx.quiet {
-            eprintln!("exported {n} units to {}", p.display());
+            out::err_line(&format!("exported {n} units to {}", p.display()));
         }
     }
     Ok(())
@@ -453,9 +454,9 @@ fn filter_from(f: &UnitFilter) -> Result<Filter> {
 
 fn paint_status(s: Status) -> String {
     let code = match s {
-        Status::Approved => "32",
-        Status::Draft => "33",
-        Status::Rejected => "31",
+        Status::Approved => Style::Green,
+        Status::Draft => Style::Yellow,
+        Status::Rejected => Style::Red,
     };
     out::paint(s.as_str(), code)
 }
@@ -488,12 +489,13 @@ fn table(rows: &[(Option<u8>, &Unit)]) -> String {
     for (score, u) in rows {
         t += &format!("{:>id_w$} ", u.id);
         if let Some(s) = score {
-            let code = match s {
-                100.. => "32",
-                85..=99 => "33",
-                _ => "0",
+            let cell = format!("{s:>5}");
+            let cell = match s {
+                100.. => out::paint(&cell, Style::Green),
+                85..=99 => out::paint(&cell, Style::Yellow),
+                _ => cell,
             };
-            t += &format!("{} ", out::paint(&format!("{s:>5}"), code));
+            t += &format!("{cell} ");
         } else if scores {
             t += "      ";
         }
@@ -504,7 +506,7 @@ fn table(rows: &[(Option<u8>, &Unit)]) -> String {
             pad(&paint_status(u.status), u.status.as_str().len(), 8),
             one_line(&u.source),
             "",
-            out::paint("→", "2"),
+            out::paint("→", out::Style::Dim),
             one_line(&u.target)
         );
     }

@@ -187,9 +187,7 @@ pub fn report_error(err: &anyhow::Error) {
         .map(|e| e.to_string())
         .filter(|s| !s.is_empty())
         .collect();
-    let mut line = chain.join(": ");
-    line = line.replace('\n', " ");
-    eprintln!("babeldesk: error: {line}");
+    out::err_line(&format!("babeldesk: error: {}", chain.join(": ")));
 }
 
 /// Read an input: a file, or standard input for "-".

@@ -233,9 +233,9 @@ fn verify(ctx: &Ctx, id: Option<String>, format: Format) -> Result<ExitCode> {
             format!("{} ({})", r.id, files.join(", "))
         })
         .collect();
-    eprintln!(
+    out::err_line(&format!(
         "babeldesk: error: checksum mismatch in {}; get a good copy with `babeldesk models pull ID`",
         bad.join("; ")
-    );
+    ));
     Ok(ExitCode::from(1))
 }

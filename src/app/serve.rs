@@ -1,6 +1,6 @@
 //! `serve`: flags to options, the URL printed, then the server runs until interrupted.
 
-use super::Ctx;
+use super::{out, Ctx};
 use crate::cli::ServeArgs;
 use anyhow::Result;
 use babeldesk::serve::{Options, Server};
@@ -21,10 +21,10 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
     println!("{}", server.url());
     std::io::stdout().flush()?;
     if !ctx.quiet {
-        eprintln!(
+        out::err_line(&format!(
             "babeldesk: reviewing {} at the URL above (Ctrl+C stops)",
             babeldesk::memory::shown_location(&ctx.settings.memory)
-        );
+        ));
     }
     if args.open {
         open_browser(server.url());

@@ -65,7 +65,10 @@ pub fn run(ctx: &Ctx, cmd: TermsCommand) -> Result<ExitCode> {
         TermsCommand::Delete { ids } => {
             let n = ctx.memory()?.delete_terms(&ids)?;
             if !ctx.quiet {
-                eprintln!("deleted {n} entr{}", if n == 1 { "y" } else { "ies" });
+                out::err_line(&format!(
+                    "deleted {n} entr{}",
+                    if n == 1 { "y" } else { "ies" }
+                ));
             }
         }
         TermsCommand::Import {
@@ -152,15 +155,15 @@ fn print_terms(terms: &[Term], format: Format, what: Option<&str>) -> Result<()>
         };
     }
     if terms.is_empty() {
-        eprintln!("no entries");
+        out::err_line(&format!("no entries"));
         return Ok(());
     }
     let mut t = String::new();
     for term in terms {
         let e = &term.entry;
         let status = match e.status {
-            TermStatus::Preferred => out::paint("preferred", "32"),
-            TermStatus::Forbidden => out::paint("forbidden", "31"),
+            TermStatus::Preferred => out::paint("preferred", out::Style::Green),
+            TermStatus::Forbidden => out::paint("forbidden", out::Style::Red),
         };
         t += &format!(
             "{:>4} {}→{} {} {} → {}{}\n",
@@ -262,7 +265,7 @@ fn export(ctx: &Ctx, output: Option<&Path>, pair: &TermPair) -> Result<()> {
     };
     if let Some(p) = output {
         if !ctx.quiet {
-            eprintln!("exported {n} entries to {}", p.display());
+            out::err_line(&format!("exported {n} entries to {}", p.display()));
         }
     }
     Ok(())
@@ -320,7 +323,7 @@ pub fn flag_lines(flags: &[QaFlag]) -> String {
         .map(|f| {
             format!(
                 "     {} {}\n",
-                out::paint(&format!("! {}:", f.kind.as_str()), "33"),
+                out::paint(&format!("! {}:", f.kind.as_str()), out::Style::Yellow),
                 out::visible(&f.detail)
             )
         })
@@ -362,7 +365,7 @@ fn names(ctx: &Ctx, file: &Path, pair: &TermPair, accept: bool, format: Format) 
         );
     }
     if found.is_empty() {
-        eprintln!("{name}: no Chinese names found");
+        out::err_line(&format!("{name}: no Chinese names found"));
     } else if accept {
         t += &format!("stored {} entries (origin auto)\n", stored.len());
     }

@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     tell(&bars, &name, &result);
     let text = match args.format {
         TranslateFormat::Text => format!("{}\n", result.text),
-        TranslateFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        TranslateFormat::Json => out::json_text(&result)?,
         TranslateFormat::Bilingual => bilingual(&result),
         TranslateFormat::Tmx => tmx(&result, args.output.as_deref())?,
     };

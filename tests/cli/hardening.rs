@@ -549,3 +549,122 @@ fn postgres_passwords_are_never_shown() {
         .collect();
     assert!(made.is_empty(), "files named after a URL: {made:?}");
 }
+
+/// A Russian → English unit whose target would drive a terminal: set its title, ring, return
+/// the carriage, and reverse what follows (U+202E, the trick that hides a file's real name).
+const DRIVES_TERMINAL: &str = "<tmx version=\"1.4\"><header srclang=\"ru\"/><body><tu>\
+    <tuv xml:lang=\"ru\"><seg>Заголовок.</seg></tuv>\
+    <tuv xml:lang=\"en\"><seg>Title\u{1b}]0;pwned\u{7} \u{202e}fdp.exe\u{202c} done&#13;</seg></tuv>\
+    </tu></body></tmx>";
+
+/// What a terminal must never get raw: ESC (but in babeldesk's own styles), BEL, CR, U+202E.
+fn assert_shown(tty: &[u8], what: &str) {
+    let text = String::from_utf8_lossy(tty).into_owned();
+    let mut rest = text.clone();
+    for code in ["0", "1", "2", "31", "32", "33"] {
+        rest = rest.replace(&format!("\u{1b}[{code}m"), "");
+    }
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
+        assert!(
+            !rest.contains(raw),
+            "{what}: {raw:?} reached the terminal: {text:?}"
+        );
+    }
+    assert!(text.contains("\\u{1b}]0;pwned\\u{7}"), "{what}: {text:?}");
+    assert!(
+        text.contains("\\u{202e}fdp.exe\\u{202c}"),
+        "{what}: {text:?}"
+    );
+}
+
+/// The rule for stored text: a terminal is shown it (escapes), a pipe or a file gets it whole,
+/// JSON escapes it for every reader; stderr always shows it.
+#[test]
+#[cfg(unix)]
+fn the_terminal_is_shown_stored_text_and_files_and_pipes_get_it_whole() {
+    let sb = Sandbox::new();
+    let tmx = sb.path("drives.tmx");
+    std::fs::write(&tmx, DRIVES_TERMINAL).unwrap();
+    assert!(sb
+        .run(&["memory", "import", tmx.to_str().unwrap()])
+        .status
+        .success());
+    let raw = "Title\u{1b}]0;pwned\u{7} \u{202e}fdp.exe\u{202c} done\r";
+    let translate = ["translate", "--from", "ru", "--to", "en", "--format"];
+    for format in ["text", "bilingual"] {
+        let args = [&translate[..], &[format]].concat();
+        let (tty, out) = sb.run_on_terminal(&args, "Заголовок.\n".as_bytes());
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        assert_shown(&tty, format);
+        let piped = sb.run_stdin(&args, "Заголовок.\n".as_bytes());
+        assert!(
+            stdout(&piped).contains(raw),
+            "{format}: {:?}",
+            stdout(&piped)
+        );
+    }
+    let file = sb.path("out.txt");
+    let args = [&translate[..], &["text", "-o", file.to_str().unwrap()]].concat();
+    assert!(sb
+        .run_stdin(&args, "Заголовок.\n".as_bytes())
+        .status
+        .success());
+    assert!(std::fs::read_to_string(&file).unwrap().contains(raw));
+    let args = [&translate[..], &["json"]].concat();
+    let (tty, _) = sb.run_on_terminal(&args, "Заголовок.\n".as_bytes());
+    let json_text = String::from_utf8(tty).unwrap();
+    assert!(
+        !json_text.contains('\u{202e}') && !json_text.contains('\u{1b}'),
+        "{json_text}"
+    );
+    let v: Value = serde_json::from_str(&json_text).unwrap();
+    assert_eq!(v["segments"][0]["target"], raw);
+    for args in [vec!["memory", "list"], vec!["memory", "show", "1"]] {
+        let (tty, out) = sb.run_on_terminal(&args, b"");
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        assert_shown(&tty, &args.join(" "));
+    }
+}
+
+/// Error lines and file names are shown by the same rule: a language tag from a TMX, a file
+/// name in a folder.
+#[test]
+#[cfg(unix)]
+fn error_lines_and_file_names_are_shown_not_obeyed() {
+    let sb = Sandbox::new();
+    let tmx = sb.path("lang.tmx");
+    let bad = DRIVES_TERMINAL.replace(
+        "xml:lang=\"en\"",
+        "xml:lang=\"e\u{1b}]0;pwned\u{7}\u{202e}\"",
+    );
+    std::fs::write(&tmx, bad).unwrap();
+    let out = sb.run(&["memory", "import", tmx.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\u{1b}]0;pwned\\u{7}\\u{202e}"), "{err:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
+
+    let dir = sb.path("in");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        repo().join("examples/library-reopens.txt"),
+        dir.join("news\u{1b}]0;pwned\u{7}\u{202e}fdp.txt"),
+    )
+    .unwrap();
+    let (tty, out) = sb.run_on_terminal(&["digest", dir.to_str().unwrap()], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&tty).into_owned();
+    assert!(
+        text.contains("news\\u{1b}]0;pwned\\u{7}\\u{202e}fdp.txt"),
+        "{text:?}"
+    );
+    let bare = text.replace("\u{1b}[1m", "").replace("\u{1b}[0m", "");
+    assert!(
+        !bare.contains('\u{1b}') && !bare.contains('\u{202e}'),
+        "{text:?}"
+    );
+}

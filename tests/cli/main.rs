@@ -132,6 +132,55 @@ impl Sandbox {
         child.wait_with_output().unwrap()
     }
 
+    /// Runs `args` with `input` on stdin and standard output on a terminal (a raw
+    /// pseudo-terminal, so what the program wrote arrives byte for byte): the bytes the
+    /// terminal got, and the exit status and stderr.
+    #[cfg(unix)]
+    fn run_on_terminal(&self, args: &[&str], input: &[u8]) -> (Vec<u8>, Output) {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two descriptors we then own; the termios is the slave's.
+        let tty = unsafe {
+            assert_eq!(
+                libc::openpty(
+                    &mut master,
+                    &mut slave,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null()
+                ),
+                0
+            );
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(slave, &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(slave, libc::TCSANOW, &t), 0);
+            (
+                std::fs::File::from(OwnedFd::from_raw_fd(master)),
+                OwnedFd::from_raw_fd(slave),
+            )
+        };
+        let (mut master, slave) = tty;
+        let mut cmd = self.cmd(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::from(slave))
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        // Our copy of the slave goes with the Command: the master reads EIO once the child's is closed.
+        drop(cmd);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+            }
+            got
+        });
+        let _ = child.stdin.take().unwrap().write_all(input);
+        let out = child.wait_with_output().unwrap();
+        (reader.join().unwrap(), out)
+    }
+
     /// Install the real MiniLM from the repo's models/ (set up by `make test`).
     fn with_minilm(&mut self) -> bool {
         let src = repo().join("models/all-minilm-l6-v2");

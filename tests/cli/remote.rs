@@ -440,7 +440,14 @@ enum Hostile {
     RedirectToFile,
     /// Redirects to another host (nothing listens there).
     RedirectToHost,
+    /// Answers with escape sequences and a bidi override in the translation.
+    Escapes,
+    /// Refuses with escape sequences in its error message.
+    RefusesWithEscapes,
 }
+
+/// What the hostile servers put in answers and messages.
+const HOSTILE_TEXT: &str = r"Title\u001b]0;pwned\u0007 \u202efdp.exe done";
 
 /// A hostile server on loopback: its port. It serves until the test process ends.
 fn hostile_server(how: Hostile) -> u16 {
@@ -485,6 +492,28 @@ fn serve_hostile(stream: TcpStream, how: Hostile) {
                     std::thread::sleep(Duration::from_secs(1));
                 }
                 return;
+            }
+            Hostile::Escapes | Hostile::RefusesWithEscapes => {
+                let (status, body) = match how {
+                    Hostile::Escapes => (
+                        "200 OK",
+                        format!(
+                            r#"{{"choices":[{{"index":0,"message":{{"role":"assistant","content":"{HOSTILE_TEXT}"}},"finish_reason":"stop"}}]}}"#
+                        ),
+                    ),
+                    _ => (
+                        "400 Bad Request",
+                        format!(r#"{{"error":{{"message":"{HOSTILE_TEXT}"}}}}"#),
+                    ),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if out.write_all((head + &body).as_bytes()).is_err() {
+                    return;
+                }
+                continue;
             }
             Hostile::RedirectToFile => "file:///etc/passwd",
             Hostile::RedirectToHost => "http://127.0.0.1:9/v1/chat/completions",
@@ -569,4 +598,61 @@ fn redirects_from_a_model_server_are_not_followed() {
         let units = json(&sb.run(&["memory", "list", "--format", "json"]));
         assert_eq!(units, serde_json::json!([]), "{how:?}: something stored");
     }
+}
+
+/// A model's answer is stored as it came (it is the translation a colleague reviews) and
+/// shown by the rule: escapes on a terminal, now and when the memory gives it back; a
+/// server's message on stderr likewise.
+#[test]
+#[cfg(unix)]
+fn escape_sequences_from_a_model_server_never_reach_the_terminal() {
+    let sb = Sandbox::new();
+    let url = format!("http://127.0.0.1:{}", hostile_server(Hostile::Escapes));
+    let input = "Парламент собрался во вторник.\n";
+    for run in ["the server", "the memory"] {
+        let args = [
+            "--engine-url",
+            &url,
+            "translate",
+            "--from",
+            "ru",
+            "--retries",
+            "0",
+        ];
+        let (tty, out) = sb.run_on_terminal(&args, input.as_bytes());
+        assert!(out.status.success(), "{run}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&tty).into_owned();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{run}: {text:?}"
+        );
+        assert!(
+            text.contains("Title\\u{1b}]0;pwned\\u{7} \\u{202e}fdp.exe"),
+            "{run}: {text:?}"
+        );
+    }
+    let units = json(&sb.run(&["memory", "list", "--format", "json"]));
+    assert_eq!(
+        units[0]["target"],
+        "Title\u{1b}]0;pwned\u{7} \u{202e}fdp.exe done"
+    );
+
+    let url = format!(
+        "http://127.0.0.1:{}",
+        hostile_server(Hostile::RefusesWithEscapes)
+    );
+    let out = translate_remote(
+        &sb,
+        &url,
+        &["--retries", "0", "--no-memory"],
+        "Другое предложение.\n",
+    );
+    // A refused sentence is kept in the source and said on stderr.
+    let err = stderr(&out);
+    assert!(err.contains("the server refused the request"), "{err:?}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(err.contains("\\u{1b}]0;pwned\\u{7}"), "{err:?}");
 }
