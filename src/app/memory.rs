@@ -101,7 +101,7 @@ fn search(ctx: &Ctx, a: SearchArgs) -> Result<()> {
             .collect();
         out::json(&hits)
     } else if found.is_empty() {
-        out::err_line(&format!("no match"));
+        out::err_line("no match");
         Ok(())
     } else {
         let rows: Vec<(Option<u8>, &Unit)> = found.iter().map(|m| (score(m), &m.unit)).collect();
@@ -123,7 +123,7 @@ fn list(ctx: &Ctx, filter: &UnitFilter, limit: u64, offset: u64, format: Format)
     if format == Format::Json {
         out::json(&units)
     } else if units.is_empty() {
-        out::err_line(&format!("no units"));
+        out::err_line("no units");
         Ok(())
     } else {
         let rows: Vec<(Option<u8>, &Unit)> = units.iter().map(|u| (None, u)).collect();
@@ -168,7 +168,7 @@ fn qa(ctx: &Ctx, filter: &UnitFilter, format: Format) -> Result<()> {
         return out::json(&rows);
     }
     if flagged.is_empty() {
-        out::err_line(&format!("no unit has flags"));
+        out::err_line("no unit has flags");
         return Ok(());
     }
     let mut t = String::new();

@@ -155,7 +155,7 @@ fn print_terms(terms: &[Term], format: Format, what: Option<&str>) -> Result<()>
         };
     }
     if terms.is_empty() {
-        out::err_line(&format!("no entries"));
+        out::err_line("no entries");
         return Ok(());
     }
     let mut t = String::new();
