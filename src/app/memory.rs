@@ -57,13 +57,7 @@ pub fn run(ctx: &Ctx, cmd: MemoryCommand) -> Result<ExitCode> {
 
 /// `memory search`: fuzzy matches, or a concordance (substring) search.
 fn search(ctx: &Ctx, a: SearchArgs) -> Result<()> {
-    let chars = a.query.chars().count();
-    if chars > babeldesk::memory::MAX_QUERY_CHARS {
-        bail!(
-            "the search text has {chars} characters; at most {} are searched for",
-            babeldesk::memory::MAX_QUERY_CHARS
-        );
-    }
+    babeldesk::memory::searchable(&a.query)?;
     let mem = ctx.memory_read()?;
     let found: Vec<Match> = if a.concordance {
         let filter = Filter {

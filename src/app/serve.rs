@@ -15,6 +15,7 @@ pub fn run(ctx: &Ctx, args: ServeArgs) -> Result<ExitCode> {
         port: args.port,
         token: args.token,
         max_upload: args.max_upload.saturating_mul(1024 * 1024),
+        max_connections: args.max_connections as usize,
     };
     let server = Server::bind(opts)?;
     // The URL goes to standard output (scripts read it); the rest is for people.

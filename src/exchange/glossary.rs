@@ -395,10 +395,12 @@ impl CsvReader {
             }
         }
         let get = |i: Option<usize>| {
-            let cell = r.cells.get(i?)?.text.trim();
+            let cell = csv_text(&r.cells.get(i?)?.text).trim();
             (!cell.is_empty()).then(|| cell.to_owned())
         };
-        let mut t = self.pair.term(&source.text, &target.text);
+        let mut t = self
+            .pair
+            .term(csv_text(&source.text), csv_text(&target.text));
         t.note = get(columns.note);
         t.pos = get(columns.pos);
         if let Some(cell) = columns.status.and_then(|i| r.cells.get(i)) {
@@ -600,10 +602,31 @@ impl<L: Layout> TermWriter for GlossaryWriter<'_, L> {
 /// A cell as RFC 4180 writes it: quoted, with quotes doubled, when it holds a comma, a quote
 /// or a line break.
 fn csv_cell(s: &str) -> Cow<'_, str> {
+    let s: Cow<str> = match evaluated(s) {
+        // A spreadsheet would run it (`=HYPERLINK(…)`, `=cmd|…`): an apostrophe makes it text.
+        true => format!("'{s}").into(),
+        false => s.into(),
+    };
     if s.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.into()
+        s
+    }
+}
+
+/// Whether a spreadsheet would evaluate a cell beginning like `s`, also after the apostrophes
+/// [`csv_cell`] adds: then one more apostrophe is written, and [`csv_text`] takes one off, so
+/// every text comes back as it was written.
+fn evaluated(s: &str) -> bool {
+    s.trim_start_matches('\'')
+        .starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// A CSV cell's text: less the apostrophe that [`csv_cell`] put before a formula.
+fn csv_text(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if evaluated(rest) => rest,
+        _ => cell,
     }
 }
 
@@ -611,6 +634,31 @@ fn csv_cell(s: &str) -> Cow<'_, str> {
 mod tests {
     use super::super::terms::testing::{imported, pair, read, samples, stored, write};
     use super::*;
+
+    #[test]
+    fn formulas_are_written_as_text_and_read_back_as_they_were() {
+        for text in [
+            "=cmd|' /C calc'!A0",
+            "+1",
+            "-x",
+            "@SUM(A1)",
+            "'=x",
+            "''-y",
+            "'quoted'",
+            "плюс",
+        ] {
+            let cell = csv_cell(text);
+            assert!(
+                !cell
+                    .trim_start_matches('"')
+                    .starts_with(['=', '+', '-', '@']),
+                "{cell}"
+            );
+            let unquoted = cell.trim_matches('"').replace("\"\"", "\"");
+            assert_eq!(csv_text(&unquoted), text, "{cell}");
+        }
+        assert_eq!(csv_cell("plain"), "plain");
+    }
 
     fn pairs(
         format: &dyn TermFormat,

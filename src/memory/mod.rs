@@ -22,8 +22,8 @@ pub use store::{Concurrency, Importer, Staged};
 pub use terms::{TermEdit, TermHistoryEntry, TermImportReport, TermImporter, TermWrite};
 pub(crate) use unit::word_enum;
 pub use unit::{
-    lang_matches, Band, DocSegment, DocumentInfo, DocumentRow, Filter, HistoryEntry, ImportReport,
-    Match, NewUnit, Origin, Query, Status, Unit,
+    day, lang_matches, Band, DocSegment, DocumentInfo, DocumentRow, Filter, HistoryEntry,
+    ImportReport, Match, NewUnit, Origin, Query, Status, Unit,
 };
 
 pub use db::StorageFault;
@@ -48,6 +48,19 @@ pub enum Access {
 
 /// The longest search text (in characters): every stored unit is compared with it.
 pub const MAX_QUERY_CHARS: usize = 1000;
+
+/// Whether `text` may be searched for (concordance or fuzzy, from the CLI or the review
+/// page): at most [`MAX_QUERY_CHARS`] characters.
+pub fn searchable(text: &str) -> Result<(), MemoryError> {
+    let chars = text.chars().count();
+    match chars > MAX_QUERY_CHARS {
+        true => Err(MemoryError::QueryTooLong {
+            chars,
+            max: MAX_QUERY_CHARS,
+        }),
+        false => Ok(()),
+    }
+}
 
 /// How long a write waits for another process's write to finish, unless told otherwise.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);

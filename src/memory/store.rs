@@ -6,7 +6,7 @@ use super::select::Select;
 use super::unit::{
     lang_matches, Filter, HistoryEntry, ImportReport, NewUnit, Origin, Status, Unit,
 };
-use super::{Memory, MemoryError, MAX_QUERY_CHARS};
+use super::{Memory, MemoryError};
 use std::collections::{HashMap, HashSet};
 
 /// Whether an import may run beside others (see [`Memory::import_with`]).
@@ -645,13 +645,7 @@ impl Memory {
 
     /// Units whose source or target contains `needle`, ignoring case (concordance search).
     pub fn concordance(&self, needle: &str, filter: &Filter) -> Result<Vec<Unit>, MemoryError> {
-        let chars = needle.chars().count();
-        if chars > MAX_QUERY_CHARS {
-            return Err(MemoryError::QueryTooLong {
-                chars,
-                max: MAX_QUERY_CHARS,
-            });
-        }
+        super::searchable(needle)?;
         let mut out = Vec::new();
         self.select(
             filter,

@@ -227,6 +227,36 @@ pub struct Filter {
     pub offset: u64,
 }
 
+/// A day for [`Filter::since`]: `YYYY-MM-DD`, a real calendar day (no 2023-02-29, no
+/// 2024-13-45); the error says so in one line.
+pub fn day(s: &str) -> Result<String, String> {
+    let bad = || format!("'{s}' is not a day: write YYYY-MM-DD (e.g. 2024-03-31)");
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+        let part = &s[r];
+        match part.bytes().all(|c| c.is_ascii_digit()) {
+            true => part.parse().map_err(|_| bad()),
+            false => Err(bad()),
+        }
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if day == 0 || day > days {
+        return Err(bad());
+    }
+    Ok(s.to_string())
+}
+
 word_enum!(
     /// How `translate` got a segment's target: reused from the memory (101: same text and
     /// context, 100: same text, fuzzy with --use-fuzzy), made by the model, or failed.
@@ -327,6 +357,25 @@ pub fn lang_matches(stored: &str, asked: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_are_real_calendar_days() {
+        for ok in ["2024-02-29", "2023-12-31", "2000-02-29", "1999-01-01"] {
+            assert_eq!(day(ok).unwrap(), ok);
+        }
+        for bad in [
+            "2024-13-45",
+            "2023-02-29",
+            "2024-01-01garbage",
+            "1900-02-29",
+            "2024-1-1",
+            "2024-00-10",
+            "+024-01-01",
+            "",
+        ] {
+            assert!(day(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn words_round_trip() {

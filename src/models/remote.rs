@@ -630,14 +630,15 @@ fn base_url(raw: &str) -> Result<(String, String), RemoteError> {
     Ok((format!("{}://{host}{path}", url.scheme()), host))
 }
 
-/// `raw` without what an authority's user part holds (a password, say).
+/// `raw` without what a user part could hold (a password, say): everything up to its last
+/// `@`. Unparsed text may put a password anywhere (`//u:pw@h`, an unencoded `/` in
+/// `http://u:p/w@h`), so an `@` in a path is hidden the same way.
 fn redact(raw: &str) -> String {
     let (scheme, rest) = match raw.split_once("://") {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
         None => (String::new(), raw),
     };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
+    match rest.rfind('@') {
         Some(at) => format!("{scheme}…@{}", &rest[at + 1..]),
         None => raw.to_string(),
     }
@@ -668,6 +669,9 @@ mod tests {
             "ftp://gpu",
             "http://u:pw@gpu:8000",
             "u:pw@gpu:8000",
+            "//u:pw@gpu",
+            "http://u:pw/x@gpu",
+            "http://u:p@w@gpu/v1",
             "not a url",
         ] {
             let e = base_url(bad).unwrap_err().to_string();

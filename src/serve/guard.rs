@@ -109,6 +109,15 @@ fn query_token(query: &str) -> (Option<&str>, String) {
     (token, rest.join("&"))
 }
 
+/// Whether a POST's Origin is this server as the browser reached it: `http://` directly,
+/// `https://` through a TLS reverse proxy that passes the Host header on.
+fn same_origin(origin: &str, host: &str) -> bool {
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|h| !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
 fn refuse(status: StatusCode, why: &str) -> Response {
     (
         status,
@@ -145,12 +154,7 @@ fn admit(state: &State, request: &Request) -> Result<Option<Response>, Response>
         ));
     }
     if request.method() == Method::POST {
-        let origin = header_str(headers, header::ORIGIN);
-        let ok = origin.is_none_or(|o| {
-            o.strip_prefix("http://")
-                .is_some_and(|h| h.eq_ignore_ascii_case(host))
-        });
-        if !ok {
+        if !header_str(headers, header::ORIGIN).is_none_or(|o| same_origin(o, host)) {
             return Err(refuse(
                 StatusCode::FORBIDDEN,
                 "a request from another site was refused",
@@ -250,6 +254,21 @@ mod tests {
         );
         assert_eq!(query_token("token=xyz"), (Some("xyz"), String::new()));
         assert_eq!(query_token("a=1"), (None, "a=1".into()));
+    }
+
+    #[test]
+    fn a_post_comes_from_this_server_directly_or_through_a_tls_proxy() {
+        assert!(same_origin("http://127.0.0.1:8700", "127.0.0.1:8700"));
+        assert!(same_origin("https://Desk.example", "desk.example"));
+        for (origin, host) in [
+            ("https://evil.example", "desk.example"),
+            ("http://desk.example.evil.example", "desk.example"),
+            ("null", "desk.example"),
+            ("ftp://desk.example", "desk.example"),
+            ("https://", ""),
+        ] {
+            assert!(!same_origin(origin, host), "{origin} for {host}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 mod diff;
 mod fuzz;
 mod guard;
+mod listen;
 mod pages;
 mod views;
 
@@ -35,6 +36,8 @@ pub struct Options {
     pub token: Option<String>,
     /// The largest request body (a TMX upload), in bytes.
     pub max_upload: usize,
+    /// The most connections open at once (see [`listen`]).
+    pub max_connections: usize,
 }
 
 /// What can stop the server from starting or running.
@@ -72,6 +75,7 @@ pub struct Server {
     listener: std::net::TcpListener,
     state: Arc<State>,
     max_upload: usize,
+    max_connections: usize,
     url: String,
 }
 
@@ -107,6 +111,7 @@ impl Server {
             listener,
             state: Arc::new(state),
             max_upload: opts.max_upload,
+            max_connections: opts.max_connections.max(1),
         })
     }
 
@@ -125,9 +130,7 @@ impl Server {
             self.listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(self.listener)?;
             let app = pages::router(self.state, self.max_upload);
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            listen::serve(listener, app, self.max_connections, shutdown()).await?;
             Ok(())
         })
     }

@@ -3,11 +3,12 @@
 
 use super::diff::{self, Piece};
 use super::views::{self, FilterForm};
-use super::{guard, State};
+use super::{guard, listen, State};
 use crate::memory::{
     Band, DocumentRow, Filter, Memory, MemoryError, Origin, Query as Lookup, Status, Unit,
 };
 use askama::Template;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -556,7 +557,10 @@ fn to_filter(f: &FilterForm) -> Result<Filter, PageError> {
             .map(|s| s.parse::<Status>())
             .transpose()
             .map_err(PageError::bad)?,
-        since: text(&f.since),
+        since: text(&f.since)
+            .map(|d| crate::memory::day(&d))
+            .transpose()
+            .map_err(PageError::bad)?,
         model: text(&f.model),
         document: text(&f.document),
         after: parse_opt(&f.after)?,
@@ -630,6 +634,7 @@ async fn browse(
             Some("a fuzzy search needs From and To (the language pair)".into()),
         ));
     }
+    crate::memory::searchable(&fuzzy)?;
     let found: Vec<(u8, Unit)> = with_memory(state, move |m| {
         if !fuzzy.is_empty() {
             let (from, to) = (
@@ -754,26 +759,26 @@ async fn import_form(state: Shared) -> Page {
     }))
 }
 
-/// A TMX upload, imported as the CLI imports: one transaction, `FILE:LINE:COL` on error.
-async fn import(state: Shared, mut form: Multipart) -> Page {
-    let too_big =
-        |e: axum::extract::multipart::MultipartError| PageError(e.status(), e.body_text());
-    let (mut csrf, mut file) = (String::new(), None);
-    while let Some(field) = form.next_field().await.map_err(too_big)? {
-        match field.name() {
-            Some("csrf") => csrf = field.text().await.map_err(too_big)?,
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload.tmx").to_string();
-                file = Some((name, field.bytes().await.map_err(too_big)?));
-            }
-            _ => {}
+/// A TMX upload (one file or several), imported as the CLI imports: one transaction,
+/// `FILE:LINE:COL` on error. The body has [`listen::BODY_TIME`] to arrive.
+async fn import(state: Shared, form: Multipart) -> Page {
+    let (csrf, files) = match tokio::time::timeout(listen::BODY_TIME, read_upload(form)).await {
+        Ok(read) => read?,
+        Err(_) => {
+            return Err(PageError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "the upload did not arrive within {} s",
+                    listen::BODY_TIME.as_secs()
+                ),
+            ))
         }
-    }
-    check_csrf(&state.0, &csrf)?;
-    let Some((name, bytes)) = file else {
-        return Err(PageError::bad("no file was uploaded: choose a TMX file"));
     };
-    let result = with_memory(&state.0, move |m| Ok(import_bytes(m, &name, &bytes))).await?;
+    check_csrf(&state.0, &csrf)?;
+    if files.is_empty() {
+        return Err(PageError::bad("no file was uploaded: choose a TMX file"));
+    }
+    let result = with_memory(&state.0, move |m| Ok(import_uploads(m, &files))).await?;
     let (message, error) = match result {
         Ok(m) => (Some(m), None),
         Err(e) => (None, Some(e)),
@@ -792,26 +797,80 @@ async fn import(state: Shared, mut form: Multipart) -> Page {
     Ok((status, render(&page)).into_response())
 }
 
-/// Writes the upload under its own name in a temporary folder and imports it; the message
-/// names the file as uploaded.
-fn import_bytes(m: &mut Memory, name: &str, bytes: &[u8]) -> Result<String, String> {
-    let safe: String = stem(name).chars().filter(|c| !c.is_control()).collect();
-    let safe = if safe.is_empty() {
-        "upload".to_string()
-    } else {
-        safe.replace(['/', '\\'], "_")
-    };
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let path = dir.path().join(format!("{safe}.tmx"));
-    std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
-    let prefix = format!("{}/", dir.path().display());
-    match crate::exchange::import_files(m, &[path], &crate::progress::Silent) {
-        Ok(s) => Ok(format!(
-            "{name}: {} units read, {} added, {} merged with existing units, {} entries skipped",
-            s.units.read, s.units.added, s.units.merged, s.skipped
-        )),
-        Err(e) => Err(crate::error::chain(&e).replace(&prefix, "")),
+/// An upload's fields: the CSRF token and every file, with the name it was uploaded under.
+async fn read_upload(mut form: Multipart) -> Result<(String, Vec<(String, Bytes)>), PageError> {
+    let too_big =
+        |e: axum::extract::multipart::MultipartError| PageError(e.status(), e.body_text());
+    let (mut csrf, mut files) = (String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(too_big)? {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.map_err(too_big)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload.tmx").to_string();
+                let bytes = field.bytes().await.map_err(too_big)?;
+                // A form with no file chosen still sends an empty, nameless part.
+                if !(name.is_empty() && bytes.is_empty()) {
+                    files.push((name, bytes));
+                }
+            }
+            _ => {}
+        }
     }
+    Ok((csrf, files))
+}
+
+/// Writes each upload under its own name (shortened to what a file system takes) in a
+/// temporary folder and imports them together; messages name the files as uploaded.
+fn import_uploads(m: &mut Memory, files: &[(String, Bytes)]) -> Result<String, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut paths = Vec::with_capacity(files.len());
+    for (i, (name, bytes)) in files.iter().enumerate() {
+        let folder = dir.path().join(i.to_string());
+        std::fs::create_dir(&folder).map_err(|e| e.to_string())?;
+        let path = folder.join(format!("{}.tmx", file_stem(name)));
+        std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        paths.push(path);
+    }
+    let s = crate::exchange::import_files(m, &paths, &crate::progress::Silent)
+        .map_err(|e| shown_names(&crate::error::chain(&e), dir.path(), files))?;
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    Ok(format!(
+        "{}: {} units read, {} added, {} merged with existing units, {} entries skipped",
+        names.join(", "),
+        s.units.read,
+        s.units.added,
+        s.units.merged,
+        s.skipped
+    ))
+}
+
+/// A name for an uploaded file on disk: its stem without controls or separators, at most 100
+/// bytes (file systems take 255).
+fn file_stem(name: &str) -> String {
+    let mut safe = String::new();
+    for c in stem(name).chars().filter(|c| !c.is_control()) {
+        if safe.len() + c.len_utf8() > 100 {
+            break;
+        }
+        safe.push(if c == '/' || c == '\\' { '_' } else { c });
+    }
+    if safe.is_empty() {
+        "upload".into()
+    } else {
+        safe
+    }
+}
+
+/// An import error with the temporary paths turned back into the names as uploaded.
+fn shown_names(message: &str, dir: &std::path::Path, files: &[(String, Bytes)]) -> String {
+    let mut message = message.to_string();
+    for (i, (name, _)) in files.iter().enumerate() {
+        let path = dir
+            .join(i.to_string())
+            .join(format!("{}.tmx", file_stem(name)));
+        message = message.replace(&path.display().to_string(), name);
+    }
+    message
 }
 
 async fn style() -> Response {

@@ -421,6 +421,15 @@ fn bad_urls_and_unreachable_servers_are_one_line() {
     let out = translate_remote(&sb, "http://admin:hunter2@127.0.0.1:9/v1", &[], DOC);
     assert_fails(&out, "credentials in the URL");
     assert!(!stderr(&out).contains("hunter2"));
+    // Forms a URL parser does not take as credentials still hide them (issue 32).
+    for url in [
+        "//admin:hunter2@127.0.0.1:9",
+        "http://admin:hunt/er2@127.0.0.1:9",
+    ] {
+        let out = translate_remote(&sb, url, &["--retries", "0"], DOC);
+        assert_fails(&out, "--engine-url");
+        assert!(!stderr(&out).contains("hunt"), "{}", stderr(&out));
+    }
     // Port 1 (tcpmux): nothing listens there.
     let out = translate_remote(&sb, "http://127.0.0.1:1", &["--retries", "0"], DOC);
     assert_fails(&out, "is unavailable after 1 try: cannot connect");

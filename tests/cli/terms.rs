@@ -1073,3 +1073,38 @@ fn names_on_general_news_are_few_and_the_chinese_ones_are_found() {
         babeldesk::testing::known_miss(&format!("newstest2013 line {line}: {pinyin} ({why})"));
     }
 }
+
+/// A term a spreadsheet would run as a formula goes to CSV as text (a leading apostrophe) and
+/// comes back from it as it was (issue 32).
+#[test]
+fn csv_exports_formulas_as_text_and_reads_them_back() {
+    let sb = Sandbox::new();
+    let tsv = "=HYPERLINK(\"http://x\")\t@evil\t+note\nминус\t-5%\n";
+    let file = put(&sb, "f.tsv", tsv.as_bytes());
+    terms_json(&sb, None, &["import", &file, "--from", "ru", "--to", "en"]);
+    let out = sb.run(&["terms", "export", "-o", "f.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(sb.path("f.csv")).unwrap();
+    for line in csv.lines().skip(1) {
+        for cell in line.split(',') {
+            assert!(
+                !cell.trim_start_matches('"').starts_with(['=', '+', '-', '@']),
+                "{cell} in {csv}"
+            );
+        }
+    }
+    let before: Vec<Value> = listed(&sb).iter().map(essence_value).collect();
+    let fresh = sb.path("fresh.sqlite").display().to_string();
+    terms_json(&sb, Some(&fresh), &["import", "f.csv", "--from", "ru", "--to", "en"]);
+    let after: Vec<Value> = terms_json(&sb, Some(&fresh), &["list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(essence_value)
+        .collect();
+    assert_eq!(after, before);
+}
+
+fn essence_value(t: &Value) -> Value {
+    serde_json::json!([t["source"], t["target"], t["note"]])
+}
