@@ -41,6 +41,9 @@ export GGML_AVX_VNNI := $(call cpu_has,avx_vnni)
 # The main job: translate the Russian seed with the GGUF model (a second run shows the memory
 # doing all the work), then digest INPUT.
 run: build models $(LLM_GGUF)
+	@# Installed already, a pull only links the models from the user's models folder, so
+	@# babeldesk finds them when run from any other folder too.
+	@$(BIN) models pull all-minilm-l6-v2 >/dev/null && $(BIN) models pull $(LLM) >/dev/null
 	@mkdir -p target/run
 	@rm -f target/run/memory.sqlite*
 	@echo "== import the example glossary into a fresh memory (target/run/memory.sqlite)"

@@ -137,6 +137,9 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub memory: PathBuf,
     pub models_dir: PathBuf,
+    /// The user's own models folder (`$XDG_DATA_HOME/babeldesk/models`): a model installed in
+    /// a workspace is linked from there, so babeldesk finds it from any folder.
+    pub user_models_dir: PathBuf,
     pub cache_dir: PathBuf,
     pub device: Device,
     /// int8 or fp32 for local seq2seq and embedding models (`--precision`).
@@ -192,12 +195,13 @@ impl Settings {
                 .unwrap_or_else(|| home.join(fallback))
                 .join("babeldesk")
         };
+        let data = xdg("XDG_DATA_HOME", ".local/share");
         let (config_file, base) = match &workspace {
             Some(ws) => (ws.join(WORKSPACE_FILE), ws.clone()),
-            None => {
-                let data = xdg("XDG_DATA_HOME", ".local/share");
-                (xdg("XDG_CONFIG_HOME", ".config").join("config.toml"), data)
-            }
+            None => (
+                xdg("XDG_CONFIG_HOME", ".config").join("config.toml"),
+                data.clone(),
+            ),
         };
         let file = read_config(&config_file)?;
         let config_dir = config_file.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -212,6 +216,7 @@ impl Settings {
         let mut s = Settings {
             memory: base.join("memory").join("babeldesk.sqlite"),
             models_dir: base.join("models"),
+            user_models_dir: data.join("models"),
             cache_dir: xdg("XDG_CACHE_HOME", ".cache"),
             device: Device::Auto,
             precision: Precision::Auto,

@@ -85,8 +85,12 @@ pub enum DocumentProblem {
     Empty,
     #[error("binary data (NUL byte at offset {0}), not a text document")]
     Binary(usize),
-    #[error("not UTF-8 text (invalid byte at offset {0}); convert it first, e.g. with iconv -f cp1251 -t utf-8")]
+    #[error("not UTF-8 text (invalid byte at offset {0}); it looks like a Cyrillic 8-bit encoding: convert it first, e.g. with iconv -f cp1251 -t utf-8")]
+    Cp1251(usize),
+    #[error("not UTF-8 text (invalid byte at offset {0}); convert it to UTF-8 first (e.g. with iconv -f ENCODING -t utf-8)")]
     NotUtf8(usize),
+    #[error("{0}, not a text document: babeldesk reads plain text, Markdown and HTML{1}")]
+    NotText(&'static str, &'static str),
     #[error("the web page has no text outside scripts, navigation and markup")]
     NoPageText,
     #[error("no sentence to summarize")]

@@ -27,9 +27,10 @@ impl Bars {
             return;
         }
         let message = super::out::shown(message, super::out::Lines::Keep);
+        // A hidden bar (stderr no terminal) would swallow what it is asked to print.
         match self.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.println(message),
-            None => eprintln!("{message}"),
+            Some(bar) if !bar.is_hidden() => bar.println(message),
+            _ => eprintln!("{message}"),
         }
     }
 }

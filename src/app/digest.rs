@@ -4,6 +4,7 @@
 //! translation model installed, babeldesk says how to get one and summarizes the article in
 //! its own language.
 
+use super::inputs::{Inputs, Tally};
 use super::summarize::render;
 use super::{out, read_input, Ctx};
 use crate::cli::{DigestArgs, Format};
@@ -14,7 +15,7 @@ use babeldesk::text::Document;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
-    let files = super::expand_inputs(&args.inputs)?;
+    let inputs = Inputs::expand(&args.inputs)?;
     let bars = ctx.progress();
     let options = summarize::Options {
         method: MethodChoice::Extractive,
@@ -25,11 +26,19 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
     };
     let mut summarizer = Summarizer::new(ctx.pipeline(), options, Some(ctx.memory()?), &bars);
     let mut items = Vec::new();
-    bars.start("digest", Some(files.len() as u64), Unit::Items);
-    for file in &files {
-        let (bytes, name) = read_input(file)?;
-        let doc = Document::from_bytes(bytes, &name, false)?;
-        let item = summarizer.summarize(&doc)?;
+    let mut tally = Tally::default();
+    bars.start("digest", Some(inputs.files.len() as u64), Unit::Items);
+    for file in &inputs.files {
+        let result = read_input(file).and_then(|(bytes, name)| {
+            let doc = Document::from_bytes(bytes, &name, false)?;
+            Ok(summarizer.summarize(&doc)?)
+        });
+        let result = match inputs.several() {
+            true => tally.count(&file.display().to_string(), result)?,
+            false => Some(result?),
+        };
+        bars.advance(1);
+        let Some(item) = result else { continue };
         if args.format == Format::Text {
             let mut t = render(&item.summary);
             if let Some(tr) = &item.translation {
@@ -43,17 +52,14 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
                     tr.text
                 ));
             }
-            if let Some(n) = &item.note {
-                t.push_str(&format!("note: {n}\n\n"));
-            }
             out::text_out(&t)?;
         }
         items.push(item);
-        bars.advance(1);
     }
     bars.finish();
     if args.format == Format::Json {
         out::json(&items)?;
     }
-    Ok(ExitCode::SUCCESS)
+    tally.report(&inputs, "digested", &bars);
+    Ok(tally.exit_code())
 }

@@ -193,7 +193,7 @@ fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
 }
 
 fn summarize_set(ctx: &Ctx, args: EvalSummarizeArgs) -> Result<()> {
-    let docs = super::expand_inputs(std::slice::from_ref(&args.docs))?;
+    let docs = super::inputs::Inputs::expand(std::slice::from_ref(&args.docs))?.files;
     let mut options = summarize::model_options(&args.model, args.method);
     options.length.sentences = args.sentences;
     options.length.max_words = args.max_words;

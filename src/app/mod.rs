@@ -4,6 +4,7 @@
 mod bar;
 mod digest;
 mod eval;
+mod inputs;
 mod memory;
 mod models;
 mod out;
@@ -16,7 +17,7 @@ use crate::cli::{Cli, Command};
 use anyhow::{Context as _, Result};
 use babeldesk::config::{Overrides, ProcessEnv, Settings};
 use babeldesk::models::Registry;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// What every command needs: resolved settings, the registry, and how loud to be.
@@ -202,34 +203,4 @@ pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
     }
     let bytes = std::fs::read(path).map_err(|e| babeldesk::Error::io(path, e))?;
     Ok((bytes, path.display().to_string()))
-}
-
-/// Files to process: files as given, folders expanded to their text files (sorted).
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in inputs {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| babeldesk::Error::io(p, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && f.extension().is_some_and(|x| {
-                            matches!(x.to_str(), Some("txt" | "md" | "html" | "htm"))
-                        })
-                })
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                anyhow::bail!(
-                    "{}: no .txt, .md or .html files in this folder",
-                    p.display()
-                );
-            }
-            out.extend(files);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
 }

@@ -85,15 +85,24 @@ pub fn run(ctx: &Ctx, cmd: ModelsCommand) -> Result<ExitCode> {
     }
 }
 
-/// One line saying where a model now is (not with -q).
+/// One line saying where a model now is (not with -q). Installed in a workspace, it is also
+/// linked from the user's models folder, so babeldesk finds it from any folder.
 fn installed(ctx: &Ctx, entry: &ModelEntry, how: &str, inv: &Inventory) -> Result<ExitCode> {
+    let s = &ctx.settings;
+    let linked = match s.models_dir != s.user_models_dir {
+        true => store::link_for_user(&entry.id, &inv.dir, &s.user_models_dir)?,
+        false => None,
+    };
     if !ctx.quiet {
         let size = out::human_bytes(inv.bytes);
-        out::text_out(&format!(
-            "{} {how} {} ({size})\n",
-            entry.id,
-            inv.dir.display()
-        ))?;
+        let mut t = format!("{} {how} {} ({size})\n", entry.id, inv.dir.display());
+        if let Some(link) = linked {
+            t += &format!(
+                "linked from {}: babeldesk finds it outside this workspace too\n",
+                link.display()
+            );
+        }
+        out::text_out(&t)?;
     }
     Ok(ExitCode::SUCCESS)
 }

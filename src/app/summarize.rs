@@ -1,5 +1,6 @@
 //! `babeldesk summarize`: flags into [`summarize::Options`], summaries printed.
 
+use super::inputs::{Inputs, Tally};
 use super::{out, read_input, Ctx};
 use crate::cli::{Format, Method, SummarizeArgs};
 use anyhow::Result;
@@ -10,10 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        super::expand_inputs(&args.files)?
+    let inputs = match args.files.is_empty() {
+        true => Inputs::expand(&[PathBuf::from("-")])?,
+        false => Inputs::expand(&args.files)?,
     };
     let options = options(&args)?;
     let bars = ctx.progress();
@@ -25,13 +25,23 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
     };
     let mut summarizer = Summarizer::new(ctx.pipeline(), options, memory, &bars);
     let mut results = Vec::new();
-    if files.len() > 1 {
-        bars.start("summarizing", Some(files.len() as u64), Unit::Items);
+    let mut tally = Tally::default();
+    if inputs.files.len() > 1 {
+        bars.start("summarizing", Some(inputs.files.len() as u64), Unit::Items);
     }
-    for file in &files {
-        let (bytes, name) = read_input(file)?;
-        let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
-        let summary = summarizer.summarize(&doc)?.summary;
+    for file in &inputs.files {
+        let result = read_input(file).and_then(|(bytes, name)| {
+            let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
+            Ok((name, summarizer.summarize(&doc)?.summary))
+        });
+        let result = match inputs.several() {
+            true => tally.count(&file.display().to_string(), result)?,
+            false => Some(result?),
+        };
+        bars.advance(1);
+        let Some((name, summary)) = result else {
+            continue;
+        };
         if summary.sentences.iter().any(|s| s.cut) {
             bars.warn(&format!(
                 "note: {name}: a sentence longer than --max-words was cut at a word boundary"
@@ -41,13 +51,13 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
             out::text_out(&render(&summary))?;
         }
         results.push(summary);
-        bars.advance(1);
     }
     bars.finish();
     if args.format == Format::Json {
         out::json(&results)?;
     }
-    Ok(ExitCode::SUCCESS)
+    tally.report(&inputs, "summarized", &bars);
+    Ok(tally.exit_code())
 }
 
 /// The library's options for the summarize flags, checked.

@@ -165,6 +165,39 @@ pub fn verify(entry: &ModelEntry, inv: &Inventory) -> Result<Vec<FileCheck>> {
         .collect()
 }
 
+/// Links `user_dir/<id>` to a model installed elsewhere (in a workspace), so it is found from
+/// any folder: the link is made when nothing of that name is there (or only a link whose
+/// target is gone). The link's path when one was made.
+pub fn link_for_user(id: &str, installed: &Path, user_dir: &Path) -> Result<Option<PathBuf>> {
+    let link = user_dir.join(id);
+    let target = installed
+        .canonicalize()
+        .map_err(|e| Error::io(installed, e))?;
+    if link.canonicalize().is_ok_and(|t| t == target) {
+        return Ok(None);
+    }
+    match std::fs::symlink_metadata(&link) {
+        Ok(m) if m.file_type().is_symlink() && !link.exists() => {
+            std::fs::remove_file(&link).map_err(|e| Error::io(&link, e))?
+        }
+        Ok(_) => return Ok(None),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(user_dir).map_err(|e| Error::io(user_dir, e))?;
+    symlink_dir(&target, &link).map_err(|e| Error::io(&link, e))?;
+    Ok(Some(link))
+}
+
+#[cfg(unix)]
+fn symlink_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_dir(target, link)
+}
+
 /// Copy a user's model folder into `dest` after checking it holds every file the entry needs
 /// and that known checksums match. Files are hard-linked when possible; nothing is left in
 /// `dest` when a check fails.

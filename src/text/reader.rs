@@ -58,11 +58,58 @@ pub fn decode(bytes: Vec<u8>, name: &str) -> Result<String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(problem(name, DocumentProblem::Empty));
     }
+    if let Some((kind, hint)) = packed_format(&bytes) {
+        return Err(problem(name, DocumentProblem::NotText(kind, hint)));
+    }
     if let Some(pos) = bytes.iter().take(8192).position(|&b| b == 0) {
         return Err(problem(name, DocumentProblem::Binary(pos)));
     }
-    String::from_utf8(bytes)
-        .map_err(|e| problem(name, DocumentProblem::NotUtf8(e.utf8_error().valid_up_to())))
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        match looks_cyrillic_8bit(e.as_bytes()) {
+            true => problem(name, DocumentProblem::Cp1251(at)),
+            false => problem(name, DocumentProblem::NotUtf8(at)),
+        }
+    })
+}
+
+/// Formats whose first bytes say they are not text, with a hint where there is one.
+fn packed_format(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    const NOT_YET: &str =
+        " (Word, OpenDocument and PDF files are not read yet: save it as text or HTML)";
+    let signatures: [(&[u8], &str, &str); 8] = [
+        (b"%PDF-", "a PDF file", NOT_YET),
+        (
+            b"PK\x03\x04",
+            "a zip archive (a Word or OpenDocument file, say)",
+            NOT_YET,
+        ),
+        (b"\xD0\xCF\x11\xE0", "an old Word (.doc) file", NOT_YET),
+        (b"{\\rtf", "an RTF file", NOT_YET),
+        (b"\xFF\xD8\xFF", "a JPEG image", ""),
+        (b"\x89PNG", "a PNG image", ""),
+        (b"GIF8", "a GIF image", ""),
+        (b"\x1F\x8B", "a gzip archive", ""),
+    ];
+    signatures
+        .iter()
+        .find(|(magic, _, _)| bytes.starts_with(magic))
+        .map(|(_, kind, hint)| (*kind, *hint))
+}
+
+/// Whether bytes that are not UTF-8 look like Russian in windows-1251 or KOI8-R: most bytes
+/// above ASCII are letters there (0xC0–0xFF), they are a good part of all letters (unlike
+/// the accents of a Latin-1 text), and there are no control bytes.
+fn looks_cyrillic_8bit(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(65536)];
+    let high = sample.iter().filter(|&&b| b >= 0x80).count();
+    let letters = sample.iter().filter(|&&b| b >= 0xC0).count();
+    let control = sample
+        .iter()
+        .filter(|&&b| b < 0x20 && !b.is_ascii_whitespace())
+        .count();
+    let latin = sample.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    high > 0 && letters * 10 >= high * 8 && letters * 10 >= (latin + letters) * 3 && control == 0
 }
 
 fn problem(name: &str, problem: DocumentProblem) -> Error {
@@ -95,6 +142,22 @@ pub fn paragraphs(text: &str) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packed_formats_are_named_and_8bit_cyrillic_is_told_apart() {
+        let e = |b: &[u8]| decode(b.to_vec(), "f").unwrap_err().to_string();
+        assert!(e(b"%PDF-1.7\n\xe2\xe3\xcf\xd3").contains("a PDF file, not a text document"));
+        assert!(e(b"PK\x03\x04\x14\x00").contains("Word or OpenDocument"));
+        assert!(e(b"\xFF\xD8\xFF\xE0\x00\x10JFIF").contains("a JPEG image"));
+        // "Привет, мир" in windows-1251 and in KOI8-R; Latin-1 French is another matter.
+        assert!(e(b"\xcf\xf0\xe8\xe2\xe5\xf2, \xec\xe8\xf0").contains("iconv -f cp1251"));
+        assert!(e(b"\xf0\xd2\xc9\xd7\xc5\xd4, \xcd\xc9\xd2").contains("iconv -f cp1251"));
+        let latin = e(b"le caf\xe9 est \xe0 c\xf4t\xe9 de la gare");
+        assert!(
+            latin.contains("ENCODING") && !latin.contains("cp1251"),
+            "{latin}"
+        );
+    }
 
     #[test]
     fn refuses_non_text() {

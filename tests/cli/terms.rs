@@ -1088,14 +1088,20 @@ fn csv_exports_formulas_as_text_and_reads_them_back() {
     for line in csv.lines().skip(1) {
         for cell in line.split(',') {
             assert!(
-                !cell.trim_start_matches('"').starts_with(['=', '+', '-', '@']),
+                !cell
+                    .trim_start_matches('"')
+                    .starts_with(['=', '+', '-', '@']),
                 "{cell} in {csv}"
             );
         }
     }
     let before: Vec<Value> = listed(&sb).iter().map(essence_value).collect();
     let fresh = sb.path("fresh.sqlite").display().to_string();
-    terms_json(&sb, Some(&fresh), &["import", "f.csv", "--from", "ru", "--to", "en"]);
+    terms_json(
+        &sb,
+        Some(&fresh),
+        &["import", "f.csv", "--from", "ru", "--to", "en"],
+    );
     let after: Vec<Value> = terms_json(&sb, Some(&fresh), &["list"])
         .as_array()
         .unwrap()

@@ -153,6 +153,8 @@ pub struct Summarizer<'a> {
     embedder: Option<LoadedModel>,
     summarizer: Option<LoadedModel>,
     translator: Option<LoadedModel>,
+    /// What was missing and said once already (a model id, a language pair).
+    told: std::collections::HashSet<String>,
 }
 
 impl<'a> Summarizer<'a> {
@@ -170,6 +172,7 @@ impl<'a> Summarizer<'a> {
             embedder: None,
             summarizer: None,
             translator: None,
+            told: Default::default(),
         }
     }
 
@@ -197,6 +200,11 @@ impl<'a> Summarizer<'a> {
         let entry = match choose_translator(c.registry, c.settings, c.env, wanted, from, to) {
             Ok(entry) => entry,
             Err(why) if self.options.untranslatable == Untranslatable::SummarizeAsIs => {
+                if self.told.insert(format!("{from}→{to}")) {
+                    self.progress.warn(&format!(
+                        "note: {from} articles are summarized untranslated: {why}"
+                    ));
+                }
                 return Ok(Summarized {
                     summary: self.summarize_as_is(doc)?,
                     translation: None,
@@ -281,9 +289,13 @@ impl<'a> Summarizer<'a> {
         };
         let model_name = match &entry {
             Some(e) => e.id.clone(),
-            None => self
-                .installed_embedder(lang)
-                .unwrap_or_else(|| "lexical".into()),
+            None => match self.installed_embedder(lang) {
+                Some(id) => id,
+                None => {
+                    self.tell_missing_embedder(lang);
+                    "lexical".into()
+                }
+            },
         };
         let key = cache_key(doc, self.options.keep_all, method);
         if let Some(mut s) = self.cached(&key, &model_name, method)? {
@@ -430,14 +442,27 @@ impl<'a> Summarizer<'a> {
                 self.progress,
             ) {
                 Ok(m) => self.embedder = Some(m),
-                Err(Error::ModelMissing { id, .. }) => {
-                    self.progress.warn(&format!("note: {id} is not installed (babeldesk models pull {id}); using the lexical similarity graph"));
+                Err(Error::ModelMissing { .. }) => {
+                    self.tell_missing_embedder(lang);
                     return Ok(None);
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(self.embedder.as_mut())
+    }
+
+    /// Once a run: the sentence-embedding model for `lang` is not installed, so extractive
+    /// summaries rank sentences by word overlap, and how to get it.
+    fn tell_missing_embedder(&mut self, lang: &str) {
+        let candidates = self.ctx.registry.find(Task::Embedding, lang, None);
+        let Some(entry) = candidates.first() else {
+            return;
+        };
+        if self.told.insert(entry.id.clone()) {
+            let id = &entry.id;
+            self.progress.warn(&format!("note: {id} is not installed, so summaries rank sentences by word overlap (weaker); get it with `babeldesk models pull {id}`"));
+        }
     }
 
     fn installed_embedder(&self, lang: &str) -> Option<String> {
