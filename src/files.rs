@@ -81,6 +81,34 @@ pub fn write_with<T>(path: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<T>
     }
 }
 
+/// Whether `path` can be written as [`write_with`] would, checked before any work: a file's
+/// folder must exist and take a new file (a temporary one is made and removed), so hours of
+/// model work never end in "cannot write".
+pub fn check_writable(path: &Path) -> Result<()> {
+    let Target::Replace { path: p, .. } = target(path)? else {
+        return Ok(());
+    };
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        let why = format!(
+            "its folder {} does not exist (make it first, e.g. mkdir -p)",
+            dir.display()
+        );
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, why),
+        ));
+    }
+    tempfile::Builder::new()
+        .prefix(".partial-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| Error::io(path, e))
+}
+
 /// Write `bytes` to `path` as [`write_with`] does.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, |w| w.write_all(bytes).map_err(|e| Error::io(path, e)))
@@ -117,6 +145,24 @@ fn replace<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_output_place_is_checked_before_the_work() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_writable(&dir.path().join("new.txt")).is_ok());
+        assert!(check_writable(Path::new("-")).is_ok());
+        let e = check_writable(&dir.path().join("no/such/out.txt")).unwrap_err();
+        assert!(
+            e.to_string().contains("out.txt") && crate::error::chain(&e).contains("does not exist"),
+            "{e}"
+        );
+        assert!(check_writable(dir.path()).is_err(), "a folder");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing left behind"
+        );
+    }
 
     #[test]
     fn a_failed_write_leaves_the_old_file() {

@@ -106,6 +106,7 @@ fn translate_set(ctx: &Ctx, args: &EvalTranslateArgs, src: &[String]) -> Result<
 }
 
 fn translate(ctx: &Ctx, args: EvalTranslateArgs) -> Result<()> {
+    out::check_output(args.output.as_deref())?;
     let src = read_lines(&args.src)?;
     let refs = read_lines(&args.reference)?;
     if src.len() != refs.len() {

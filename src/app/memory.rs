@@ -382,6 +382,7 @@ fn review(ctx: &Ctx, ids: &[i64], status: Option<Status>) -> Result<()> {
 fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
     // `-o -` is standard output.
     let output = output.filter(|p| *p != Path::new("-"));
+    out::check_output(output)?;
     let mem = ctx.memory_read()?;
     let filter = filter_from(filter)?;
     let path = output.unwrap_or(Path::new("-"));

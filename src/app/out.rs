@@ -64,6 +64,15 @@ pub fn to(path: Option<&Path>, text: &str) -> Result<()> {
         .with_context(|| format!("cannot write {}", p.display()))
 }
 
+/// Refuses an output path that could not be written, before any work (see
+/// [`babeldesk::files::check_writable`]).
+pub fn check_output(path: Option<&Path>) -> Result<()> {
+    match path {
+        Some(p) => Ok(babeldesk::files::check_writable(p)?),
+        None => Ok(()),
+    }
+}
+
 #[cfg(unix)]
 fn is_terminal_device(p: &Path) -> bool {
     use std::os::unix::fs::FileTypeExt;

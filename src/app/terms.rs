@@ -249,6 +249,7 @@ fn import(ctx: &Ctx, files: &[PathBuf], pair: &TermPair, format: Format) -> Resu
 
 fn export(ctx: &Ctx, output: Option<&Path>, pair: &TermPair) -> Result<()> {
     let output = output.filter(|p| *p != Path::new("-"));
+    out::check_output(output)?;
     let mem = ctx.memory_read()?;
     let path = output.unwrap_or(Path::new("-"));
     let format = formats::term_format_for(path)?;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
+    out::check_output(args.output.as_deref())?;
     let to = args.to.clone();
     let input = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
     let (bytes, name) = read_input(&input)?;

@@ -364,3 +364,30 @@ fn lines_left_out_as_page_junk_are_reported() {
     assert!(!stderr(&out).contains("page junk"));
     assert_eq!(t["segments"].as_array().unwrap().len(), 7, "{t}");
 }
+
+/// `-o` into a folder that does not exist is refused before any model work, with nothing
+/// stored (issue 40); the same for the exports.
+#[test]
+fn an_output_folder_that_does_not_exist_is_refused_first() {
+    let sb = Sandbox::new();
+    let m = fixture("tiny-marian-ru-en");
+    let out = sb.run_stdin(
+        &[
+            "translate",
+            "--model-dir",
+            m.to_str().unwrap(),
+            "-o",
+            "no/such/out.txt",
+        ],
+        DOC.as_bytes(),
+    );
+    assert_fails(&out, "no/such/out.txt: its folder no/such does not exist");
+    let stats = json(&sb.run(&["memory", "stats", "--format", "json"]));
+    assert_eq!(stats["units"], 0, "{stats}");
+    for args in [
+        ["memory", "export", "-o", "no/x.tmx"],
+        ["terms", "export", "-o", "no/x.tbx"],
+    ] {
+        assert_fails(&sb.run(&args), "does not exist");
+    }
+}
