@@ -102,6 +102,8 @@ pub enum MemoryError {
     EmptyTerm { what: &'static str },
     #[error("unit {id} would become a copy of unit {other} (same source, target and context)")]
     Duplicate { id: i64, other: i64 },
+    #[error("memory database {}: {count} rows point at units or terms that are not there, so the schema upgrade was not made; restore a backup or run `sqlite3 FILE .recover`", path.display())]
+    BrokenLinks { path: PathBuf, count: i64 },
     #[error("{} is not a babeldesk memory (it holds other tables); give --memory another file", path.display())]
     NotOurs { path: PathBuf },
     #[error("memory database {} needs a schema upgrade, which a read-only command does not make; run a command that writes (e.g. `babeldesk memory import`) first", path.display())]
@@ -474,6 +476,66 @@ mod tests {
 
     /// A database written by a babeldesk that knew migration 0001 only, with rows in it: the
     /// upgrade (0002, then the reindex of the old rows) must make them findable like new ones.
+    #[test]
+    fn ids_are_never_given_out_again() {
+        let place = test_place();
+        let mut mem = Memory::open(&place.path).unwrap();
+        let id =
+            |mem: &mut Memory, s: &str| mem.add(&NewUnit::new("ru", "en", s, s)).unwrap().unwrap();
+        let (_, newest) = (id(&mut mem, "Один."), id(&mut mem, "Два."));
+        mem.delete(&[newest]).unwrap();
+        drop(mem);
+        let mut mem = Memory::open(&place.path).unwrap();
+        let next = id(&mut mem, "Три.");
+        assert!(next > newest, "{next} after {newest} was deleted");
+        let term = |mem: &mut Memory, s: &str| {
+            mem.add_term(&crate::terms::NewTerm::new("ru", "en", s, s))
+                .unwrap()
+                .0
+        };
+        let newest = term(&mut mem, "два");
+        mem.delete_terms(&[newest]).unwrap();
+        assert!(term(&mut mem, "три") > newest);
+    }
+
+    #[test]
+    fn a_version_6_database_keeps_its_links_through_the_table_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for step in &MIGRATIONS[..6] {
+                conn.execute_batch(step).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute_batch(
+                "INSERT INTO units (id, source_lang, target_lang, source, target, source_key, origin) \
+                   VALUES (1, 'ru', 'en', 'Да.', 'Yes.', 'да.', 'mt'), (7, 'ru', 'en', 'Нет.', 'No.', 'нет.', 'mt');
+                 INSERT INTO unit_history (unit_id, target, origin, status) VALUES (7, 'Nope.', 'mt', 'draft');
+                 INSERT INTO document_segments (document, position, source_lang, target_lang, source, unit_id, band) \
+                   VALUES ('d.txt', 0, 'ru', 'en', 'Нет.', 7, 'model');
+                 INSERT INTO terms (id, source_lang, target_lang, source, target, source_key, origin) \
+                   VALUES (3, 'ru', 'en', 'завод', 'plant', 'завод', 'human');
+                 INSERT INTO term_history (term_id, source, target, status, origin) VALUES (3, 'завод', 'factory', 'preferred', 'human');",
+            )
+            .unwrap();
+        }
+        let mut mem = Memory::open(&path).unwrap();
+        assert_eq!(mem.stats().unwrap().schema_version, MIGRATIONS.len() as i64);
+        assert_eq!(mem.history(7).unwrap().len(), 1);
+        assert_eq!(mem.term_history(3).unwrap().len(), 1);
+        let row = &mem.document_rows("d.txt").unwrap()[0];
+        assert_eq!(row.unit.as_ref().map(|u| u.id), Some(7));
+        let found = mem.concordance("нет", &Filter::default()).unwrap();
+        assert_eq!(found[0].id, 7, "the word index still names the unit");
+        mem.delete(&[7]).unwrap();
+        let next = mem
+            .add(&NewUnit::new("ru", "en", "Может.", "Maybe."))
+            .unwrap()
+            .unwrap();
+        assert_eq!(next, 8);
+    }
+
     #[test]
     fn a_version_1_database_with_rows_is_upgraded_and_its_units_found() {
         use crate::memory::{context_hash, Query};

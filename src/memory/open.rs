@@ -17,6 +17,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("../../memory/migrations/0004_concordance.sql"),
     include_str!("../../memory/migrations/0005_document_segments.sql"),
     include_str!("../../memory/migrations/0006_precision.sql"),
+    include_str!("../../memory/migrations/0007_ids_never_reused.sql"),
 ];
 
 /// PostgreSQL's own migrations: its 0001 is SQLite's 0001–0005 at once.
@@ -262,6 +263,21 @@ impl Memory {
         if version == self.known_version() {
             return Ok(());
         }
+        // SQLite rebuilds tables (0007): dropping the old one must not cascade. The pragma
+        // only takes effect outside a transaction; the links are checked before the commit.
+        let sqlite = self.db.dialect() == Dialect::Sqlite;
+        let wrap = self.errf();
+        if sqlite {
+            self.db.batch("PRAGMA foreign_keys = OFF").map_err(&wrap)?;
+        }
+        let done = self.apply_migrations();
+        if sqlite {
+            self.db.batch("PRAGMA foreign_keys = ON").map_err(&wrap)?;
+        }
+        done
+    }
+
+    fn apply_migrations(&self) -> Result<(), MemoryError> {
         let wrap = self.errf();
         let tx = self.db.begin(true).map_err(&wrap)?;
         let sqlite = tx.dialect() == Dialect::Sqlite;
@@ -291,6 +307,16 @@ impl Memory {
         // SQLite rows from before 0002 get their lookup columns in the same transaction.
         if sqlite && version < 2 {
             store::reindex(&tx).map_err(&wrap)?;
+        }
+        if sqlite {
+            let count = tx
+                .query_all("PRAGMA foreign_key_check", &[], |_| Ok(()))
+                .map_err(&wrap)?
+                .len() as i64;
+            if count > 0 {
+                let path = self.path.clone();
+                return Err(MemoryError::BrokenLinks { path, count });
+            }
         }
         tx.commit().map_err(&wrap)
     }

@@ -439,3 +439,35 @@ fn a_locked_memory_waits_then_says_so() {
     holder.wait().unwrap();
     assert_eq!(sb.units(), 3);
 }
+
+/// A deleted unit's id is never given to another (issue 40): links and notes citing it must
+/// not come to point at another sentence.
+#[test]
+fn a_deleted_units_id_is_never_given_out_again() {
+    let sb = Sandbox::new();
+    let tmx = |ru: &str, en: &str| {
+        format!("<tmx version=\"1.4\"><header srclang=\"ru\"/><body><tu><tuv xml:lang=\"ru\"><seg>{ru}</seg></tuv><tuv xml:lang=\"en\"><seg>{en}</seg></tuv></tu></body></tmx>")
+    };
+    for (i, (ru, en)) in [("Один.", "One."), ("Два.", "Two."), ("Три.", "Three.")]
+        .iter()
+        .enumerate()
+    {
+        let f = sb.path(&format!("{i}.tmx"));
+        std::fs::write(&f, tmx(ru, en)).unwrap();
+        assert!(sb
+            .run(&["memory", "import", f.to_str().unwrap()])
+            .status
+            .success());
+        if i == 1 {
+            assert!(sb.run(&["memory", "delete", "2"]).status.success());
+        }
+    }
+    let units = json(&sb.run(&["memory", "list", "--format", "json"]));
+    let ids: Vec<i64> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 3]);
+}
