@@ -11,7 +11,6 @@ use crate::cli::{DigestArgs, Format};
 use anyhow::Result;
 use babeldesk::pipeline::summarize::{self, Length, MethodChoice, Summarizer, Untranslatable};
 use babeldesk::progress::{Progress, Unit};
-use babeldesk::text::Document;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
@@ -30,7 +29,7 @@ pub fn run(ctx: &Ctx, args: DigestArgs) -> Result<ExitCode> {
     bars.start("digest", Some(inputs.files.len() as u64), Unit::Items);
     for file in &inputs.files {
         let result = read_input(file).and_then(|(bytes, name)| {
-            let doc = Document::from_bytes(bytes, &name, false)?;
+            let doc = super::open_document(bytes, &name, None, "summarized", &bars)?;
             Ok(summarizer.summarize(&doc)?)
         });
         let result = match inputs.several() {

@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 use babeldesk::exchange;
 use babeldesk::memory::{Filter, Match, Origin, Query, Status, Unit};
 use babeldesk::pipeline::analyze;
-use babeldesk::text::{langtag, Document};
+use babeldesk::text::langtag;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -187,7 +187,7 @@ fn analyze_file(
     format: Format,
 ) -> Result<()> {
     let (bytes, name) = read_input(file)?;
-    let doc = Document::from_bytes(bytes, &name, keep_all)?;
+    let doc = super::open_document(bytes, &name, Some(keep_all), "analyzed", &ctx.progress())?;
     let Some(from) = from.or_else(|| doc.language.map(str::to_string)) else {
         bail!("{name}: cannot tell the document's language; say it with --from");
     };

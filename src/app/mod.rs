@@ -191,6 +191,40 @@ pub fn report_error(err: &anyhow::Error) {
     out::err_line(&format!("babeldesk: error: {}", chain.join(": ")));
 }
 
+/// The document in `bytes`, with one stderr line naming the lines taken for page junk and
+/// left out of `what` ("translated", "summarized"…), and the flag that keeps them when the
+/// command has one: nothing a document holds is dropped without a word.
+pub fn open_document(
+    bytes: Vec<u8>,
+    name: &str,
+    keep_all: Option<bool>,
+    what: &str,
+    bars: &bar::Bars,
+) -> Result<babeldesk::text::Document> {
+    let doc = babeldesk::text::Document::from_bytes(bytes, name, keep_all.unwrap_or(false))?;
+    let lines: Vec<String> = doc
+        .left_out_lines()
+        .iter()
+        .map(|l| l.line.to_string())
+        .collect();
+    if !lines.is_empty() {
+        let n = lines.len();
+        let shown = match n {
+            13.. => format!("{}, … ({} more)", lines[..12].join(", "), n - 12),
+            _ => lines.join(", "),
+        };
+        let (s, were) = if n == 1 { ("", "was") } else { ("s", "were") };
+        let hint = match keep_all {
+            Some(_) => "; --keep-all keeps them".to_string(),
+            None => String::new(),
+        };
+        bars.say(&format!(
+            "note: {name}: {n} line{s} taken for page junk around the article {were} not {what} (line{s} {shown}){hint}"
+        ));
+    }
+    Ok(doc)
+}
+
 /// Read an input: a file, or standard input for "-".
 pub fn read_input(path: &Path) -> Result<(Vec<u8>, String)> {
     use std::io::Read;

@@ -6,7 +6,6 @@ use crate::cli::{Format, Method, SummarizeArgs};
 use anyhow::Result;
 use babeldesk::pipeline::summarize::{self, Length, MethodChoice, Summarizer, Summary};
 use babeldesk::progress::{Progress, Unit};
-use babeldesk::text::Document;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,7 +30,7 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
     }
     for file in &inputs.files {
         let result = read_input(file).and_then(|(bytes, name)| {
-            let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
+            let doc = super::open_document(bytes, &name, Some(args.keep_all), "summarized", &bars)?;
             Ok((name, summarizer.summarize(&doc)?.summary))
         });
         let result = match inputs.several() {

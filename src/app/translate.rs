@@ -12,7 +12,6 @@ use babeldesk::pipeline::{
     translate::{Context, SegmentOrigin, Translation},
 };
 use babeldesk::progress::Progress;
-use babeldesk::text::Document;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,7 +20,13 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     let to = args.to.clone();
     let input = args.file.clone().unwrap_or_else(|| PathBuf::from("-"));
     let (bytes, name) = read_input(&input)?;
-    let doc = Document::from_bytes(bytes, &name, args.keep_all)?;
+    let bars = ctx.progress();
+    let what = if args.dry_run {
+        "analyzed"
+    } else {
+        "translated"
+    };
+    let doc = super::open_document(bytes, &name, Some(args.keep_all), what, &bars)?;
     let from = match args
         .from
         .clone()
@@ -41,7 +46,6 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         out::to(args.output.as_deref(), &text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let bars = ctx.progress();
     // The model is chosen now (a bad --model fails early) but started only if needed; with
     // none installed, a document the memory covers still translates, and the error waits for
     // the first segment that needs a model.
@@ -114,19 +118,6 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
 /// What the user should know about a translation: counts and speed (with -v), segments that
 /// failed and paragraphs in another language (always).
 fn tell(bars: &super::bar::Bars, name: &str, result: &Translation) {
-    if !result.skipped.is_empty() {
-        let lines: Vec<String> = result.skipped.iter().map(|l| l.line.to_string()).collect();
-        let shown = match lines.len() {
-            n if n > 12 => format!("{}, … ({} more)", lines[..12].join(", "), n - 12),
-            _ => lines.join(", "),
-        };
-        bars.say(&format!(
-            "note: {name}: {n} line{s} taken for page junk around the article {were} not translated (line{s} {shown}); --keep-all translates them",
-            n = lines.len(),
-            s = if lines.len() == 1 { "" } else { "s" },
-            were = if lines.len() == 1 { "was" } else { "were" },
-        ));
-    }
     bars.note(&format!(
         "{} segments: {} from memory, {} translated, {} stored; {} model calls",
         result.segments.len(),

@@ -34,6 +34,10 @@ pub struct Analysis {
     pub segments: u64,
     pub words: u64,
     pub bands: Vec<Band>,
+    /// Lines taken for page junk around the article and not analyzed (`--keep-all` analyzes
+    /// them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::text::LeftOut>,
 }
 
 fn band_of(score: Option<u8>) -> usize {
@@ -92,6 +96,7 @@ pub fn analyze(doc: &Document, from: &str, to: &str, memory: &Memory) -> Result<
         segments: spans.len() as u64,
         words: total_words,
         bands,
+        skipped: doc.left_out_lines(),
     })
 }
 

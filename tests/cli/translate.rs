@@ -355,7 +355,7 @@ fn lines_left_out_as_page_junk_are_reported() {
     );
     assert_eq!(&page[start..end], "© 2024 Агентство. Все права защищены.");
     assert!(
-        stderr(&out).contains("4 lines taken for page junk around the article were not translated (lines 1, 2, 3, 9); --keep-all translates them"),
+        stderr(&out).contains("4 lines taken for page junk around the article were not translated (lines 1, 2, 3, 9); --keep-all keeps them"),
         "{}",
         stderr(&out)
     );
@@ -363,6 +363,51 @@ fn lines_left_out_as_page_junk_are_reported() {
     assert!(t.get("skipped").is_none(), "{t}");
     assert!(!stderr(&out).contains("page junk"));
     assert_eq!(t["segments"].as_array().unwrap().len(), 7, "{t}");
+    // Every command that reads a document says the same (issue 40).
+    std::fs::write(sb.path("page.txt"), page).unwrap();
+    for (args, what) in [
+        (
+            vec![
+                "translate",
+                "page.txt",
+                "--from",
+                "ru",
+                "--dry-run",
+                "--format",
+                "json",
+            ],
+            "analyzed",
+        ),
+        (
+            vec![
+                "memory", "analyze", "page.txt", "--from", "ru", "--to", "en", "--format", "json",
+            ],
+            "analyzed",
+        ),
+        (
+            vec![
+                "summarize",
+                "page.txt",
+                "--method",
+                "extractive",
+                "--no-cache",
+                "--format",
+                "json",
+            ],
+            "summarized",
+        ),
+    ] {
+        let out = sb.run(&args);
+        let v = json(&out);
+        assert!(
+            stderr(&out).contains(&format!("4 lines taken for page junk around the article were not {what} (lines 1, 2, 3, 9); --keep-all keeps them")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        if what == "analyzed" {
+            assert_eq!(v["skipped"].as_array().map(Vec::len), Some(4), "{v}");
+        }
+    }
 }
 
 /// `-o` into a folder that does not exist is refused before any model work, with nothing
