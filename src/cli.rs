@@ -100,6 +100,29 @@ fn parse_lang(s: &str) -> Result<String, String> {
     babeldesk::text::langtag::normalize(s)
 }
 
+/// A `--lang` pair: SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA).
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    babeldesk::text::langtag::pair(s)
+}
+
+/// A count that must be at least 1 (`--sentences`, `--max-words`).
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// A share in (0, 1] (`--ratio`).
+fn share(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(r) if r > 0.0 && r <= 1.0 => Ok(r),
+        Ok(_) => Err("must be more than 0 and at most 1 (0.3: three sentences in ten)".into()),
+        Err(_) => Err(format!("'{s}' is not a number")),
+    }
+}
+
 /// A calendar day for `--since` (the memory's rule, which the review page's filter follows too).
 fn parse_day(s: &str) -> Result<String, String> {
     babeldesk::memory::day(s)
@@ -145,7 +168,8 @@ pub enum Command {
     /// --use-fuzzy); the rest go to the model, and the new pairs are stored. The model is
     /// the pair's Marian model (opus-mt-ru-en for Russian) when installed, else an instruct
     /// GGUF model (qwen2.5-coder-1.5b-instruct-q4km), which is shown the memory's fuzzy
-    /// matches as examples and the previous sentence; an unusable answer is retried once,
+    /// matches as examples (and the previous sentence with --context source|full); an
+    /// unusable answer is retried once,
     /// then reported and not stored. Translating the same document again uses no model.
     ///
     /// Examples:
@@ -242,7 +266,7 @@ pub struct DigestArgs {
     #[arg(required = true, value_name = "PATH")]
     pub inputs: Vec<PathBuf>,
     /// Sentences per summary
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = positive)]
     pub sentences: usize,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -252,7 +276,8 @@ pub struct DigestArgs {
 pub struct SearchArgs {
     /// The sentence (or, with --concordance, the text) to look for
     pub query: String,
-    /// Substring search in source and target, ignoring case, instead of fuzzy matching
+    /// Text search in source and target instead of fuzzy matching: the text found from the
+    /// start of a word, ignoring case ("завод" finds "Заводы", not "автозавод")
     #[arg(long)]
     pub concordance: bool,
     /// Source language of the query (default: any)
@@ -300,17 +325,17 @@ pub struct SummarizeArgs {
     #[arg(long, value_enum, default_value_t = Method::Auto)]
     pub method: Method,
     /// Sentences in an extractive summary
-    #[arg(long, value_name = "N", conflicts_with = "ratio")]
+    #[arg(long, value_name = "N", conflicts_with = "ratio", value_parser = positive)]
     pub sentences: Option<usize>,
-    /// Share of the article's sentences in an extractive summary (0-1)
-    #[arg(long, value_name = "R")]
+    /// Share of the article's sentences in an extractive summary (more than 0, at most 1)
+    #[arg(long, value_name = "R", value_parser = share)]
     pub ratio: Option<f32>,
     /// Longest summary in words (extractive: sentences that fit; abstractive: generation
     /// length, then cut at the last sentence that fits)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub max_words: Option<usize>,
-    /// Shortest summary in words
-    #[arg(long, value_name = "N")]
+    /// Shortest summary in words (at most --max-words)
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub min_words: Option<usize>,
     /// Summarize in this language: an article in another one is translated first, through
     /// the translation memory and the pair's translation model (e.g. --to en for Russian news)
@@ -480,10 +505,10 @@ pub struct EvalSummarizeArgs {
     #[arg(long, value_enum, default_value_t = Method::Auto)]
     pub method: Method,
     /// Sentences in an extractive summary
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub sentences: Option<usize>,
     /// Longest summary in words
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive)]
     pub max_words: Option<usize>,
     #[command(flatten)]
     pub model: ModelArgs,
@@ -495,8 +520,8 @@ pub struct EvalSummarizeArgs {
 pub struct UnitFilter {
     /// Language pair: SRC-TGT with plain codes (ru-en), or SRC:TGT with regions (en-US:fr-CA);
     /// a plain code also matches its regions
-    #[arg(long, value_name = "PAIR")]
-    pub lang: Option<String>,
+    #[arg(long, value_name = "PAIR", value_parser = parse_pair)]
+    pub lang: Option<(String, String)>,
     /// Only units made this way
     #[arg(long, value_enum)]
     pub origin: Option<OriginArg>,
@@ -718,8 +743,8 @@ pub enum TermsCommand {
     /// List entries, oldest first
     List {
         /// Language pair: SRC-TGT (ru-en), or SRC:TGT with regions
-        #[arg(long, value_name = "PAIR")]
-        lang: Option<String>,
+        #[arg(long, value_name = "PAIR", value_parser = parse_pair)]
+        lang: Option<(String, String)>,
         /// Only entries whose source or target contains this text (any case)
         #[arg(long, value_name = "TEXT")]
         search: Option<String>,

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Err(err) if app::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             app::report_error(&err);
-            ExitCode::from(1)
+            ExitCode::from(app::exit_code(&err))
         }
     }
 }

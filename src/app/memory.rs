@@ -7,7 +7,6 @@ use anyhow::{bail, Context as _, Result};
 use babeldesk::exchange;
 use babeldesk::memory::{Filter, Match, Origin, Query, Status, Unit};
 use babeldesk::pipeline::analyze;
-use babeldesk::text::langtag;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -406,29 +405,13 @@ fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
     Ok(())
 }
 
-fn lang(flag: &str, tag: &str) -> Result<String> {
-    langtag::normalize(tag).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
-}
-
-/// A `--lang` pair flag: SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA), or none.
-pub fn pair_flag(flag: Option<&str>) -> Result<(Option<String>, Option<String>)> {
-    let Some(p) = flag else {
-        return Ok((None, None));
-    };
-    let (a, b) = match p.split_once(':') {
-        Some(ab) => ab,
-        None => match p.split('-').collect::<Vec<_>>()[..] {
-            [a, b] => (a, b),
-            _ => {
-                bail!("--lang '{p}' is not a pair: write SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA)")
-            }
-        },
-    };
-    Ok((Some(lang("--lang", a)?), Some(lang("--lang", b)?)))
+/// A `--lang` pair flag (checked by clap) as the filter's two languages.
+pub fn pair_flag(flag: Option<&(String, String)>) -> (Option<String>, Option<String>) {
+    flag.cloned().map_or((None, None), |(a, b)| (Some(a), Some(b)))
 }
 
 fn filter_from(f: &UnitFilter) -> Result<Filter> {
-    let (source_lang, target_lang) = pair_flag(f.lang.as_deref())?;
+    let (source_lang, target_lang) = pair_flag(f.lang.as_ref());
     Ok(Filter {
         source_lang,
         target_lang,

@@ -172,6 +172,19 @@ pub fn load_model(
     )
 }
 
+/// Flags that do not go together (what clap cannot check): exit 2 like clap's own refusals.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// The exit code for a failure: 2 for flags refused, 1 for the rest.
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<Usage>() {
+        Some(_) => 2,
+        None => 1,
+    }
+}
+
 /// Whether the error is standard output closed by its reader (`babeldesk … | head`): a
 /// normal end, not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -61,14 +61,10 @@ pub fn run(ctx: &Ctx, args: SummarizeArgs) -> Result<ExitCode> {
 
 /// The library's options for the summarize flags, checked.
 fn options(args: &SummarizeArgs) -> Result<summarize::Options> {
-    if let Some(r) = args.ratio {
-        if !(r > 0.0 && r <= 1.0) {
-            anyhow::bail!("--ratio must be in (0, 1], got {r}");
-        }
-    }
     if let (Some(min), Some(max)) = (args.min_words, args.max_words) {
         if min > max {
-            anyhow::bail!("--min-words {min} is more than --max-words {max}");
+            let why = format!("--min-words {min} is more than --max-words {max}");
+            return Err(super::Usage(why).into());
         }
     }
     let mut options = model_options(&args.model, args.method);

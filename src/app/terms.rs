@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, cmd: TermsCommand) -> Result<ExitCode> {
             origin,
             limit,
             format,
-        } => list(ctx, lang.as_deref(), search, status, origin, limit, format)?,
+        } => list(ctx, lang.as_ref(), search, status, origin, limit, format)?,
         TermsCommand::Show { id, format } => show(ctx, id, format)?,
         TermsCommand::Edit {
             id,
@@ -104,14 +104,14 @@ fn add(ctx: &Ctx, t: &NewTerm, format: Format) -> Result<()> {
 
 fn list(
     ctx: &Ctx,
-    lang: Option<&str>,
+    lang: Option<&(String, String)>,
     text: Option<String>,
     status: Option<TermStatusArg>,
     origin: Option<TermOriginArg>,
     limit: Option<usize>,
     format: Format,
 ) -> Result<()> {
-    let (source_lang, target_lang) = super::memory::pair_flag(lang)?;
+    let (source_lang, target_lang) = super::memory::pair_flag(lang);
     let filter = TermFilter {
         source_lang,
         target_lang,

@@ -9,6 +9,11 @@ pub fn normalize(tag: &str) -> Result<String, String> {
         .next()
         .filter(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
     let mut out = primary.ok_or_else(bad)?.to_ascii_lowercase();
+    // ISO 639-2/3 codes of languages that have a two-letter one: the memory keys on the
+    // shortest tag, as BCP-47 asks (rus is ru).
+    if let Some((_, two)) = THREE_LETTER.iter().find(|(three, _)| *three == out) {
+        out = two.to_string();
+    }
     for p in parts {
         if p.is_empty() || p.len() > 8 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(bad());
@@ -26,6 +31,32 @@ pub fn normalize(tag: &str) -> Result<String, String> {
         }
     }
     Ok(out)
+}
+
+/// Three-letter codes (ISO 639-2/T and /B) of the languages babeldesk's models cover, with the
+/// two-letter code BCP-47 uses for them.
+const THREE_LETTER: &[(&str, &str)] = &[
+    ("rus", "ru"), ("eng", "en"), ("ukr", "uk"), ("deu", "de"), ("ger", "de"), ("fra", "fr"),
+    ("fre", "fr"), ("spa", "es"), ("ita", "it"), ("zho", "zh"), ("chi", "zh"), ("bel", "be"),
+    ("pol", "pl"), ("por", "pt"), ("nld", "nl"), ("dut", "nl"), ("jpn", "ja"), ("kor", "ko"),
+    ("ara", "ar"), ("tur", "tr"), ("kaz", "kk"),
+];
+
+/// A language pair as `--lang` takes it: SRC-TGT with plain codes (ru-en), or SRC:TGT with
+/// regions (en-US:fr-CA); each side normalized.
+pub fn pair(s: &str) -> Result<(String, String), String> {
+    let (a, b) = match s.split_once(':') {
+        Some(ab) => ab,
+        None => match s.split('-').collect::<Vec<_>>()[..] {
+            [a, b] => (a, b),
+            _ => {
+                return Err(format!(
+                    "'{s}' is not a pair: write SRC-TGT (ru-en) or SRC:TGT (en-US:fr-CA)"
+                ))
+            }
+        },
+    };
+    Ok((normalize(a)?, normalize(b)?))
 }
 
 /// The primary language subtag: `en` for `en-GB`.
@@ -84,6 +115,16 @@ pub fn script(tag: &str) -> Option<Script> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_letter_codes_and_pairs() {
+        assert_eq!(normalize("rus").unwrap(), "ru");
+        assert_eq!(normalize("ENG-gb").unwrap(), "en-GB");
+        assert_eq!(normalize("yue").unwrap(), "yue", "no two-letter code: kept");
+        assert_eq!(pair("rus-eng").unwrap(), ("ru".into(), "en".into()));
+        assert_eq!(pair("en-US:fr-CA").unwrap(), ("en-US".into(), "fr-CA".into()));
+        assert!(pair("ru").unwrap_err().contains("is not a pair"));
+    }
 
     #[test]
     fn normalizes_case_and_separators() {

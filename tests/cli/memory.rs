@@ -166,10 +166,15 @@ fn import_review_and_export_round_trip() {
         &sb.mem(&["list", "--since", "yesterday"]),
         "for '--since <DATE>': 'yesterday' is not a day",
     );
-    assert_fails(
+    assert_usage(
         &sb.mem(&["list", "--lang", "russian"]),
-        "--lang 'russian' is not a pair",
+        "'russian' is not a pair",
     );
+    assert_usage(&sb.mem(&["list", "--lang", "ru"]), "'ru' is not a pair");
+    // Three-letter codes are the two-letter ones (issue 40).
+    let rus = json(&sb.mem(&["list", "--lang", "rus-eng", "--format", "json"]));
+    let ru = json(&sb.mem(&["list", "--lang", "ru-en", "--format", "json"]));
+    assert_eq!(rus, ru);
     let text = stdout(&sb.mem(&["list"]));
     assert!(
         text.contains("approved") && text.contains("→ Click <g1>here</g1>."),

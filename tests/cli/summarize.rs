@@ -76,7 +76,18 @@ fn word_limits_hold_for_both_methods() {
         &["summarize", "--min-words", "50", "--max-words", "10"],
         ENGLISH.as_bytes(),
     );
-    assert_fails(&out, "--min-words 50 is more than --max-words 10");
+    assert_usage(&out, "--min-words 50 is more than --max-words 10");
+    // Values refused before any work, exit 2 (issue 40).
+    for (flags, why) in [
+        (vec!["--ratio", "1.5"], "must be more than 0 and at most 1"),
+        (vec!["--ratio", "0"], "must be more than 0"),
+        (vec!["--sentences", "0"], "must be at least 1"),
+        (vec!["--max-words", "0"], "must be at least 1"),
+    ] {
+        let args = [&["summarize"][..], &flags].concat();
+        assert_usage(&sb.run_stdin(&args, ENGLISH.as_bytes()), why);
+    }
+    assert_usage(&sb.run(&["digest", ".", "--sentences", "0"]), "must be at least 1");
 }
 
 #[test]
