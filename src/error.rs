@@ -64,7 +64,7 @@ pub enum Error {
         name: String,
         problem: DocumentProblem,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Choice(#[from] ChoiceError),
     #[error("{name}: no summary")]
     NoSummary {
@@ -108,8 +108,8 @@ pub enum ChoiceError {
         does: String,
         wanted: String,
     },
-    #[error("no {what} in the registry")]
-    NotInRegistry { what: String },
+    #[error("no {what} in the registry ({covers}); for another, give its folder with --model-dir DIR or add it to a registry file (BABELDESK_REGISTRY)")]
+    NotInRegistry { what: String, covers: String },
     #[error("--engine {engine} does not run '{id}' ({architecture} model)")]
     WrongEngine {
         engine: String,

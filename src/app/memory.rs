@@ -407,7 +407,8 @@ fn export(ctx: &Ctx, output: Option<&Path>, filter: &UnitFilter) -> Result<()> {
 
 /// A `--lang` pair flag (checked by clap) as the filter's two languages.
 pub fn pair_flag(flag: Option<&(String, String)>) -> (Option<String>, Option<String>) {
-    flag.cloned().map_or((None, None), |(a, b)| (Some(a), Some(b)))
+    flag.cloned()
+        .map_or((None, None), |(a, b)| (Some(a), Some(b)))
 }
 
 fn filter_from(f: &UnitFilter) -> Result<Filter> {

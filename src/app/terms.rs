@@ -281,6 +281,7 @@ fn check(
     format: Format,
 ) -> Result<()> {
     let (bytes, name) = read_input(source)?;
+    let input = bytes.clone();
     let doc = Document::from_bytes(bytes, &name, true)?;
     let Some(from) = from.or_else(|| doc.language.map(str::to_string)) else {
         bail!("{name}: cannot tell the document's language; say it with --from");
@@ -297,7 +298,11 @@ fn check(
     let flagged: Vec<&checks::Checked> = pieces.iter().filter(|c| !c.qa.is_empty()).collect();
     let mut t = String::new();
     for c in &flagged {
-        t += &format!("{name}:{}  {}\n", c.start, out::visible(&c.source));
+        t += &format!(
+            "{name}:{}  {}\n",
+            place(&input, c.start),
+            out::visible(&c.source)
+        );
         t += &format!("     → {}\n", out::visible(&c.target));
         t += &flag_lines(&c.qa);
     }
@@ -331,8 +336,23 @@ pub fn flag_lines(flags: &[QaFlag]) -> String {
         .collect()
 }
 
+/// Where byte `at` of an input is, as editors and compilers say it: `LINE:COLUMN` (1-based,
+/// the column in characters); `byte N` in an input that is not UTF-8 (UTF-16).
+fn place(input: &[u8], at: usize) -> String {
+    let before = &input[..at.min(input.len())];
+    match std::str::from_utf8(before) {
+        Ok(text) => {
+            let line = 1 + text.matches('\n').count();
+            let column = 1 + text.rsplit('\n').next().unwrap_or("").chars().count();
+            format!("{line}:{column}")
+        }
+        Err(_) => format!("byte {at}"),
+    }
+}
+
 fn names(ctx: &Ctx, file: &Path, pair: &TermPair, accept: bool, format: Format) -> Result<()> {
     let (bytes, name) = read_input(file)?;
+    let input = bytes.clone();
     let doc = Document::from_bytes(bytes, &name, true)?;
     let found = checks::names_in(&doc);
     let mut stored = Vec::new();
@@ -355,7 +375,7 @@ fn names(ctx: &Ctx, file: &Path, pair: &TermPair, accept: bool, format: Format) 
     for n in &found {
         t += &format!(
             "{name}:{}  {} → {}{}\n",
-            n.start,
+            place(&input, n.start),
             out::visible(&n.found),
             n.pinyin,
             if n.conventional {

@@ -104,6 +104,8 @@ pub enum MemoryError {
     Duplicate { id: i64, other: i64 },
     #[error("memory database {}: {count} rows point at units or terms that are not there, so the schema upgrade was not made; restore a backup or run `sqlite3 FILE .recover`", path.display())]
     BrokenLinks { path: PathBuf, count: i64 },
+    #[error("--memory {}: is a folder; give a file in it (e.g. {})", path.display(), path.join("babeldesk.sqlite").display())]
+    IsFolder { path: PathBuf },
     #[error("{} is not a babeldesk memory (it holds other tables); give --memory another file", path.display())]
     NotOurs { path: PathBuf },
     #[error("memory database {} needs a schema upgrade, which a read-only command does not make; run a command that writes (e.g. `babeldesk memory import`) first", path.display())]

@@ -50,6 +50,9 @@ impl Memory {
     ) -> Result<Memory, MemoryError> {
         match path.to_str().filter(|s| is_url(s)) {
             Some(url) => Memory::open_postgres(url, lock_timeout, access),
+            None if path.is_dir() => Err(MemoryError::IsFolder {
+                path: path.to_path_buf(),
+            }),
             None => Memory::open_sqlite(path, lock_timeout, access),
         }
     }

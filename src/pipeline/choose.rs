@@ -75,6 +75,7 @@ pub fn choose(
     );
     found.first().map(|e| (*e).clone()).ok_or_else(|| {
         ChoiceError::NotInRegistry {
+            covers: coverage(registry, task),
             what: format!(
                 "{} model for {}",
                 format!("{task:?}").to_lowercase(),
@@ -145,6 +146,39 @@ pub fn choose_summarizer(
         langs: &[lang],
     };
     pick(registry, settings, env, wanted, candidates)
+}
+
+/// What the registry's models of `task` cover: the pairs of dedicated models, the languages of
+/// instruct ones.
+fn coverage(registry: &Registry, task: Task) -> String {
+    let mut pairs = Vec::new();
+    let mut chat: Vec<&str> = Vec::new();
+    for e in registry.entries() {
+        if e.task == task {
+            let pair = match task {
+                Task::Translation => e.languages.join("→"),
+                _ => e.languages.join(", "),
+            };
+            if !pairs.contains(&pair) {
+                pairs.push(pair);
+            }
+        } else if e.task == Task::Chat {
+            for l in &e.languages {
+                if !chat.contains(&l.as_str()) {
+                    chat.push(l);
+                }
+            }
+        }
+    }
+    let mut covers = format!(
+        "its {} models cover {}",
+        format!("{task:?}").to_lowercase(),
+        pairs.join(", ")
+    );
+    if !chat.is_empty() {
+        covers += &format!("; its instruct models know {}", chat.join(", "));
+    }
+    covers
 }
 
 /// The models that could do a job, best kind first.
@@ -247,7 +281,8 @@ fn pick(
         ));
     }
     if options.is_empty() {
-        return Err(ChoiceError::NotInRegistry { what }.into());
+        let covers = coverage(registry, task);
+        return Err(ChoiceError::NotInRegistry { what, covers }.into());
     }
     Err(Error::NoModelInstalled {
         what,

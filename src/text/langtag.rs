@@ -36,10 +36,27 @@ pub fn normalize(tag: &str) -> Result<String, String> {
 /// Three-letter codes (ISO 639-2/T and /B) of the languages babeldesk's models cover, with the
 /// two-letter code BCP-47 uses for them.
 const THREE_LETTER: &[(&str, &str)] = &[
-    ("rus", "ru"), ("eng", "en"), ("ukr", "uk"), ("deu", "de"), ("ger", "de"), ("fra", "fr"),
-    ("fre", "fr"), ("spa", "es"), ("ita", "it"), ("zho", "zh"), ("chi", "zh"), ("bel", "be"),
-    ("pol", "pl"), ("por", "pt"), ("nld", "nl"), ("dut", "nl"), ("jpn", "ja"), ("kor", "ko"),
-    ("ara", "ar"), ("tur", "tr"), ("kaz", "kk"),
+    ("rus", "ru"),
+    ("eng", "en"),
+    ("ukr", "uk"),
+    ("deu", "de"),
+    ("ger", "de"),
+    ("fra", "fr"),
+    ("fre", "fr"),
+    ("spa", "es"),
+    ("ita", "it"),
+    ("zho", "zh"),
+    ("chi", "zh"),
+    ("bel", "be"),
+    ("pol", "pl"),
+    ("por", "pt"),
+    ("nld", "nl"),
+    ("dut", "nl"),
+    ("jpn", "ja"),
+    ("kor", "ko"),
+    ("ara", "ar"),
+    ("tur", "tr"),
+    ("kaz", "kk"),
 ];
 
 /// A language pair as `--lang` takes it: SRC-TGT with plain codes (ru-en), or SRC:TGT with
@@ -122,7 +139,10 @@ mod tests {
         assert_eq!(normalize("ENG-gb").unwrap(), "en-GB");
         assert_eq!(normalize("yue").unwrap(), "yue", "no two-letter code: kept");
         assert_eq!(pair("rus-eng").unwrap(), ("ru".into(), "en".into()));
-        assert_eq!(pair("en-US:fr-CA").unwrap(), ("en-US".into(), "fr-CA".into()));
+        assert_eq!(
+            pair("en-US:fr-CA").unwrap(),
+            ("en-US".into(), "fr-CA".into())
+        );
         assert!(pair("ru").unwrap_err().contains("is not a pair"));
     }
 

@@ -87,7 +87,10 @@ fn word_limits_hold_for_both_methods() {
         let args = [&["summarize"][..], &flags].concat();
         assert_usage(&sb.run_stdin(&args, ENGLISH.as_bytes()), why);
     }
-    assert_usage(&sb.run(&["digest", ".", "--sentences", "0"]), "must be at least 1");
+    assert_usage(
+        &sb.run(&["digest", ".", "--sentences", "0"]),
+        "must be at least 1",
+    );
 }
 
 #[test]

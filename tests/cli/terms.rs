@@ -661,6 +661,8 @@ fn terms_check_flags_the_right_segment_of_an_existing_translation() {
     let out = sb.run(&["terms", "check", "src.txt", "tr.txt"]);
     assert!(out.status.success(), "flags are output, not failure");
     let text = stdout(&out);
+    // Where, as LINE:COLUMN (not a byte offset that reads like a line number: issue 40).
+    assert!(text.starts_with("src.txt:3:1  Университет"), "{text}");
     assert!(
         text.contains("! missing_term: \"НИОКР\" → \"R&D\" missing")
             && text.ends_with(

@@ -436,3 +436,33 @@ fn an_output_folder_that_does_not_exist_is_refused_first() {
         assert_fails(&sb.run(&args), "does not exist");
     }
 }
+
+/// A pair no model covers names what the registry has, once (issue 40); a folder given as the
+/// memory is said to be one.
+#[test]
+fn unknown_pairs_and_folder_memories_are_explained() {
+    let sb = Sandbox::new();
+    let out = sb.run_stdin(
+        &["translate", "--from", "ja", "--to", "de"],
+        "日本語の文。\n".as_bytes(),
+    );
+    assert_fails(
+        &out,
+        "no translation model for ja→de in the registry (its translation models cover ru→en",
+    );
+    assert_eq!(
+        stderr(&out).matches("no translation model").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--model-dir DIR"));
+    std::fs::create_dir_all(sb.path("tm")).unwrap();
+    let out = sb.run(&[
+        "--memory",
+        sb.path("tm").to_str().unwrap(),
+        "memory",
+        "stats",
+    ]);
+    assert_fails(&out, "is a folder; give a file in it");
+}
