@@ -234,16 +234,21 @@ fn import(ctx: &Ctx, files: &[PathBuf], pair: &TermPair, format: Format) -> Resu
     if format == Format::Json {
         return out::json(&summary);
     }
+    let entries = |n: u64| format!("{n} entr{}", if n == 1 { "y" } else { "ies" });
+    let skipped = match summary.skipped {
+        0 => "0 skipped".to_string(),
+        n => format!(
+            "{n} skipped (entries without terms in both {} and {})",
+            pair.from, pair.to
+        ),
+    };
     out::text_out(&format!(
-        "imported {} file{}: {} entries added, {} updated, {} unchanged, {} skipped (no {} and {} term)\n",
+        "imported {} file{}: {} added, {} updated, {} unchanged, {skipped}\n",
         summary.files,
         if summary.files == 1 { "" } else { "s" },
-        summary.terms.added,
+        entries(summary.terms.added as u64),
         summary.terms.updated,
         summary.terms.unchanged,
-        summary.skipped,
-        pair.from,
-        pair.to
     ))
 }
 

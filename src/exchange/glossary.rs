@@ -144,8 +144,10 @@ impl TsvReader {
             let m = "no tab between the source and the target term";
             return Err(self.lines.error(n, chars(line) + 1, m));
         };
+        // OmegaT reads source, target and comment; columns after those are kept in the note
+        // (joined by "; ") rather than dropped.
         let (target, comment) = match rest.split_once('\t') {
-            Some((target, comment)) => (target, Some(comment)),
+            Some((target, comment)) => (target, Some(comment.replace('\t', "; "))),
             None => (rest, None),
         };
         if source.trim().is_empty() {
@@ -157,6 +159,7 @@ impl TsvReader {
         }
         let mut t = self.pair.term(source, target);
         t.note = comment
+            .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_owned);
@@ -517,7 +520,7 @@ impl Layout for Tsv {
 fn tsv_unfit(t: &Term) -> Option<String> {
     let e = &t.entry;
     if e.status == TermStatus::Forbidden {
-        return Some("is forbidden, which a TSV glossary cannot say (it would read as a rendering to use); export to TBX or CSV, or export preferred terms only".into());
+        return Some("is forbidden, which a TSV glossary cannot say (it would read as a rendering to use); export to TBX or CSV, which mark it forbidden".into());
     }
     if e.source.starts_with('#') {
         return Some(
@@ -688,7 +691,7 @@ mod tests {
             pairs(&Tsv, "g.txt", text),
             [
                 owned("кот", "cat", None),
-                owned("Госдума", "State Duma", Some("lower house\textra")),
+                owned("Госдума", "State Duma", Some("lower house; extra")),
                 owned("мир", "peace", None),
             ]
         );

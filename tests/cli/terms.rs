@@ -333,7 +333,7 @@ fn tsv_csv_and_tbx_import_together_and_export_round_trips() {
     assert_eq!(again["terms"]["unchanged"], 6);
     let text = stdout(&sb.run(&args));
     assert!(
-        text.contains("imported 3 files: 0 entries added, 0 updated, 6 unchanged, 1 skipped"),
+        text.contains("imported 3 files: 0 entries added, 0 updated, 6 unchanged, 1 skipped (entries without terms in both ru and en)"),
         "{text}"
     );
     assert_eq!(listed(&sb).len(), 6);
@@ -1115,4 +1115,35 @@ fn csv_exports_formulas_as_text_and_reads_them_back() {
 
 fn essence_value(t: &Value) -> Value {
     serde_json::json!([t["source"], t["target"], t["note"]])
+}
+
+/// A TSV line with more columns than OmegaT's three keeps them in the note (no tab, so the
+/// term exports again), and a forbidden term's TSV refusal names formats that can hold it
+/// (issue 40).
+#[test]
+fn extra_tsv_columns_stay_in_the_note_and_refusals_name_a_way_out() {
+    let sb = Sandbox::new();
+    let file = put(
+        &sb,
+        "four.tsv",
+        "завод\tplant\tnote one\textra\n".as_bytes(),
+    );
+    let out = sb.run(&["terms", "import", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 entry added, 0 updated, 0 unchanged, 0 skipped\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(listed(&sb)[0]["note"], "note one; extra");
+    assert!(sb
+        .run(&["terms", "export", "-o", "back.tsv"])
+        .status
+        .success());
+    assert!(sb
+        .run(&["terms", "add", "плохо", "bad", "--forbidden"])
+        .status
+        .success());
+    let out = sb.run(&["terms", "export", "-o", "t.tsv"]);
+    assert_fails(&out, "export to TBX or CSV, which mark it forbidden");
 }
