@@ -4,7 +4,7 @@ use super::{out, read_input, Ctx};
 use crate::cli::{ContextArg, ProtectArg, TranslateArgs, TranslateFormat};
 use anyhow::{bail, Result};
 use babeldesk::exchange::{tmx::TmxWriter, TmWriter};
-use babeldesk::memory::{NewUnit, Origin};
+use babeldesk::memory::{Memory, NewUnit, Origin};
 use babeldesk::models::loaded::LazyModel;
 use babeldesk::pipeline::terms::Protect;
 use babeldesk::pipeline::{
@@ -109,7 +109,7 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
         TranslateFormat::Text => format!("{}\n", result.text),
         TranslateFormat::Json => out::json_text(&result)?,
         TranslateFormat::Bilingual => bilingual(&result),
-        TranslateFormat::Tmx => tmx(&result, args.output.as_deref())?,
+        TranslateFormat::Tmx => tmx(&result, args.output.as_deref(), memory.as_ref())?,
     };
     out::to(args.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
@@ -217,7 +217,10 @@ fn bilingual(t: &Translation) -> String {
 }
 
 /// The bilingual result as TMX: one unit per distinct segment.
-fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
+/// The document's pairs as TMX: a model's new ones as `mt`, reused ones as the memory has them
+/// (their origin, model and precision), so a reused machine translation is not passed off as
+/// an import.
+fn tmx(t: &Translation, output: Option<&Path>, memory: Option<&Memory>) -> Result<String> {
     let mut buf = Vec::new();
     {
         let path = output.unwrap_or(Path::new("-"));
@@ -228,12 +231,15 @@ fn tmx(t: &Translation, output: Option<&Path>) -> Result<String> {
                 continue;
             }
             let mut unit = NewUnit::new(&t.from, &t.to, &s.source, &s.target);
-            unit.origin = match s.origin {
-                SegmentOrigin::Mt => Origin::Mt,
-                _ => Origin::Import,
+            let stored = match (s.origin, s.unit_id, memory) {
+                (SegmentOrigin::Memory, Some(id), Some(m)) => m.get(id)?,
+                _ => None,
             };
-            unit.model = s.model.clone();
-            unit.precision = s.precision;
+            (unit.origin, unit.model, unit.precision) = match (s.origin, stored) {
+                (SegmentOrigin::Mt, _) => (Origin::Mt, s.model.clone(), s.precision),
+                (_, Some(u)) => (u.origin, u.model, u.precision),
+                _ => (Origin::Import, s.model.clone(), s.precision),
+            };
             unit.document = Some(t.file.clone());
             w.unit(&unit)?;
         }

@@ -237,6 +237,24 @@ fn tmx_and_bilingual_outputs() {
         text.contains("ru  Сегодня в Москве идёт снег.") && text.contains("[memory 100]"),
         "{text}"
     );
+    // Reused units keep their origin in TMX: the model's translations stay `mt` (issue 40).
+    let again = sb.path("again.tmx");
+    let out = sb.run_stdin(
+        &[
+            "translate",
+            "--model-dir",
+            m,
+            "--format",
+            "tmx",
+            "-o",
+            again.to_str().unwrap(),
+        ],
+        DOC.as_bytes(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&again).unwrap();
+    assert!(text.contains("origin\">mt<"), "{text}");
+    assert!(!text.contains("origin\">import<"), "{text}");
 }
 
 #[test]
