@@ -198,10 +198,15 @@ pub fn load(
     }
     let started = Instant::now();
     let parallel = match entry.architecture {
-        Architecture::Gguf => settings
-            .parallel
-            .unwrap_or(LOCAL_PARALLEL)
-            .clamp(1, MAX_LOCAL_PARALLEL),
+        Architecture::Gguf => {
+            let asked = settings.parallel.unwrap_or(LOCAL_PARALLEL);
+            if asked > MAX_LOCAL_PARALLEL {
+                progress.warn(&format!(
+                    "note: --parallel {asked}: a local GGUF model decodes at most {MAX_LOCAL_PARALLEL} sentences together (a model server takes more); using {MAX_LOCAL_PARALLEL}"
+                ));
+            }
+            asked.clamp(1, MAX_LOCAL_PARALLEL)
+        }
         _ => 1,
     };
     let mut engine = Engine::start_exe(engine_exe(entry.architecture), env)?;

@@ -579,3 +579,22 @@ fn real_qwen_uses_the_glossary_and_reads_names_as_pinyin() {
     }
     assert_eq!(t["flagged"], 0, "{t}");
 }
+
+/// More sentences at once than a local GGUF model takes is said, not silently cut (issue 40).
+#[test]
+fn a_parallel_over_the_local_limit_is_said() {
+    let sb = Sandbox::new();
+    let out = translate_with(
+        &sb,
+        "tiny-llm-chat",
+        &["--parallel", "20"],
+        "Первое предложение. Второе.\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--parallel 20: a local GGUF model decodes at most 16 sentences together"),
+        "{}",
+        stderr(&out)
+    );
+}
