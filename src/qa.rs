@@ -95,7 +95,7 @@ pub fn memory_conflicts(_source: &str, target: &str, checks: &Checks) -> Vec<QaF
     finish(term_flags(target, checks, true))
 }
 
-/// "3 segments flagged: 2 missing term, 1 number": segments with a flag, then flags counted by
+/// "3 segments flagged: 2 missing terms, 1 number": segments with a flag, then flags counted by
 /// kind in the order of [`QaKind::ALL`]. `None` when nothing is flagged.
 pub fn summary(flags_per_segment: &[&[QaFlag]]) -> Option<String> {
     let segments = flags_per_segment.iter().filter(|f| !f.is_empty()).count();
@@ -110,7 +110,10 @@ pub fn summary(flags_per_segment: &[&[QaFlag]]) -> Option<String> {
         .iter()
         .zip(counts)
         .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{n} {}", k.label()))
+        .map(|(k, n)| match (n, *k) {
+            (1, _) | (_, QaKind::Untranslated) => format!("{n} {}", k.label()),
+            _ => format!("{n} {}s", k.label()),
+        })
         .collect();
     let s = if segments == 1 { "" } else { "s" };
     Some(format!(
@@ -958,7 +961,7 @@ mod tests {
         let segments: [&[QaFlag]; 4] = [&a, &[], &b, &c];
         assert_eq!(
             summary(&segments).as_deref(),
-            Some("3 segments flagged: 2 missing term, 1 number, 1 untranslated")
+            Some("3 segments flagged: 2 missing terms, 1 number, 1 untranslated")
         );
         assert_eq!(
             summary(&[&b]).as_deref(),

@@ -164,11 +164,8 @@ fn qa(ctx: &Ctx, filter: &UnitFilter, format: Format) -> Result<()> {
         out::err_line("no unit has flags");
         return Ok(());
     }
-    let mut t = String::new();
-    for (unit, flags) in &flagged {
-        t += &table(&[(None, unit)]);
-        t += &super::terms::flag_lines(flags);
-    }
+    let rows: Vec<(Option<u8>, &Unit)> = flagged.iter().map(|(u, _)| (None, u)).collect();
+    let mut t = table_with(&rows, &|i| super::terms::flag_lines(&flagged[i].1));
     let all: Vec<&[babeldesk::qa::QaFlag]> = flagged.iter().map(|(_, f)| f.as_slice()).collect();
     if let Some(s) = babeldesk::qa::summary(&all) {
         t += &format!("{s}\n");
@@ -443,6 +440,11 @@ fn paint_status(s: Status) -> String {
 /// Units as aligned rows: id, score (search), pair, origin, status, source, and the target
 /// on the next line under the source.
 fn table(rows: &[(Option<u8>, &Unit)]) -> String {
+    table_with(rows, &|_| String::new())
+}
+
+/// [`table`], with `after(i)` written under row i (a unit's QA flags).
+fn table_with(rows: &[(Option<u8>, &Unit)], after: &dyn Fn(usize) -> String) -> String {
     let scores = rows.iter().any(|(s, _)| s.is_some());
     let id_w = rows
         .iter()
@@ -465,7 +467,7 @@ fn table(rows: &[(Option<u8>, &Unit)]) -> String {
         "pair", "origin", "status"
     );
     let indent = id_w + 1 + if scores { 6 } else { 0 } + pair_w + 1 + 7 + 9;
-    for (score, u) in rows {
+    for (i, (score, u)) in rows.iter().enumerate() {
         t += &format!("{:>id_w$} ", u.id);
         if let Some(s) = score {
             let cell = format!("{s:>5}");
@@ -488,6 +490,7 @@ fn table(rows: &[(Option<u8>, &Unit)]) -> String {
             out::paint("→", out::Style::Dim),
             one_line(&u.target)
         );
+        t += &after(i);
     }
     t
 }

@@ -476,3 +476,20 @@ fn a_deleted_units_id_is_never_given_out_again() {
         .collect();
     assert_eq!(ids, [1, 3]);
 }
+
+/// `memory qa` is one table: its header once, each unit's flags under it, a count (issue 40).
+#[test]
+fn memory_qa_is_one_table() {
+    let sb = Sandbox::new();
+    let tmx = "<tmx version=\"1.4\"><header srclang=\"ru\"/><body>\
+        <tu><tuv xml:lang=\"ru\"><seg>В 2020 году завод открыли.</seg></tuv><tuv xml:lang=\"en\"><seg>The plant opened in 2021.</seg></tuv></tu>\
+        <tu><tuv xml:lang=\"ru\"><seg>Выпуск вырос на 15%.</seg></tuv><tuv xml:lang=\"en\"><seg>Output grew by 51%.</seg></tuv></tu>\
+        </body></tmx>";
+    std::fs::write(sb.path("qa.tmx"), tmx).unwrap();
+    assert!(sb.run(&["memory", "import", "qa.tmx"]).status.success());
+    let out = sb.run(&["memory", "qa"]);
+    let text = stdout(&out);
+    assert_eq!(text.matches("source / target").count(), 1, "{text}");
+    assert_eq!(text.matches("! number:").count(), 2, "{text}");
+    assert!(text.ends_with("2 segments flagged: 2 numbers\n"), "{text}");
+}
