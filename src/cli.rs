@@ -33,13 +33,18 @@ pub struct Global {
     /// Translation memory: a SQLite file, or a PostgreSQL database a team shares
     /// (postgres://user@host:5432/db; password from PGPASSWORD or ~/.pgpass) [env:
     /// BABELDESK_MEMORY]
-    #[arg(long, global = true, value_name = "PATH|URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        help_heading = "Global options"
+    )]
     pub memory: Option<PathBuf>,
     /// Folder holding one subfolder per installed model [env: BABELDESK_MODELS_DIR]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR", help_heading = "Models")]
     pub models_dir: Option<PathBuf>,
     /// Where models run: auto uses a CUDA GPU when libtorch sees one [env: BABELDESK_DEVICE]
-    #[arg(long, global = true, value_name = "DEVICE", value_parser = parse_device)]
+    #[arg(long, global = true, value_name = "DEVICE", value_parser = parse_device, help_heading = "Models")]
     pub device: Option<Device>,
     /// Send model work to an OpenAI-compatible server (llama.cpp's llama-server, vLLM, Ollama,
     /// TGI, LM Studio) instead of running models here: http://host:8080 or …/v1 [env:
@@ -86,11 +91,93 @@ pub struct Global {
     #[arg(long, global = true, value_name = "N", help_heading = "Model server")]
     pub retries: Option<u32>,
     /// Print only results and errors (no progress bars, no notes)
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub quiet: bool,
     /// Say more about what happens (model choices, timings); repeat for more
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
+}
+
+/// The options that only matter to commands that run models, by id.
+const MODEL_OPTIONS: [&str; 10] = [
+    "models_dir",
+    "device",
+    "engine_url",
+    "api_key",
+    "remote_model",
+    "timeout",
+    "retries",
+    "parallel",
+    "precision",
+    "threads",
+];
+
+/// The commands that run models (and so show the model options in their help), as paths.
+const RUN_MODELS: [&[&str]; 5] = [
+    &["digest"],
+    &["summarize"],
+    &["translate"],
+    &["eval"],
+    &["terms", "names"],
+];
+
+impl Cli {
+    /// The parsed command line. The model options are global (they may stand before the
+    /// command), but the help of a command that runs no model leaves them out, so each
+    /// command shows the options it uses.
+    pub fn parse_args() -> Cli {
+        use clap::FromArgMatches;
+        let matches = Cli::full_command().get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The command line as parsed and shown in help (and completions).
+    pub fn full_command() -> clap::Command {
+        use clap::CommandFactory;
+        let root = Cli::command();
+        let hidden: Vec<clap::Arg> = root
+            .get_arguments()
+            .filter(|a| MODEL_OPTIONS.contains(&a.get_id().as_str()))
+            .map(|a| a.clone().global(false).hide(true))
+            .collect();
+        hide_model_options(root, &[], &hidden)
+    }
+}
+
+/// Gives each command that runs no model hidden copies of the model options before clap
+/// passes the global ones down: clap then keeps those copies (an option of that name is
+/// there), so the options still work anywhere but only show where they matter.
+fn hide_model_options(
+    mut cmd: clap::Command,
+    path: &[&str],
+    hidden: &[clap::Arg],
+) -> clap::Command {
+    let runs = RUN_MODELS
+        .iter()
+        .any(|p| path.starts_with(p) || p.starts_with(path));
+    if !path.is_empty() && !runs {
+        for a in hidden {
+            let keep = a.get_id() == "models_dir" && path.first() == Some(&"models");
+            if !keep && !cmd.get_arguments().any(|b| b.get_id() == a.get_id()) {
+                cmd = cmd.arg(a.clone());
+            }
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        let sub: Vec<&str> = path.iter().copied().chain([name.as_str()]).collect();
+        cmd = cmd.mut_subcommand(&name, |c| hide_model_options(c, &sub, hidden));
+    }
+    cmd
 }
 
 /// Every language flag: a BCP-47 tag, normalized as the memory stores it (`EN_us` → `en-US`).
@@ -581,12 +668,14 @@ pub enum MemoryCommand {
     },
     /// Show one unit: its texts, where it came from, its context and its history
     Show {
+        /// Its id, as a listing shows it
         id: i64,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Correct a unit's target; the old target is kept in its history and origin becomes human
     Edit {
+        /// Its id, as a listing shows it
         id: i64,
         /// The corrected translation
         #[arg(long, value_name = "TEXT")]
@@ -596,16 +685,19 @@ pub enum MemoryCommand {
     },
     /// Mark units as approved: they win ties in lookups
     Approve {
+        /// Unit ids, as `memory list` and `memory search` show them (e.g. 12 15 40)
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
     /// Mark units as rejected: they are never reused
     Reject {
+        /// Unit ids, as `memory list` and `memory search` show them (e.g. 12 15 40)
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
-    /// Delete units and their history
+    /// Delete units and their history: all of them, or none when one id is unknown
     Delete {
+        /// Unit ids, as `memory list` and `memory search` show them (e.g. 12 15 40)
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
@@ -760,12 +852,14 @@ pub enum TermsCommand {
     },
     /// Show one entry and its history
     Show {
+        /// Its id, as a listing shows it
         id: i64,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Change an entry; its earlier state is kept in its history and its origin becomes human
     Edit {
+        /// Its id, as a listing shows it
         id: i64,
         #[arg(long, value_name = "TEXT")]
         source: Option<String>,
@@ -784,6 +878,7 @@ pub enum TermsCommand {
     },
     /// Delete entries and their history: all of them, or none when one id is unknown
     Delete {
+        /// Entry ids, as `terms list` shows them (e.g. 3 7)
         #[arg(required = true, value_name = "ID")]
         ids: Vec<i64>,
     },
@@ -883,6 +978,7 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         <Cli as clap::CommandFactory>::command().debug_assert();
+        Cli::full_command().debug_assert();
     }
 }
 

@@ -1,11 +1,10 @@
 mod app;
 mod cli;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     match app::run(cli) {
         Ok(code) => code,
         Err(err) if app::is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -61,7 +61,7 @@ impl Ctx {
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Completions { shell } = cli.command {
-        let mut cmd = <Cli as clap::CommandFactory>::command();
+        let mut cmd = Cli::full_command();
         let mut script = Vec::new();
         clap_complete::generate(shell, &mut cmd, "babeldesk", &mut script);
         out::text_out(&String::from_utf8_lossy(&script))?;

@@ -840,3 +840,38 @@ fn model_free_commands_do_not_load_libtorch() {
         "engine must find libtorch by rpath:\n{libs}"
     );
 }
+
+/// Each command's help shows the options it uses (issue 40): a memory command leaves out the
+/// model-server and speed options, which still work where they stand; arguments are
+/// described; global options have their own heading.
+#[test]
+fn help_shows_each_command_its_own_options() {
+    let sb = Sandbox::new();
+    let help = stdout(&sb.run(&["memory", "delete", "-h"]));
+    assert!(help.lines().count() < 20, "{help}");
+    assert!(
+        !help.contains("--engine-url") && !help.contains("--parallel"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Unit ids, as `memory list`") && help.contains("Global options:"),
+        "{help}"
+    );
+    let help = stdout(&sb.run(&["translate", "-h"]));
+    assert!(
+        help.contains("--engine-url") && help.contains("Model speed:"),
+        "{help}"
+    );
+    let help = stdout(&sb.run(&["models", "list", "-h"]));
+    assert!(
+        help.contains("--models-dir") && !help.contains("--engine-url"),
+        "{help}"
+    );
+    // Hidden, not gone: before the command or after it.
+    for args in [
+        vec!["--engine-url", "http://127.0.0.1:1", "memory", "stats"],
+        vec!["memory", "stats", "--threads", "2"],
+    ] {
+        assert!(sb.run(&args).status.success(), "{args:?}");
+    }
+}
