@@ -37,7 +37,19 @@ pub fn run(ctx: &Ctx, args: TranslateArgs) -> Result<ExitCode> {
     };
     // en-US → en-GB is a translation (the memory may hold it); en → en is not.
     if from == to {
-        bail!("{name}: the document is already in '{to}'");
+        // A paragraph in another language is named: babeldesk translates documents whole.
+        let others: Vec<String> = doc
+            .foreign_paragraphs
+            .iter()
+            .map(|(i, l)| format!("paragraph {} is in {l}", i + 1))
+            .collect();
+        match others.is_empty() {
+            true => bail!("{name}: the document is already in '{to}'"),
+            false => bail!(
+                "{name}: most of the document is already in '{to}' ({}); give that part alone, with --from",
+                others.join(", ")
+            ),
+        }
     }
     if args.dry_run {
         let report = pipeline::analyze::analyze(&doc, &from, &to, &ctx.memory_read()?)?;

@@ -121,19 +121,14 @@ impl Document {
                 .collect();
             (picked.into_iter().map(|i| all[i]).collect(), left_out)
         };
-        let body: String = paragraphs
-            .iter()
-            .map(|p| p.of(&text))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let language = lang::detect(&body);
-        let foreign_paragraphs = paragraphs
+        let texts: Vec<&str> = paragraphs.iter().map(|p| p.of(&text)).collect();
+        let (language, each) = lang::detect_paragraphs(&texts);
+        let foreign_paragraphs = each
             .iter()
             .enumerate()
-            .filter_map(|(i, p)| {
-                let l = lang::detect(p.of(&text))?;
-                (Some(l) != language && p.of(&text).split_whitespace().count() >= 4)
-                    .then_some((i, l))
+            .filter_map(|(i, l)| {
+                let l = (*l)?;
+                (Some(l) != language && texts[i].split_whitespace().count() >= 4).then_some((i, l))
             })
             .collect();
         Ok(Document {

@@ -484,3 +484,24 @@ fn unknown_pairs_and_folder_memories_are_explained() {
     ]);
     assert_fails(&out, "is a folder; give a file in it");
 }
+
+/// Languages beyond Russian and English are told (issue 40): a German report needs no --from
+/// (and, with no model for de→en here, the error names the pair); a Russian line over an
+/// English text is named.
+#[test]
+fn documents_in_other_languages_are_recognized() {
+    let sb = Sandbox::new();
+    let german = "Der Bundestag hat am Donnerstag über den neuen Haushalt abgestimmt. Die Opposition kritisierte die Pläne der Regierung scharf.\n";
+    let out = sb.run_stdin(
+        &["translate", "--dry-run", "--format", "json"],
+        german.as_bytes(),
+    );
+    let v = json(&out);
+    assert_eq!(v["from"], "de", "{v}");
+    let mixed = "Сводка новостей за неделю.\n\nThe parliament rejected the amendment on Tuesday after a long debate in the chamber.\n\nThe opposition said it would appeal to the constitutional court next week.\n";
+    let out = sb.run_stdin(&["translate"], mixed.as_bytes());
+    assert_fails(
+        &out,
+        "most of the document is already in 'en' (paragraph 1 is in ru)",
+    );
+}
