@@ -71,10 +71,6 @@ pub async fn serve(
     let (stopping, stopped) = watch::channel(false);
     tokio::pin!(stop);
     loop {
-        let place = tokio::select! {
-            place = take_place(&places, &table) => place,
-            () = &mut stop => break,
-        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -84,6 +80,11 @@ pub async fn serve(
                     continue;
                 }
             },
+            () = &mut stop => break,
+        };
+        // A newcomer is here: make room for it if every place is taken.
+        let place = tokio::select! {
+            place = take_place(&places, &table) => place,
             () = &mut stop => break,
         };
         let trusted = Arc::new(AtomicBool::new(false));
@@ -106,19 +107,18 @@ pub async fn serve(
     Ok(())
 }
 
-/// A free place, made by closing the oldest untrusted connection when there is none.
+/// A free place: when every place is taken, the oldest untrusted connection is closed (one,
+/// for this one newcomer) and its place taken as its task ends; with none untrusted, the
+/// first place to come free.
 async fn take_place(places: &Arc<Semaphore>, table: &Table) -> tokio::sync::OwnedSemaphorePermit {
+    if let Ok(p) = places.clone().try_acquire_owned() {
+        return p;
+    }
+    table.close_oldest_untrusted();
     loop {
-        if let Ok(p) = places.clone().try_acquire_owned() {
+        if let Ok(p) = places.clone().acquire_owned().await {
             return p;
         }
-        if !table.close_oldest_untrusted() {
-            if let Ok(p) = places.clone().acquire_owned().await {
-                return p;
-            }
-        }
-        // The closed connection gives its place back as its task ends.
-        tokio::task::yield_now().await;
     }
 }
 

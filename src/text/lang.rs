@@ -36,6 +36,11 @@ fn detector() -> &'static Detector {
     DETECTOR.get_or_init(|| Detector::with_allowlist(KNOWN.iter().map(|(l, _)| *l).collect()))
 }
 
+/// The code of a language told apart, as a `'static` string (`"en"` for `"en"`).
+pub fn code(lang: &str) -> Option<&'static str> {
+    KNOWN.iter().map(|(_, c)| *c).find(|c| *c == lang)
+}
+
 fn letters(text: &str) -> usize {
     text.chars().filter(|c| c.is_alphabetic()).count()
 }

@@ -385,7 +385,9 @@ fn summaries_with_an_instruct_model_keep_the_word_budget() {
     // A model whose summary repeats itself is an error, not a summary.
     let sb = Sandbox::new();
     install_as_registry_llm(&sb, "tiny-llm-runaway");
+    // -q: the error line alone (not the note on the page junk the example carries).
     let out = sb.run(&[
+        "-q",
         "summarize",
         "--method",
         "abstractive",

@@ -80,7 +80,10 @@ fn damaged_and_newer_databases_are_refused_with_the_fix() {
     refused_untouched(
         &sb,
         &newer,
-        "newer than this babeldesk knows (6); upgrade babeldesk",
+        &format!(
+            "newer than this babeldesk knows ({}); upgrade babeldesk",
+            migrations_in("memory/migrations")
+        ),
     );
 }
 

@@ -220,7 +220,11 @@ impl<'a> Summarizer<'a> {
             t.from_memory,
             t.segments.len()
         ));
-        let translated = Document::from_bytes(t.text.clone().into_bytes(), &doc.name, true)?;
+        let mut translated = Document::from_bytes(t.text.clone().into_bytes(), &doc.name, true)?;
+        // It is in `to`, whatever a detector makes of a weak model's English.
+        if let Some(code) = crate::text::lang::code(crate::text::langtag::primary(to)) {
+            translated.language = Some(code);
+        }
         let mut summary = self.summarize_as_is(&translated)?;
         summary.translated_from = Some(from.to_string());
         summary.language = Some(to.to_string());
