@@ -189,3 +189,34 @@ fn to_english_translates_through_the_memory_first() {
     assert!(s[0].get("translated_from").is_none());
     assert!(s[0]["sentences"][0]["start"].is_u64());
 }
+
+/// A 2 MB report is summarized (issue 40: it did not finish in 150 s): vectors are sparse and
+/// the ranking picks only as many sentences as the summary needs.
+#[test]
+fn a_two_megabyte_report_is_summarized() {
+    let sb = Sandbox::new();
+    let text: String = (0..16_000)
+        .map(|i| {
+            format!(
+                "The committee discussed item {i} on topic{} with delegates from region{}.\n",
+                i % 97,
+                i % 13
+            )
+        })
+        .collect();
+    assert!(text.len() > 1_000_000);
+    std::fs::write(sb.path("long.txt"), &text).unwrap();
+    let out = sb.run(&[
+        "summarize",
+        "long.txt",
+        "--method",
+        "extractive",
+        "--no-cache",
+        "--sentences",
+        "4",
+        "--format",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v[0]["sentences"].as_array().map(Vec::len), Some(4), "{v}");
+}

@@ -5,7 +5,7 @@
 use super::{rank, Length, Summary, SummaryMethod, SummarySentence, Timings};
 use crate::error::DocumentProblem;
 use crate::models::loaded::LoadedModel;
-use crate::progress::Progress;
+use crate::progress::{Progress, Unit as ProgressUnit};
 use crate::text::{words, Document, Span};
 use crate::{Error, Result};
 use std::time::Instant;
@@ -34,12 +34,50 @@ fn article_sentences(doc: &Document) -> Vec<Span> {
         .collect()
 }
 
+/// The most sentences of one article the embedding model compares.
+const MAX_EMBEDDED: usize = 4000;
+
+/// Sentences embedded in batches, with a bar when there are many (a long report).
+fn embed(
+    model: &mut LoadedModel,
+    texts: &[&str],
+    progress: &dyn Progress,
+) -> Result<Vec<rank::Vector>> {
+    const BATCH: usize = 256;
+    let bar = texts.len() > BATCH;
+    if bar {
+        progress.start(
+            "embedding sentences",
+            Some(texts.len() as u64),
+            ProgressUnit::Items,
+        );
+    }
+    // Sentences of like length go together: a batch is padded to its longest.
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut out = vec![rank::Vector::new(); texts.len()];
+    for batch in order.chunks(BATCH) {
+        let vectors = model
+            .engine
+            .embed(batch.iter().map(|&i| texts[i].to_string()).collect())?;
+        for (&i, v) in batch.iter().zip(&vectors) {
+            out[i] = rank::from_dense(v);
+        }
+        progress.advance(batch.len() as u64);
+    }
+    if bar {
+        progress.finish();
+    }
+    Ok(out)
+}
+
 /// Extractive summary; `embedder` is `None` when the language is not covered, and the lexical
 /// similarity vectors are used instead.
 pub fn extractive(
     doc: &Document,
     embedder: Option<&mut LoadedModel>,
     length: Length,
+    progress: &dyn Progress,
 ) -> Result<Summary> {
     let started = Instant::now();
     let spans = article_sentences(doc);
@@ -47,19 +85,43 @@ pub fn extractive(
         return Err(nothing_to_summarize(doc));
     }
     let texts: Vec<&str> = spans.iter().map(|s| s.of(&doc.text)).collect();
+    let words: Vec<usize> = texts.iter().map(|t| t.split_whitespace().count()).collect();
+    let n = length.sentence_budget(spans.len());
     let model_started = Instant::now();
+    let lexical = rank::lexical_vectors(&texts);
+    // Every sentence is a candidate, but in a report longer than MAX_EMBEDDED sentences only
+    // the most central by word overlap are embedded (the rest could not be picked anyway,
+    // and embedding all of 2 MB takes minutes here).
+    let candidates: Vec<usize> = match &embedder {
+        Some(_) if texts.len() > MAX_EMBEDDED => {
+            progress.warn(&format!(
+                "note: {}: {} sentences; the {MAX_EMBEDDED} most central by word overlap are compared by the embedding model",
+                doc.name,
+                texts.len()
+            ));
+            rank::most_central(&lexical, MAX_EMBEDDED)
+        }
+        _ => (0..texts.len()).collect(),
+    };
     let (vectors, model) = match embedder {
-        Some(m) => (
-            m.engine
-                .embed(texts.iter().map(|s| s.to_string()).collect())?,
-            m.entry.id.clone(),
-        ),
-        None => (rank::lexical_vectors(&texts), "lexical".to_string()),
+        Some(m) => {
+            let chosen: Vec<&str> = candidates.iter().map(|&i| texts[i]).collect();
+            (embed(m, &chosen, progress)?, m.entry.id.clone())
+        }
+        None => (lexical, "lexical".to_string()),
     };
     let model_ms = model_started.elapsed().as_millis() as u64;
-    let n = length.sentence_budget(spans.len());
-    let words: Vec<usize> = texts.iter().map(|t| t.split_whitespace().count()).collect();
-    let picked = rank::select_words(&vectors, &words, n, length.max_words, length.min_words);
+    let candidate_words: Vec<usize> = candidates.iter().map(|&i| words[i]).collect();
+    let picked: Vec<usize> = rank::select_words(
+        &vectors,
+        &candidate_words,
+        n,
+        length.max_words,
+        length.min_words,
+    )
+    .into_iter()
+    .map(|k| candidates[k])
+    .collect();
     Ok(Summary {
         file: doc.name.clone(),
         language: doc.language.map(str::to_string),

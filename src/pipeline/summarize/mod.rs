@@ -311,7 +311,8 @@ impl<'a> Summarizer<'a> {
             Some(entry) => self.abstractive(doc, &entry)?,
             None => {
                 let length = self.options.length;
-                extractive(doc, self.embedder(lang)?, length)?
+                let progress = self.progress;
+                extractive(doc, self.embedder(lang)?, length, progress)?
             }
         };
         if let Some(mem) = self.memory.as_ref().filter(|_| self.options.cache) {
