@@ -24,16 +24,19 @@ pub enum QaKind {
     Untranslated,
     Name,
     MemoryConflict,
+    /// The model gave again a translation a reviewer rejected.
+    RejectedAgain,
 }
 
 impl QaKind {
-    pub const ALL: [QaKind; 6] = [
+    pub const ALL: [QaKind; 7] = [
         QaKind::MissingTerm,
         QaKind::ForbiddenTerm,
         QaKind::Number,
         QaKind::Untranslated,
         QaKind::Name,
         QaKind::MemoryConflict,
+        QaKind::RejectedAgain,
     ];
 
     /// The name in JSON and on flag lines: `missing_term`.
@@ -45,6 +48,7 @@ impl QaKind {
             QaKind::Untranslated => "untranslated",
             QaKind::Name => "name",
             QaKind::MemoryConflict => "memory_conflict",
+            QaKind::RejectedAgain => "rejected_again",
         }
     }
 
@@ -57,6 +61,7 @@ impl QaKind {
             QaKind::Untranslated => "untranslated",
             QaKind::Name => "name",
             QaKind::MemoryConflict => "memory conflict",
+            QaKind::RejectedAgain => "rejected again",
         }
     }
 }
@@ -111,7 +116,9 @@ pub fn summary(flags_per_segment: &[&[QaFlag]]) -> Option<String> {
         .zip(counts)
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| match (n, *k) {
-            (1, _) | (_, QaKind::Untranslated) => format!("{n} {}", k.label()),
+            (1, _) | (_, QaKind::Untranslated | QaKind::RejectedAgain) => {
+                format!("{n} {}", k.label())
+            }
             _ => format!("{n} {}s", k.label()),
         })
         .collect();
@@ -120,6 +127,16 @@ pub fn summary(flags_per_segment: &[&[QaFlag]]) -> Option<String> {
         "{segments} segment{s} flagged: {}",
         parts.join(", ")
     ))
+}
+
+/// The flag for a model answer equal to the rejected translation of unit `id`.
+pub fn rejected_again(id: i64, source_len: usize) -> QaFlag {
+    flag(
+        QaKind::RejectedAgain,
+        format!("the model gave again the translation a reviewer rejected (unit {id}); correct it with `babeldesk memory edit {id} --target …`"),
+        0,
+        source_len,
+    )
 }
 
 fn flag(kind: QaKind, detail: String, start: usize, end: usize) -> QaFlag {

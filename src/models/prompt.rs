@@ -62,6 +62,15 @@ pub fn translation_messages(from: &str, to: &str, text: &str, hint: &Hint) -> Ve
         None => {}
     }
     user.push_str(&renderings(&hint.terms));
+    if !hint.rejected.is_empty() {
+        user.push_str(
+            "A reviewer rejected this translation of the text; give a different, correct one:\n",
+        );
+        for r in &hint.rejected {
+            user.push_str(&format!("{to}: {r}\n"));
+        }
+        user.push('\n');
+    }
     user.push_str(&format!("Translate into {to}:\n{text}"));
     vec![("system", system), ("user", user)]
 }
@@ -466,6 +475,7 @@ mod tests {
                 target: "It was cold.".into(),
             }),
             terms: Vec::new(),
+            rejected: Vec::new(),
         };
         let m = translation_messages("ru", "en", "Парламент собрался во вторник.", &hint);
         assert_eq!(m[0].0, "system");
@@ -479,6 +489,13 @@ mod tests {
         assert!(ex < prev && prev < seg, "{user}");
         let bare = translation_messages("ru", "en", "Да.", &Hint::default());
         assert_eq!(bare[1].1, "Translate into English:\nДа.");
+        // A rejected translation is named, to be avoided (issue 40).
+        let told = Hint {
+            rejected: vec!["Yes, sir.".into()],
+            ..Hint::default()
+        };
+        let m = translation_messages("ru", "en", "Да.", &told);
+        assert!(m[1].1.contains("A reviewer rejected this translation of the text; give a different, correct one:\nEnglish: Yes, sir.\n"), "{}", m[1].1);
     }
 
     #[test]

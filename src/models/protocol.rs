@@ -47,6 +47,9 @@ pub struct Hint {
     pub previous: Option<Example>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub terms: Vec<Rendering>,
+    /// Translations of this very text a reviewer rejected: not to be given again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@
 use super::pieces::{split_long, translate_each, translate_pieces, Outcome, Partial};
 use super::terms::{self, Found, Protect};
 use crate::config::Precision;
-use crate::memory::{context_hash, Band, DocSegment, Memory, NewUnit, Origin, Query};
+use crate::memory::{context_hash, Band, DocSegment, Memory, NewUnit, Origin, Query, Status};
 use crate::models::loaded::{LoadedModel, ModelSource};
 use crate::models::protocol::{Example, Hint, TokenCounts};
 use crate::progress::Progress;
@@ -284,6 +284,9 @@ struct Slot {
     hint: Option<FuzzyMatch>,
     examples: Vec<Example>,
     found: Found,
+    /// Units of this very text a reviewer rejected (id, target): the model is told them, and
+    /// an answer equal to one is flagged and not stored.
+    rejected: Vec<(i64, String)>,
 }
 
 pub fn translate(
@@ -387,7 +390,20 @@ fn look_up(
             q.min_score = options.min_match.min(options.example_min);
             q.limit = options.examples;
         }
-        let matches = mem.lookup(&q)?;
+        // Rejected units are asked for too (they are never reused), to be named to the model.
+        let limit = q.limit;
+        q.include_rejected = true;
+        q.limit += 3;
+        let (rejected, mut matches): (Vec<_>, Vec<_>) = mem
+            .lookup(&q)?
+            .into_iter()
+            .partition(|m| m.unit.status == Status::Rejected);
+        matches.truncate(limit);
+        slot.rejected = rejected
+            .into_iter()
+            .filter(|m| m.score >= 100)
+            .map(|m| (m.unit.id, m.unit.target))
+            .collect();
         slot.examples = matches
             .iter()
             .filter(|m| m.score >= options.example_min && m.score < 101)
@@ -484,6 +500,7 @@ fn translate_misses(
                 } else {
                     Vec::new()
                 },
+                rejected: slot.rejected.iter().map(|(_, t)| t.clone()).collect(),
             }
         })
     } else {
@@ -556,7 +573,10 @@ fn store(
         let Some(seg) = slots[u].done.as_ref() else {
             continue;
         };
-        if seg.origin != SegmentOrigin::Mt || seg.target.trim().is_empty() {
+        if seg.origin != SegmentOrigin::Mt
+            || seg.target.trim().is_empty()
+            || rejected_again(&slots[u], &seg.target).is_some()
+        {
             continue;
         }
         let i = segs.first[u];
@@ -636,7 +656,24 @@ fn check_quality(segs: &Segments, slots: &mut [Slot], from: &str, to: &str) {
         );
         seg.terms = slot.found.terms.clone();
         seg.names = slot.found.names.clone();
+        if seg.origin == SegmentOrigin::Mt {
+            if let Some(id) = repeated(&slot.rejected, &seg.target) {
+                seg.qa.push(crate::qa::rejected_again(id, seg.source.len()));
+            }
+        }
     }
+}
+
+/// The rejected unit a model answer repeats, if it does.
+fn rejected_again(slot: &Slot, target: &str) -> Option<i64> {
+    repeated(&slot.rejected, target)
+}
+
+fn repeated(rejected: &[(i64, String)], target: &str) -> Option<i64> {
+    rejected
+        .iter()
+        .find(|(_, t)| t.trim() == target.trim())
+        .map(|(id, _)| *id)
 }
 
 /// Stage 6: every segment in document order with its byte range, the translated text laid

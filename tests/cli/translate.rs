@@ -505,3 +505,43 @@ fn documents_in_other_languages_are_recognized() {
         "most of the document is already in 'en' (paragraph 1 is in ru)",
     );
 }
+
+/// A rejected unit does not come back unsaid (issue 40): when the model gives the rejected
+/// translation again, the segment is flagged `rejected_again` (naming the unit and the fix)
+/// and nothing is stored; an instruct model is told what was rejected.
+#[test]
+fn a_rejected_translation_that_comes_back_is_flagged_and_not_stored() {
+    let sb = Sandbox::new();
+    let doc = "Сегодня в Москве идёт снег.\n";
+    let (first, _) = translate(&sb, &[], doc);
+    let id = first["segments"][0]["unit_id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert!(sb.run(&["memory", "reject", &id]).status.success());
+    let (again, out) = translate(&sb, &[], doc);
+    let seg = &again["segments"][0];
+    assert_eq!(seg["origin"], "mt", "{seg}");
+    assert_eq!(
+        seg["target"], first["segments"][0]["target"],
+        "the fixture model is deterministic"
+    );
+    let qa = seg["qa"].as_array().unwrap();
+    let flag = qa
+        .iter()
+        .find(|f| f["kind"] == "rejected_again")
+        .unwrap_or_else(|| panic!("{seg}"));
+    assert!(
+        flag["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("babeldesk memory edit {id}")),
+        "{flag}"
+    );
+    assert!(stderr(&out).contains("rejected"), "{}", stderr(&out));
+    assert_eq!(
+        units(&sb),
+        1,
+        "the rejected translation is not stored again"
+    );
+}
