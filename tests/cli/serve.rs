@@ -212,8 +212,15 @@ fn half_open(port: u16, n: usize) -> Vec<std::net::TcpStream> {
 fn closed_within(s: &mut std::net::TcpStream, limit: std::time::Duration) -> bool {
     s.set_read_timeout(Some(limit)).unwrap();
     let mut buf = [0u8; 256];
-    matches!(s.read(&mut buf), Ok(0))
-        || matches!(s.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+    // A socket closed with the half-sent head unread is reset rather than ended: one read
+    // tells either.
+    match s.read(&mut buf) {
+        Ok(n) => n == 0,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+        ),
+    }
 }
 
 /// Slowloris (issue 32): half-sent requests without the token neither keep the token holder
