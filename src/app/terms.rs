@@ -344,11 +344,9 @@ pub fn flag_lines(flags: &[QaFlag]) -> String {
 /// Where byte `at` of an input is, as editors and compilers say it: `LINE:COLUMN` (1-based,
 /// the column in characters); `byte N` in an input that is not UTF-8 (UTF-16).
 fn place(input: &[u8], at: usize) -> String {
-    let before = &input[..at.min(input.len())];
-    match std::str::from_utf8(before) {
-        Ok(text) => {
-            let line = 1 + text.matches('\n').count();
-            let column = 1 + text.rsplit('\n').next().unwrap_or("").chars().count();
+    match std::str::from_utf8(input) {
+        Ok(_) => {
+            let (line, column) = babeldesk::exchange::line_column(input, at as u64);
             format!("{line}:{column}")
         }
         Err(_) => format!("byte {at}"),

@@ -279,7 +279,7 @@ impl<'a> Output<'a> {
 }
 
 /// Line and column (1-based, columns in characters) of a byte offset in a text stream.
-pub(crate) fn line_column(text: impl BufRead, offset: u64) -> (u64, u64) {
+pub fn line_column(text: impl BufRead, offset: u64) -> (u64, u64) {
     let (mut line, mut column) = (1, 1);
     let mut seen = 0u64;
     for byte in text.bytes() {

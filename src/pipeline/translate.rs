@@ -575,7 +575,7 @@ fn store(
         };
         if seg.origin != SegmentOrigin::Mt
             || seg.target.trim().is_empty()
-            || rejected_again(&slots[u], &seg.target).is_some()
+            || repeated(&slots[u].rejected, &seg.target).is_some()
         {
             continue;
         }
@@ -665,10 +665,6 @@ fn check_quality(segs: &Segments, slots: &mut [Slot], from: &str, to: &str) {
 }
 
 /// The rejected unit a model answer repeats, if it does.
-fn rejected_again(slot: &Slot, target: &str) -> Option<i64> {
-    repeated(&slot.rejected, target)
-}
-
 fn repeated(rejected: &[(i64, String)], target: &str) -> Option<i64> {
     rejected
         .iter()
